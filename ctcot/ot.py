@@ -1,0 +1,296 @@
+r"""Exact, batched, debiased Sinkhorn divergence between padded sequences.
+
+For each utterance :math:`b` of a batch, with speech states :math:`x_1..x_S` and text
+states :math:`y_1..y_T` (only the first ``x_lengths[b]`` / ``y_lengths[b]`` are real),
+this module computes
+
+.. math::
+    S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
+        - \tfrac12 \mathrm{OT}_\varepsilon(\alpha, \alpha)
+        - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta),
+    \qquad
+    \mathrm{OT}_\varepsilon(\alpha, \beta) = \min_{\pi \in \Pi(\alpha, \beta)}
+        \sum_{ij} \pi_{ij} C(x_i, y_j) + \varepsilon\, \mathrm{KL}(\pi \,\|\, \alpha \otimes \beta),
+
+with :math:`\alpha = \frac1S \sum_i \delta_{x_i}`, :math:`\beta = \frac1T \sum_j \delta_{y_j}`,
+:math:`C(x, y) = \frac12 \|x - y\|^2` and :math:`\varepsilon = \mathrm{blur}^2`. Before the
+solve, a position coordinate :math:`w\, i / (S - 1)` (resp. :math:`w\, j / (T - 1)`) is appended
+to every vector (lengths :math:`\le 1` count as 2), as in Le et al. (ICML 2023).
+
+Solver. The dual potentials are computed by geomloss's symmetric, log-domain Sinkhorn loop
+with :math:`\varepsilon`-scaling (Feydy, "Geometric data analysis, beyond convolutions", 2020,
+Alg. 3.5): :math:`\varepsilon` decreases geometrically from :math:`\mathrm{diameter}^2` to
+:math:`\mathrm{blur}^2` by a factor :math:`\mathrm{scaling}^2` per iteration, one averaged
+update per value. The schedule is computed per utterance from the diameter of its own real
+points, so a batched result equals the result of the same utterance alone, whatever the
+padding: padded positions get exactly zero mass (log-weight :math:`-\infty`), never a floor.
+
+Gradient. The loop runs without autograd. A last, full Sinkhorn step gives the potentials
+:math:`f, g` and the normalised plans; by the envelope theorem the gradient of
+:math:`S_\varepsilon` at convergence is
+
+.. math::
+    \nabla_{x_i} S_\varepsilon = \alpha_i \Big( \sum_k R_{ik}\, x_k - \sum_j P_{ij}\, y_j \Big),
+    \qquad
+    \nabla_{y_j} S_\varepsilon = \beta_j \Big( \sum_l U_{jl}\, y_l - \sum_i Q_{ji}\, x_i \Big),
+
+where :math:`P, Q, R, U` are the row-normalised plans of the problems
+:math:`\alpha \to \beta`, :math:`\beta \to \alpha`, :math:`\alpha \to \alpha` and
+:math:`\beta \to \beta`. This is exactly what geomloss's autograd computes through its last
+extrapolation step; here it is computed in the forward pass (two batched matmuls per side),
+so backward only rescales it and nothing of size :math:`S \times T` is kept for autograd.
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Tuple
+
+import numpy as np
+import torch
+
+__all__ = ["sinkhorn_divergence", "append_positions", "epsilon_schedule"]
+
+
+def epsilon_schedule(diameter: float, blur: float, scaling: float) -> List[float]:
+    r"""Temperatures of the :math:`\varepsilon`-scaling loop, as geomloss's (p = 2).
+
+    Starts at :math:`\mathrm{diameter}^2`, divides by :math:`\mathrm{scaling}^2` per step and
+    ends at :math:`\mathrm{blur}^2`. A diameter below ``blur`` is raised to ``blur`` (geomloss
+    would divide by the squared diameter, or fail when it is 0).
+
+    Args:
+        diameter: Upper bound on the distance between any two points.
+        blur: Target blur; the final temperature is ``blur ** 2``.
+        scaling: Ratio between successive blur values, in (0, 1).
+
+    Returns:
+        The list of temperatures; its length is the number of Sinkhorn iterations.
+    """
+    diameter = max(diameter, blur)
+    exponents = np.arange(2 * np.log(diameter), 2 * np.log(blur), 2 * np.log(scaling))
+    return [diameter**2] + [float(np.exp(e)) for e in exponents] + [blur**2]
+
+
+def append_positions(xs: torch.Tensor, lengths: torch.Tensor, weight: float) -> torch.Tensor:
+    """Append the relative-position coordinate ``weight * i / (length - 1)`` to each vector.
+
+    Args:
+        xs: (B, N, D) padded sequences.
+        lengths: (B,) numbers of real positions (lengths <= 1 count as 2).
+        weight: Scale of the coordinate.
+
+    Returns:
+        (B, N, D + 1) tensor; the coordinate of padded positions is meaningless.
+    """
+    steps = torch.arange(xs.size(1), device=xs.device, dtype=xs.dtype)
+    denom = (lengths.clamp(min=2) - 1).to(xs.dtype)
+    positions = weight * steps.unsqueeze(0) / denom.unsqueeze(1)  # (B, N)
+    return torch.cat([xs, positions.unsqueeze(-1)], dim=-1)
+
+
+def _half_sq_dist(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """(B, N, D), (B, M, D) -> (B, N, M) cost matrix 0.5 * ||x_i - y_j||^2."""
+    sq_x = 0.5 * (xs * xs).sum(-1)
+    sq_y = 0.5 * (ys * ys).sum(-1)
+    return torch.baddbmm(sq_x.unsqueeze(2) + sq_y.unsqueeze(1), xs, ys.transpose(1, 2), alpha=-1.0)
+
+
+def _softmin_args(neg_inv_eps: torch.Tensor, cost: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1), (B, N, M), (B, M) -> (B, N, M) arguments h_j - C_ij / eps of the softmin."""
+    return torch.addcmul(h.unsqueeze(1), cost, neg_inv_eps)
+
+
+def _softmin(eps: torch.Tensor, cost: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """Soft C-transform: (B,), (B, N, M), (B, M) -> (B, N) f_i = -eps log sum_j exp(h_j - C_ij / eps)."""
+    args = _softmin_args((-1.0 / eps).view(-1, 1, 1), cost, h)
+    return -eps.unsqueeze(1) * torch.logsumexp(args, dim=2)
+
+
+def _softmin_with_plan(
+    eps: torch.Tensor, cost: torch.Tensor, h: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Like :func:`_softmin`, also returning the row-normalised plan softmax_j(h_j - C_ij / eps)."""
+    args = _softmin_args((-1.0 / eps).view(-1, 1, 1), cost, h)
+    lse = torch.logsumexp(args, dim=2, keepdim=True)
+    plan = torch.exp(args.sub_(lse))
+    return -eps.unsqueeze(1) * lse.squeeze(2), plan
+
+
+def _batched_schedule(
+    diameters: List[float], blur: float, scaling: float, device: torch.device, dtype: torch.dtype
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per-utterance temperature schedules, aligned at their last step.
+
+    Returns:
+        eps: (K, B) temperature of utterance b at step k (its first value before it starts).
+        active: (K, B) whether utterance b updates at step k.
+    """
+    schedules = [epsilon_schedule(d, blur, scaling) for d in diameters]
+    num_steps = max(len(s) for s in schedules)
+    eps = np.empty((num_steps, len(schedules)))
+    active = np.zeros((num_steps, len(schedules)), dtype=bool)
+    for b, sched in enumerate(schedules):
+        start = num_steps - len(sched)
+        eps[:start, b] = sched[0]
+        eps[start:, b] = sched
+        active[start:, b] = True
+    return torch.from_numpy(eps).to(device, dtype), torch.from_numpy(active).to(device)
+
+
+def _sinkhorn_debiased(
+    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor,
+    blur: float, scaling: float, need_grad: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The solver on prepared inputs (positions appended, padding zeroed, no autograd).
+
+    Args:
+        xs: (B, S, D) points of the first measures; ys: (B, T, D) of the second.
+        x_mask: (B, S) bool, real positions; y_mask: (B, T) likewise.
+
+    Returns:
+        loss (B,), and the gradients (B, S, D) and (B, T, D) of each loss[b] (zeros on padding;
+        empty tensors when ``need_grad`` is false).
+    """
+    x_lengths, y_lengths = x_mask.sum(1), y_mask.sum(1)
+    # Centre each utterance: OT is translation-invariant, and the half-squared-distance
+    # matrices lose fp32 precision when the points are far from the origin.
+    centre = (xs.sum(1) + ys.sum(1)) / (x_lengths + y_lengths).unsqueeze(1).to(xs.dtype)
+    xs = (xs - centre.unsqueeze(1)) * x_mask.unsqueeze(2)
+    ys = (ys - centre.unsqueeze(1)) * y_mask.unsqueeze(2)
+
+    # Diameter of each utterance's real points (geomloss's max_diameter).
+    inf = torch.finfo(xs.dtype).max
+    maxs = torch.maximum(xs.masked_fill(~x_mask.unsqueeze(2), -inf).amax(1),
+                         ys.masked_fill(~y_mask.unsqueeze(2), -inf).amax(1))
+    mins = torch.minimum(xs.masked_fill(~x_mask.unsqueeze(2), inf).amin(1),
+                         ys.masked_fill(~y_mask.unsqueeze(2), inf).amin(1))
+    diameters = (maxs - mins).norm(dim=1).tolist()
+    eps_steps, active_steps = _batched_schedule(diameters, blur, scaling, xs.device, xs.dtype)
+
+    # Uniform masses on real positions, exactly zero (log -inf) on padding.
+    a_log = torch.where(x_mask, -torch.log(x_lengths.to(xs.dtype)).unsqueeze(1), -math.inf)
+    b_log = torch.where(y_mask, -torch.log(y_lengths.to(xs.dtype)).unsqueeze(1), -math.inf)
+
+    c_xy = _half_sq_dist(xs, ys)  # (B, S, T)
+    c_yx = c_xy.transpose(1, 2).contiguous()  # (B, T, S)
+    c_xx = _half_sq_dist(xs, xs)  # (B, S, S)
+    c_yy = _half_sq_dist(ys, ys)  # (B, T, T)
+
+    # Initial potentials at each utterance's first temperature.
+    eps = eps_steps[0]
+    f_ba, g_ab = _softmin(eps, c_xy, b_log), _softmin(eps, c_yx, a_log)
+    f_aa, g_bb = _softmin(eps, c_xx, a_log), _softmin(eps, c_yy, b_log)
+    for eps, active in zip(eps_steps, active_steps):
+        e = eps.unsqueeze(1)
+        # Symmetric ("averaged") updates, Feydy (2020) Fig. 3.24.b.
+        ft_ba = _softmin(eps, c_xy, b_log + g_ab / e)
+        gt_ab = _softmin(eps, c_yx, a_log + f_ba / e)
+        ft_aa = _softmin(eps, c_xx, a_log + f_aa / e)
+        gt_bb = _softmin(eps, c_yy, b_log + g_bb / e)
+        keep = ~active.unsqueeze(1)  # utterances whose schedule has not started yet
+        f_ba = torch.where(keep, f_ba, 0.5 * (f_ba + ft_ba))
+        g_ab = torch.where(keep, g_ab, 0.5 * (g_ab + gt_ab))
+        f_aa = torch.where(keep, f_aa, 0.5 * (f_aa + ft_aa))
+        g_bb = torch.where(keep, g_bb, 0.5 * (g_bb + gt_bb))
+
+    # Last, full (Jacobi) step at eps = blur^2: the potentials whose gradient is exact.
+    e = eps.unsqueeze(1)
+    h_b, h_a, h_aa, h_bb = b_log + g_ab / e, a_log + f_ba / e, a_log + f_aa / e, b_log + g_bb / e
+    if need_grad:
+        f_ba, plan_xy = _softmin_with_plan(eps, c_xy, h_b)
+        g_ab, plan_yx = _softmin_with_plan(eps, c_yx, h_a)
+        f_aa, plan_xx = _softmin_with_plan(eps, c_xx, h_aa)
+        g_bb, plan_yy = _softmin_with_plan(eps, c_yy, h_bb)
+    else:
+        f_ba, g_ab = _softmin(eps, c_xy, h_b), _softmin(eps, c_yx, h_a)
+        f_aa, g_bb = _softmin(eps, c_xx, h_aa), _softmin(eps, c_yy, h_bb)
+
+    a = a_log.exp()
+    b = b_log.exp()
+    loss = (a * (f_ba - f_aa)).sum(1) + (b * (g_ab - g_bb)).sum(1)
+    if not need_grad:
+        empty = xs.new_empty(0)
+        return loss, empty, empty
+    grad_x = a.unsqueeze(2) * (torch.bmm(plan_xx, xs) - torch.bmm(plan_xy, ys))
+    grad_y = b.unsqueeze(2) * (torch.bmm(plan_yy, ys) - torch.bmm(plan_yx, xs))
+    return loss, grad_x, grad_y
+
+
+class _SinkhornDivergence(torch.autograd.Function):
+    """Autograd wrapper: the gradient is computed with the loss and rescaled in backward."""
+
+    @staticmethod
+    def forward(ctx, xs, x_mask, ys, y_mask, blur, scaling):
+        ctx.set_materialize_grads(False)
+        loss, grad_x, grad_y = _sinkhorn_debiased(xs, x_mask, ys, y_mask, blur, scaling, need_grad=True)
+        ctx.save_for_backward(grad_x, grad_y)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        grad_x, grad_y = ctx.saved_tensors
+        if grad_loss is None:
+            return None, None, None, None, None, None
+        scale = grad_loss.view(-1, 1, 1)
+        return grad_x * scale, None, grad_y * scale, None, None, None
+
+
+def sinkhorn_divergence(
+    x: torch.Tensor,
+    x_lengths: torch.Tensor,
+    y: torch.Tensor,
+    y_lengths: torch.Tensor,
+    *,
+    blur: float = 0.05,
+    scaling: float = 0.5,
+    position_weight: float = 1.0,
+) -> torch.Tensor:
+    r"""Debiased Sinkhorn divergence between each pair of padded sequences.
+
+    Equals geomloss ``SamplesLoss("sinkhorn", p=2, blur=blur, scaling=scaling)`` applied to
+    each unpadded utterance (with the position coordinate appended), without its batched
+    mode's error of giving padded positions mass. Computed in fp32 (fp64 inputs stay fp64),
+    also under autocast; differentiable in ``x`` and ``y``.
+
+    Args:
+        x: (B, S, D) first sequences, e.g. speech-encoder states.
+        x_lengths: (B,) integer lengths of ``x``, each in [1, S].
+        y: (B, T, D) second sequences, e.g. text-encoder states.
+        y_lengths: (B,) integer lengths of ``y``, each in [1, T].
+        blur: Entropic blur; eps = blur ** 2. Must be positive.
+        scaling: eps-scaling ratio of successive blurs, in (0, 1).
+        position_weight: Scale of the appended position coordinate; 0 turns it off.
+
+    Returns:
+        (B,) tensor of divergences, in the computation dtype.
+    """
+    if x.dim() != 3 or y.dim() != 3 or x.size(0) != y.size(0) or x.size(2) != y.size(2):
+        raise ValueError(f"expected x (B, S, D) and y (B, T, D), got {tuple(x.shape)} and {tuple(y.shape)}")
+    for name, lengths, size in (("x_lengths", x_lengths, x.size(1)), ("y_lengths", y_lengths, y.size(1))):
+        if lengths.shape != (x.size(0),) or lengths.is_floating_point():
+            raise ValueError(f"{name} must be an integer tensor of shape ({x.size(0)},), got {lengths}")
+        if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > size):
+            raise ValueError(f"{name} must lie in [1, {size}], got {lengths.tolist()}")
+    if not blur > 0:
+        raise ValueError(f"blur must be positive, got {blur}")
+    if not 0 < scaling < 1:
+        raise ValueError(f"scaling must lie in (0, 1), got {scaling}")
+    if position_weight < 0:
+        raise ValueError(f"position_weight must be >= 0, got {position_weight}")
+
+    dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        x_lengths, y_lengths = x_lengths.to(x.device), y_lengths.to(x.device)
+        x_mask = torch.arange(x.size(1), device=x.device) < x_lengths.unsqueeze(1)
+        y_mask = torch.arange(y.size(1), device=x.device) < y_lengths.unsqueeze(1)
+        xs, ys = x.to(dtype), y.to(dtype)
+        if position_weight > 0:
+            xs = append_positions(xs, x_lengths, position_weight)
+            ys = append_positions(ys, y_lengths, position_weight)
+        # Padding may hold anything (even NaN): zero it so every cost entry is finite.
+        xs = xs.masked_fill(~x_mask.unsqueeze(2), 0.0)
+        ys = ys.masked_fill(~y_mask.unsqueeze(2), 0.0)
+        if torch.is_grad_enabled() and (xs.requires_grad or ys.requires_grad):
+            return _SinkhornDivergence.apply(xs, x_mask, ys, y_mask, blur, scaling)
+        with torch.no_grad():
+            return _sinkhorn_debiased(xs, x_mask, ys, y_mask, blur, scaling, need_grad=False)[0]

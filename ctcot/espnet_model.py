@@ -1,0 +1,209 @@
+"""The Siamese speech/text pre-training model of Le et al. (ICML 2023), for ESPnet's trainer.
+
+Speech side (kept for ST):   speech -> frontend -> specaug -> normalize -> encoder -> CTC(src_text)
+Text side (pre-training only): src_text -> text_frontend (token embedding) -> text_encoder
+
+The OT loss is the Sinkhorn divergence (:mod:`ctcot.ot`) between the final speech-encoder
+states and the final text-encoder states of each utterance. The module names match ESPnet's
+ASR/ST models (``encoder``) and MT model (``frontend``/``encoder`` become ``text_frontend`` /
+``text_encoder``), so checkpoints move between them with ``--init_param``:
+
+- ST from ctcot:       ``--init_param exp/pretrain/valid.loss.ave.pth:encoder:encoder``
+- ctcot text side from an MT model:
+  ``--init_param mt.pth:frontend:text_frontend mt.pth:encoder:text_encoder``
+
+Loss (the paper's normalisation): both terms are summed over the batch and divided by the
+number of source tokens ``N = sum(src_text_lengths)``::
+
+    loss = (ctc_weight * sum_b CTC_b + ot_weight * sum_b OT_b) / N
+
+The logged ``loss_ctc`` and ``loss_ot`` are the two sums divided by ``N`` (unweighted);
+``sinkhorn`` is the mean divergence per utterance.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from typeguard import typechecked
+
+from espnet.nets.e2e_asr_common import ErrorCalculator
+from espnet2.asr.ctc import CTC
+from espnet2.asr.encoder.abs_encoder import AbsEncoder
+from espnet2.asr.frontend.abs_frontend import AbsFrontend
+from espnet2.asr.specaug.abs_specaug import AbsSpecAug
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.torch_utils.device_funcs import force_gatherable
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+
+from ctcot.ot import sinkhorn_divergence
+
+
+class CTCOTModel(AbsESPnetModel):
+    """Speech encoder trained with CTC and OT towards a text encoder."""
+
+    @typechecked
+    def __init__(
+        self,
+        vocab_size: int,
+        token_list: Union[Tuple[str, ...], List[str]],
+        frontend: Optional[AbsFrontend],
+        specaug: Optional[AbsSpecAug],
+        normalize: Optional[AbsNormalize],
+        encoder: AbsEncoder,
+        ctc: CTC,
+        text_frontend: Optional[AbsFrontend],
+        text_encoder: Optional[AbsEncoder],
+        ctc_weight: float = 1.0,
+        ot_weight: float = 0.1,
+        ot_blur: float = 0.05,
+        ot_scaling: float = 0.5,
+        ot_position_weight: float = 1.0,
+        text_encoder_freeze: bool = False,
+        text_encoder_detach: bool = False,
+        report_cer: bool = True,
+        report_wer: bool = False,
+        sym_space: str = "<space>",
+        sym_blank: str = "<blank>",
+    ):
+        """Build the model.
+
+        Args:
+            vocab_size: Size of the source vocabulary (CTC output and text-encoder input).
+            token_list: The source tokens, index 0 being the CTC blank.
+            frontend, specaug, normalize, encoder: ESPnet's speech-side modules.
+            ctc: ESPnet's CTC over the source vocabulary.
+            text_frontend: Token embedding of the text encoder (ESPnet's MT ``Embedding``);
+                None when ``ot_weight`` is 0.
+            text_encoder: ESPnet encoder over the embedded source tokens; its output size
+                must equal the speech encoder's. None when ``ot_weight`` is 0.
+            ctc_weight, ot_weight: Weights of the two losses (see the module docstring).
+            ot_blur, ot_scaling, ot_position_weight: Options of
+                :func:`ctcot.ot.sinkhorn_divergence`.
+            text_encoder_freeze: Keep the text side's parameters fixed (an ablation).
+            text_encoder_detach: Stop the OT gradient at the text states, so that only the
+                speech encoder moves towards the text (the text side still trains if
+                other losses reach it; with CTC+OT none does).
+            report_cer, report_wer: Log the CTC greedy CER/WER on validation batches.
+            sym_space, sym_blank: Symbols of the token list used by the error calculator.
+        """
+        super().__init__()
+        if ctc_weight < 0 or ot_weight < 0 or ctc_weight + ot_weight == 0:
+            raise ValueError(f"need ctc_weight >= 0, ot_weight >= 0, not both 0; got {ctc_weight}, {ot_weight}")
+        if ot_weight > 0:
+            if text_frontend is None or text_encoder is None:
+                raise ValueError("ot_weight > 0 needs a text_frontend and a text_encoder")
+            if text_encoder.output_size() != encoder.output_size():
+                raise ValueError(
+                    f"text_encoder output_size ({text_encoder.output_size()}) must equal the speech "
+                    f"encoder's ({encoder.output_size()}): the OT loss compares the two states directly")
+        self.vocab_size = vocab_size
+        self.token_list = list(token_list)
+        self.frontend = frontend
+        self.specaug = specaug
+        self.normalize = normalize
+        self.encoder = encoder
+        self.ctc = ctc
+        self.text_frontend = text_frontend if ot_weight > 0 else None
+        self.text_encoder = text_encoder if ot_weight > 0 else None
+        self.ctc_weight = ctc_weight
+        self.ot_weight = ot_weight
+        self.ot_conf = dict(blur=ot_blur, scaling=ot_scaling, position_weight=ot_position_weight)
+        self.text_encoder_freeze = text_encoder_freeze
+        self.text_encoder_detach = text_encoder_detach
+        if text_encoder_freeze and self.text_encoder is not None:
+            for module in (self.text_frontend, self.text_encoder):
+                module.requires_grad_(False)
+        self.error_calculator = (
+            ErrorCalculator(self.token_list, sym_space, sym_blank, report_cer, report_wer)
+            if report_cer or report_wer else None
+        )
+
+    def forward(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        src_text: torch.Tensor,
+        src_text_lengths: torch.Tensor,
+        **kwargs,
+    ) -> Tuple[torch.Tensor, Dict[str, Optional[torch.Tensor]], torch.Tensor]:
+        """Compute the pre-training loss.
+
+        Args:
+            speech: (B, L) waveforms or (B, L, F) features.
+            speech_lengths: (B,)
+            src_text: (B, N) source token ids, padded with -1.
+            src_text_lengths: (B,)
+            kwargs: may hold "utt_id", used in error messages.
+
+        Returns:
+            loss (scalar), stats, and the batch size as the weight.
+        """
+        batch_size = speech.size(0)
+        src_text = src_text[:, : src_text_lengths.max()]
+        encoder_out, encoder_out_lens = self.encode(speech, speech_lengths)
+        if int(encoder_out_lens.min()) < 1:
+            too_short = [kwargs.get("utt_id", list(range(batch_size)))[i]
+                         for i in (encoder_out_lens < 1).nonzero().flatten().tolist()]
+            raise ValueError(f"utterances too short for the encoder's subsampling (0 frames): {too_short}")
+        num_tokens = src_text_lengths.sum().clamp(min=1).to(encoder_out.dtype)
+        stats: Dict[str, Optional[torch.Tensor]] = {}
+
+        loss = encoder_out.new_zeros(())
+        if self.ctc_weight > 0:
+            # ESPnet's CTC returns sum / B; the paper divides the sum by the number of tokens.
+            ctc_sum = self.ctc(encoder_out, encoder_out_lens, src_text, src_text_lengths) * batch_size
+            loss_ctc = ctc_sum / num_tokens
+            loss = loss + self.ctc_weight * loss_ctc
+            stats["loss_ctc"] = loss_ctc.detach()
+            if not self.training and self.error_calculator is not None:
+                ys_hat = self.ctc.argmax(encoder_out).data
+                stats["cer_ctc"] = self.error_calculator(ys_hat.cpu(), src_text.cpu(), is_ctc=True)
+
+        if self.ot_weight > 0:
+            text_out, text_out_lens = self.encode_text(src_text, src_text_lengths)
+            divergence = sinkhorn_divergence(encoder_out, encoder_out_lens, text_out, text_out_lens, **self.ot_conf)
+            loss_ot = divergence.sum() / num_tokens
+            loss = loss + self.ot_weight * loss_ot
+            stats["loss_ot"] = loss_ot.detach()
+            stats["sinkhorn"] = divergence.detach().mean()
+
+        stats["loss"] = loss.detach()
+        loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
+        return loss, stats, weight
+
+    def encode(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Speech side: (B, L[, F]) -> final encoder states (B, S, D) and lengths (B,)."""
+        with torch.autocast(device_type=speech.device.type, enabled=False):
+            feats, feats_lengths = self._extract_feats(speech, speech_lengths)
+            if self.specaug is not None and self.training:
+                feats, feats_lengths = self.specaug(feats, feats_lengths)
+            if self.normalize is not None:
+                feats, feats_lengths = self.normalize(feats, feats_lengths)
+        encoder_out, encoder_out_lens, _ = self.encoder(feats, feats_lengths)
+        return encoder_out, encoder_out_lens
+
+    def encode_text(self, src_text: torch.Tensor, src_text_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Text side: (B, N) token ids padded with -1 -> final states (B, T, D) and lengths (B,)."""
+        if self.text_encoder is None:
+            raise RuntimeError("this model has no text encoder (ot_weight is 0)")
+        tokens = src_text.masked_fill(src_text < 0, 0)  # padding is masked by the lengths
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.text_encoder_freeze):
+            embedded, lengths = self.text_frontend(tokens, src_text_lengths)
+            text_out, text_out_lens, _ = self.text_encoder(embedded, lengths)
+        if self.text_encoder_detach:
+            text_out = text_out.detach()
+        return text_out, text_out_lens
+
+    def collect_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
+    ) -> Dict[str, torch.Tensor]:
+        feats, feats_lengths = self._extract_feats(speech, speech_lengths)
+        return {"feats": feats, "feats_lengths": feats_lengths}
+
+    def _extract_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        speech = speech[:, : speech_lengths.max()]
+        if self.frontend is None:  # features come from the data loader
+            return speech, speech_lengths
+        return self.frontend(speech, speech_lengths)

@@ -1,0 +1,87 @@
+"""Shared fixtures: tiny configs and a small generated speech/transcript corpus."""
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import yaml
+
+# ESPnet imports g2p_en, which asks nltk to download data at import time; point nltk at an
+# empty directory so the (offline) attempt fails fast and quietly.
+os.environ.setdefault("NLTK_DATA", "/nonexistent")
+
+TINY_SPEECH_ENCODER = dict(
+    output_size=32, attention_heads=2, linear_units=64, num_blocks=2, dropout_rate=0.0,
+    positional_dropout_rate=0.0, attention_dropout_rate=0.0, input_layer="conv2d", normalize_before=True,
+)
+TINY_TEXT_ENCODER = dict(
+    output_size=32, attention_heads=2, linear_units=64, num_blocks=1, dropout_rate=0.0,
+    positional_dropout_rate=0.0, attention_dropout_rate=0.0, input_layer=None, normalize_before=True,
+)
+
+# Pre-training config used by the model and CLI tests (features from the ESPnet frontend).
+TINY_PRETRAIN_CONFIG = dict(
+    batch_type="folded", batch_size=4, max_epoch=1, num_workers=0, seed=0,
+    best_model_criterion=[["valid", "loss", "min"]], keep_nbest_models=1,
+    frontend="default", frontend_conf=dict(n_fft=512, win_length=400, hop_length=160, n_mels=80, fs="16k"),
+    normalize="utterance_mvn", encoder="transformer", encoder_conf=TINY_SPEECH_ENCODER,
+    text_frontend="embed", text_frontend_conf=dict(embed_dim=32, positional_dropout_rate=0.0),
+    text_encoder="transformer", text_encoder_conf=TINY_TEXT_ENCODER,
+    model_conf=dict(ctc_weight=1.0, ot_weight=0.1),
+    optim="adam", optim_conf=dict(lr=0.002), scheduler="warmuplr", scheduler_conf=dict(warmup_steps=10),
+)
+
+WORDS = "the cat dog sees a big small red house tree runs under over bird".split()
+
+
+def write_corpus(root: Path, num_utts: int, seed: int) -> Path:
+    """Write a Kaldi-style dir (wav.scp, text) of synthetic tone 'speech' with random sentences."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "wav").mkdir(exist_ok=True)
+    scp, text = [], []
+    for i in range(num_utts):
+        utt = f"utt{seed}_{i:03d}"
+        words = [rng.choice(WORDS) for _ in range(rng.randint(2, 5))]
+        duration = 0.25 * sum(len(w) for w in words) / 4 + 0.3
+        t = np.arange(int(16000 * duration)) / 16000
+        freq = 200 + 40 * (sum(map(ord, words[0])) % 10)
+        audio = 0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * np.random.default_rng(i).standard_normal(t.size)
+        path = root / "wav" / f"{utt}.wav"
+        soundfile.write(path, audio.astype(np.float32), 16000, subtype="PCM_16")
+        scp.append(f"{utt} {path}")
+        text.append(f"{utt} {' '.join(words)}")
+    (root / "wav.scp").write_text("\n".join(scp) + "\n")
+    (root / "text").write_text("\n".join(text) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """A train and a dev dir, a SentencePiece model and ESPnet's token list for the source."""
+    import sentencepiece as spm
+
+    root = tmp_path_factory.mktemp("corpus")
+    train = write_corpus(root / "train", 12, seed=1)
+    dev = write_corpus(root / "dev", 4, seed=2)
+    sentences = root / "sentences.txt"
+    sentences.write_text("".join(line.split(" ", 1)[1] + "\n" for line in (train / "text").read_text().splitlines()))
+    spm.SentencePieceTrainer.train(
+        input=str(sentences), model_prefix=str(root / "bpe"), vocab_size=30, model_type="unigram",
+        character_coverage=1.0, hard_vocab_limit=False, minloglevel=2)
+    pieces = [line.split("\t")[0] for line in (root / "bpe.vocab").read_text().splitlines()[3:]]
+    tokens = root / "tokens.txt"
+    tokens.write_text("\n".join(["<blank>", "<unk>", *pieces, "<sos/eos>"]) + "\n")
+    config = root / "pretrain.yaml"
+    config.write_text(yaml.safe_dump(TINY_PRETRAIN_CONFIG))
+    return dict(root=root, train=train, dev=dev, bpemodel=root / "bpe.model", tokens=tokens, config=config)
+
+
+def build_args(task, config: dict, **overrides):
+    """Parse ``task``'s defaults, then apply a config dict as ESPnet's --config would."""
+    args = task.get_parser().parse_args(["--output_dir", "unused"])
+    for key, value in {**config, **overrides}.items():
+        setattr(args, key, value)
+    return args

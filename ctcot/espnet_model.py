@@ -135,7 +135,7 @@ class CTCOTModel(AbsESPnetModel):
             speech_lengths: (B,)
             src_text: (B, N) source token ids, padded with -1.
             src_text_lengths: (B,)
-            kwargs: may hold "utt_id", used in error messages.
+            kwargs: ignored ("utt_id" from ESPnet's loader).
 
         Returns:
             loss (scalar), stats, and the batch size as the weight.
@@ -143,10 +143,6 @@ class CTCOTModel(AbsESPnetModel):
         batch_size = speech.size(0)
         src_text = src_text[:, : src_text_lengths.max()]
         encoder_out, encoder_out_lens = self.encode(speech, speech_lengths)
-        if int(encoder_out_lens.min()) < 1:
-            too_short = [kwargs.get("utt_id", list(range(batch_size)))[i]
-                         for i in (encoder_out_lens < 1).nonzero().flatten().tolist()]
-            raise ValueError(f"utterances too short for the encoder's subsampling (0 frames): {too_short}")
         num_tokens = src_text_lengths.sum().clamp(min=1).to(encoder_out.dtype)
         stats: Dict[str, Optional[torch.Tensor]] = {}
 
@@ -204,6 +200,6 @@ class CTCOTModel(AbsESPnetModel):
 
     def _extract_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         speech = speech[:, : speech_lengths.max()]
-        if self.frontend is None:  # features come from the data loader
-            return speech, speech_lengths
+        if self.frontend is None:  # features from the data loader; copied, since
+            return speech.clone(), speech_lengths  # ESPnet's utterance_mvn works in place
         return self.frontend(speech, speech_lengths)

@@ -1,0 +1,149 @@
+"""CTCOTModel / CTCOTTask: losses, options, and checkpoint exchange with ESPnet's MT and ST models."""
+import pytest
+import torch
+from espnet2.tasks.mt import MTTask
+from espnet2.tasks.st import STTask
+from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
+
+from conftest import TINY_PRETRAIN_CONFIG, TINY_SPEECH_ENCODER, TINY_TEXT_ENCODER, build_args
+from ctcot.ot import sinkhorn_divergence
+from ctcot.task import CTCOTTask
+
+
+def build_model(tokens, **model_conf):
+    config = {**TINY_PRETRAIN_CONFIG, "frontend": None, "input_size": 80}
+    config["model_conf"] = {**config["model_conf"], **model_conf}
+    return CTCOTTask.build_model(build_args(CTCOTTask, config, src_token_list=str(tokens)))
+
+
+def make_batch(vocab_size, seed=0):
+    """Features (B, L, 80) and source ids (B, N) padded with -1, as ESPnet's collate_fn gives."""
+    gen = torch.Generator().manual_seed(seed)
+    speech = torch.randn(3, 120, 80, generator=gen)
+    speech_lengths = torch.tensor([120, 90, 40])
+    src_text = torch.randint(2, vocab_size - 1, (3, 9), generator=gen)
+    src_text_lengths = torch.tensor([9, 6, 3])
+    for b, n in enumerate(src_text_lengths):
+        src_text[b, n:] = -1
+    return dict(speech=speech, speech_lengths=speech_lengths, src_text=src_text,
+                src_text_lengths=src_text_lengths, utt_id=["a", "b", "c"])
+
+
+def grads(module):
+    return [p.grad for p in module.parameters()]
+
+
+def test_forward_backward_and_stats(tiny_corpus):
+    torch.manual_seed(0)
+    model = build_model(tiny_corpus["tokens"])
+    batch = make_batch(model.vocab_size)
+    loss, stats, weight = model(**batch)
+    assert set(stats) == {"loss", "loss_ctc", "loss_ot", "sinkhorn"}
+    assert weight.item() == 3 and torch.isfinite(loss).all()
+    torch.testing.assert_close(stats["loss"], 1.0 * stats["loss_ctc"] + 0.1 * stats["loss_ot"])
+    loss.sum().backward()
+    for module in (model.encoder, model.ctc, model.text_frontend, model.text_encoder):
+        assert all(g is not None and torch.isfinite(g).all() for g in grads(module))
+
+    model.eval()
+    _, stats, _ = model(**batch)
+    assert "cer_ctc" in stats and stats["cer_ctc"] >= 0
+
+
+def test_losses_are_normalised_by_source_tokens(tiny_corpus):
+    model = build_model(tiny_corpus["tokens"]).eval()
+    batch = make_batch(model.vocab_size)
+    _, stats, _ = model(**batch)
+    with torch.no_grad():
+        speech_out, speech_lens = model.encode(batch["speech"], batch["speech_lengths"])
+        text_out, text_lens = model.encode_text(batch["src_text"], batch["src_text_lengths"])
+        ot_sum = sinkhorn_divergence(speech_out, speech_lens, text_out, text_lens).sum()
+        ctc_per_utt = torch.nn.functional.ctc_loss(
+            model.ctc.log_softmax(speech_out).transpose(0, 1), batch["src_text"].clamp(min=0),
+            speech_lens, batch["src_text_lengths"], reduction="none", zero_infinity=True)
+    num_tokens = batch["src_text_lengths"].sum()
+    torch.testing.assert_close(stats["loss_ot"], (ot_sum / num_tokens).view(1))
+    torch.testing.assert_close(stats["loss_ctc"], (ctc_per_utt.sum() / num_tokens).view(1), rtol=1e-5, atol=1e-5)
+
+
+def test_ctc_only_has_no_text_encoder(tiny_corpus):
+    model = build_model(tiny_corpus["tokens"], ot_weight=0.0)
+    assert model.text_encoder is None and model.text_frontend is None
+    assert not any(k.startswith("text_") for k in model.state_dict())
+    loss, stats, _ = model(**make_batch(model.vocab_size))
+    assert "loss_ot" not in stats
+    torch.testing.assert_close(stats["loss"], stats["loss_ctc"])
+
+
+def test_frozen_text_encoder_gets_no_update(tiny_corpus):
+    model = build_model(tiny_corpus["tokens"], text_encoder_freeze=True)
+    assert not any(p.requires_grad for p in model.text_encoder.parameters())
+    loss, _, _ = model(**make_batch(model.vocab_size))
+    loss.sum().backward()
+    assert all(g is None for g in grads(model.text_encoder) + grads(model.text_frontend))
+    assert all(g is not None for g in grads(model.encoder))
+
+
+def test_detached_text_encoder_only_moves_speech(tiny_corpus):
+    model = build_model(tiny_corpus["tokens"], text_encoder_detach=True, ctc_weight=0.0)
+    loss, _, _ = model(**make_batch(model.vocab_size))
+    loss.sum().backward()
+    assert all(g is None for g in grads(model.text_encoder))
+    assert all(g is not None and g.abs().sum() > 0 for g in grads(model.encoder))
+
+
+def test_bad_options_are_named(tiny_corpus):
+    with pytest.raises(ValueError, match="output_size"):
+        config = {**TINY_PRETRAIN_CONFIG, "frontend": None, "input_size": 80,
+                  "text_encoder_conf": {**TINY_TEXT_ENCODER, "output_size": 16, "attention_heads": 2}}
+        CTCOTTask.build_model(build_args(CTCOTTask, config, src_token_list=str(tiny_corpus["tokens"])))
+    with pytest.raises(ValueError, match="not both 0"):
+        build_model(tiny_corpus["tokens"], ctc_weight=0.0, ot_weight=0.0)
+
+
+def test_text_encoder_initialises_from_espnet_mt_encoder(tiny_corpus, tmp_path):
+    mt_config = dict(
+        frontend="embed", frontend_conf=dict(embed_dim=32, positional_dropout_rate=0.0),
+        encoder="transformer", encoder_conf=TINY_TEXT_ENCODER,
+        decoder="transformer", decoder_conf=dict(attention_heads=2, linear_units=64, num_blocks=1),
+        model_conf=dict(lsm_weight=0.1),
+    )
+    tokens = str(tiny_corpus["tokens"])
+    mt_model = MTTask.build_model(build_args(MTTask, mt_config, token_list=tokens, src_token_list=tokens))
+    mt_path = tmp_path / "mt.pth"
+    torch.save(mt_model.state_dict(), mt_path)
+
+    model = build_model(tiny_corpus["tokens"])
+    assert not torch.equal(model.text_encoder.encoders[0].feed_forward.w_1.weight,
+                           mt_model.encoder.encoders[0].feed_forward.w_1.weight)
+    for init in (f"{mt_path}:frontend:text_frontend", f"{mt_path}:encoder:text_encoder"):
+        load_pretrained_model(init, model, ignore_init_mismatch=False)
+    for name, value in mt_model.encoder.state_dict().items():
+        assert torch.equal(model.text_encoder.state_dict()[name], value), name
+    for name, value in mt_model.frontend.state_dict().items():
+        assert torch.equal(model.text_frontend.state_dict()[name], value), name
+
+
+def test_speech_encoder_initialises_espnet_st_model(tiny_corpus, tmp_path):
+    model = build_model(tiny_corpus["tokens"])
+    ckpt = tmp_path / "pretrain.pth"
+    torch.save(model.state_dict(), ckpt)
+
+    tokens = str(tiny_corpus["tokens"])
+    st_config = dict(
+        frontend=None, input_size=80, normalize="utterance_mvn",
+        encoder="transformer", encoder_conf=TINY_SPEECH_ENCODER,
+        decoder="transformer", decoder_conf=dict(attention_heads=2, linear_units=64, num_blocks=1),
+        model_conf=dict(asr_weight=0.0, mt_weight=0.0, mtlalpha=0.0, lsm_weight=0.1),
+    )
+    st_model = STTask.build_model(build_args(STTask, st_config, token_list=tokens, src_token_list=tokens))
+    load_pretrained_model(f"{ckpt}:encoder:encoder", st_model, ignore_init_mismatch=False)
+    for name, value in model.encoder.state_dict().items():
+        assert torch.equal(st_model.encoder.state_dict()[name], value), name
+    # ... and the ST model's encoder now computes what the pre-trained one did.
+    model.eval(), st_model.eval()
+    batch = make_batch(model.vocab_size)
+    with torch.no_grad():
+        expected, _ = model.encode(batch["speech"], batch["speech_lengths"])
+        actual, _ = st_model.encode(batch["speech"], batch["speech_lengths"])
+    torch.testing.assert_close(actual, expected)

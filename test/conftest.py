@@ -1,5 +1,4 @@
 """Shared fixtures: tiny configs and a small generated speech/transcript corpus."""
-import os
 import random
 from pathlib import Path
 
@@ -7,10 +6,6 @@ import numpy as np
 import pytest
 import soundfile
 import yaml
-
-# ESPnet imports g2p_en, which asks nltk to download data at import time; point nltk at an
-# empty directory so the (offline) attempt fails fast and quietly.
-os.environ.setdefault("NLTK_DATA", "/nonexistent")
 
 TINY_SPEECH_ENCODER = dict(
     output_size=32, attention_heads=2, linear_units=64, num_blocks=2, dropout_rate=0.0,

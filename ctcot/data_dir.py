@@ -32,7 +32,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 __all__ = [
     "DataDirError",
@@ -176,7 +176,7 @@ def _scan(data_dir: Path, text_files: Optional[Sequence[str]]) -> _Layout:
     """Find the files of ``data_dir``; raise if a required one is missing."""
     if not data_dir.is_dir():
         raise DataDirError(f"{data_dir} is not a data directory", [f"{data_dir}: no such directory"])
-    texts = _find_text_files(data_dir) if text_files is None else tuple(text_files)
+    texts = _find_text_files(data_dir) if text_files is None else tuple(dict.fromkeys(text_files))
     problems = [f"{name}: not a text file name ('text' or 'text.*')" for name in texts if not _is_text_file(name)]
     problems += [f"{name}: required file is missing" for name in _REQUIRED + texts
                  if not (data_dir / name).is_file()]
@@ -435,20 +435,12 @@ def _spk2utt_problems(spk2utt: Mapping[str, _Line], utt2spk: Mapping[str, _Line]
 
 
 def _total_duration(layout: _Layout, tables: Mapping[str, Mapping[str, _Line]]) -> Optional[float]:
-    def seconds(name: str, parse: Callable[[str], float]) -> float:
-        total = 0.0
-        for line in tables[name].values():
-            try:
-                total += parse(line.value)
-            except ValueError:  # reported as a problem already
-                pass
-        return total
-
+    # Only called for a valid directory, where every value parses.
     if layout.has_segments:
-        return seconds("segments", _segment_seconds)
+        return sum(_segment_seconds(line.value) for line in tables["segments"].values())
     for name in ("utt2dur", "reco2dur"):
         if name in layout.optional:
-            return seconds(name, float)
+            return sum(float(line.value) for line in tables[name].values())
     return None
 
 
@@ -554,7 +546,7 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
     )
 
 
-def _index_lenient(name: str, lines: Sequence[_Line]) -> Tuple[Dict[str, _Line], Dict[str, str]]:
+def _index_lenient(data_dir: Path, name: str, lines: Sequence[_Line]) -> Tuple[Dict[str, _Line], Dict[str, str]]:
     """Index lines by key for fixing: the good entries, and the reason for each bad key.
 
     Empty lines and repeats of a line are removed (and logged); a key with a bad value, or
@@ -564,12 +556,12 @@ def _index_lenient(name: str, lines: Sequence[_Line]) -> Tuple[Dict[str, _Line],
     bad: Dict[str, str] = {}
     for line in lines:
         if not line.key:
-            logger.warning("%s:%d: empty line, removed", name, line.lineno)
+            logger.warning("%s/%s:%d: empty line, removed", data_dir, name, line.lineno)
             continue
         first = first_lines.setdefault(line.key, line)
         if first is not line:
             if line.value == first.value:
-                logger.warning("%s:%d: repeats line %d, removed", name, line.lineno, first.lineno)
+                logger.warning("%s/%s:%d: repeats line %d, removed", data_dir, name, line.lineno, first.lineno)
             else:
                 bad.setdefault(line.key, f"{name}:{line.lineno}: {line.key!r} again, with another value "
                                          f"than on line {first.lineno}")
@@ -618,7 +610,7 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
         lines, problems = _read_lines(data_dir / name, name)
         if problems:
             raise DataDirError(f"cannot fix {data_dir}: re-encode these files as UTF-8", problems)
-        tables[name], bad[name] = _index_lenient(name, lines)
+        tables[name], bad[name] = _index_lenient(data_dir, name, lines)
 
     def reasons_against(key: str, names: Sequence[str]) -> List[str]:
         return [bad[name][key] if key in bad[name] else f"missing from {name}"

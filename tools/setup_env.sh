@@ -16,6 +16,8 @@
 #   3. ESPnet's runtime dependencies and ctcot's own (tools/requirements.txt),
 #      pinned by tools/constraints.txt, with torch held at the installed version.
 #   4. ctcot itself, editable.
+# System package: espeak-ng (the TTS engine of the embedded mini corpus), with apt-get when
+# running as root on Debian/Ubuntu; elsewhere the script says how to install it.
 # A second run with unchanged inputs is a no-op (a stamp file records their hash).
 set -euo pipefail
 
@@ -33,10 +35,19 @@ log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (setup_env.sh:${BASH_LINENO[0]}) $*" 
 force=false
 case "${1:-}" in
   --force) force=true ;;
-  -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
   "") ;;
   *) echo "Unknown option: $1 (try --help)" >&2; exit 2 ;;
 esac
+
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "Installing espeak-ng with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null
+  else
+    log "WARNING: espeak-ng is missing (needed for the mini corpus): sudo apt-get install espeak-ng"
+  fi
+fi
 
 inputs_hash=$(cat "${BASH_SOURCE[0]}" "${tools_dir}/requirements.txt" "${tools_dir}/constraints.txt" \
   "${root_dir}/setup.py" <(echo "${torch_version} ${CTCOT_TORCH_PIP_ARGS:-}") | sha256sum | cut -d' ' -f1)
@@ -51,12 +62,12 @@ if [ ! -x "${venv}/bin/python" ]; then
   log "Creating ${venv}"
   "${python}" -m venv "${venv}"
 fi
-pip=("${venv}/bin/python" -m pip --disable-pip-version-check)
+pip=("${venv}/bin/python" -m pip --disable-pip-version-check --quiet)
 rm -f "${stamp}"
 
 log "Installing torch==${torch_version}"
 # shellcheck disable=SC2086
-"${pip[@]}" install ${CTCOT_TORCH_PIP_ARGS:-} "torch==${torch_version}"
+"${pip[@]}" install -c "${tools_dir}/constraints.txt" ${CTCOT_TORCH_PIP_ARGS:-} "torch==${torch_version}"
 installed_torch=$("${venv}/bin/python" -c "import torch; print(torch.__version__.split('+')[0])")
 torch_pin="${venv}/torch-constraint.txt"
 echo "torch==${installed_torch}" > "${torch_pin}"

@@ -25,8 +25,8 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("data_dir", help="the data directory (wav.scp, utt2spk, text files, ...)")
     parser.add_argument("--text_files", nargs="+", default=None,
-                        help="text files to use; others are left as they are "
-                             "(default: every 'text' and 'text.*' in data_dir)")
+                        help="text files to use, others are left as they are; "
+                             "None: every 'text' and 'text.*' in data_dir")
     return parser
 
 

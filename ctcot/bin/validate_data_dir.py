@@ -23,7 +23,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("data_dir", help="the data directory (wav.scp, utt2spk, text files, ...)")
     parser.add_argument("--text_files", nargs="+", default=None,
-                        help="text files to check (default: every 'text' and 'text.*' in data_dir)")
+                        help="text files to check; None: every 'text' and 'text.*' in data_dir")
     parser.add_argument("--no_audio_check", action="store_true",
                         help="do not check that the audio files of wav.scp exist")
     return parser
@@ -39,7 +39,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
     except DataDirError as err:
         logging.error("%s", err)
         return 1
-    duration = "" if report.total_duration is None else f", {report.total_duration / 3600:.2f} h"
+    seconds = report.total_duration
+    duration = "" if seconds is None else f", {seconds:.1f} s ({seconds / 3600:.2f} h)"
     logging.info("%s is valid: %d utterances, %d speakers, %d recordings%s; text files: %s",
                  report.path, report.num_utterances, report.num_speakers, report.num_recordings,
                  duration, " ".join(report.text_files))

@@ -1,0 +1,199 @@
+"""Log-mel filterbank features for a Kaldi-style data directory, written as kaldiio ark/scp.
+
+Features match Kaldi's ``compute-fbank-feats`` (via ``torchaudio.compliance.kaldi.fbank``):
+80 mel bins, 25 ms windows every 10 ms, no dither, on 16-bit-scaled audio. Audio is read with
+kaldiio from ``wav.scp`` (plain paths or ``cmd |`` pipes), cut by ``segments`` when present.
+
+Outputs in ``output_dir``: ``feats.scp`` (pointing into ``data/feats.<chunk>.ark``),
+``utt2num_frames``, and ``feats_stats.npz`` with the global ``count``, ``sum`` and
+``sum_square`` that ESPnet's ``global_mvn`` normalisation reads. Work is split into chunks run
+by ``nj`` processes; a finished chunk is kept, so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import kaldiio
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ctcot.data_dir import read_kv
+
+__all__ = ["FbankConfig", "compute_fbank", "extract_data_dir"]
+
+_INT16_SCALE = 32768.0
+
+
+@dataclass(frozen=True)
+class FbankConfig:
+    """Filterbank options (Kaldi's names in brackets)."""
+
+    num_mel_bins: int = 80  # --num-mel-bins
+    frame_length_ms: float = 25.0  # --frame-length
+    frame_shift_ms: float = 10.0  # --frame-shift
+    sample_rate: int = 16000  # --sample-frequency; audio at another rate is an error
+
+
+def compute_fbank(audio: np.ndarray, sample_rate: int, config: FbankConfig = FbankConfig()) -> np.ndarray:
+    """Kaldi-compatible log-mel filterbank of one utterance.
+
+    Args:
+        audio: (num_samples,) int16 samples, or floats in [-1, 1].
+        sample_rate: Rate of ``audio``; must equal ``config.sample_rate``.
+        config: Filterbank options.
+
+    Returns:
+        (num_frames, num_mel_bins) float32 features.
+    """
+    from torchaudio.compliance.kaldi import fbank  # pure PyTorch; imported late (slow import)
+
+    if sample_rate != config.sample_rate:
+        raise ValueError(f"audio at {sample_rate} Hz, expected {config.sample_rate} Hz (resample it first)")
+    if len(audio) < sample_rate * config.frame_length_ms / 1000:
+        raise ValueError(f"{len(audio)} samples are shorter than one {config.frame_length_ms} ms frame")
+    waveform = torch.from_numpy(np.asarray(audio, dtype=np.float32))
+    if not np.issubdtype(audio.dtype, np.integer):
+        waveform = waveform * _INT16_SCALE  # Kaldi works on 16-bit sample values
+    feats = fbank(waveform.unsqueeze(0), num_mel_bins=config.num_mel_bins,
+                  frame_length=config.frame_length_ms, frame_shift=config.frame_shift_ms,
+                  dither=0.0, energy_floor=0.0, sample_frequency=sample_rate)
+    return feats.numpy()
+
+
+def _extract_chunk(
+    chunk: int, utt_ids: List[str], wav_scp: str, segments: Optional[str], ark_dir: str, config: FbankConfig
+) -> Tuple[int, str, Dict[str, int], np.ndarray, np.ndarray, int]:
+    """Extract one chunk; returns (chunk, scp text, frames per utt, sum, sum of squares, count)."""
+    wanted = set(utt_ids)
+    ark = os.path.join(ark_dir, f"feats.{chunk}.ark")
+    scp = os.path.join(ark_dir, f"feats.{chunk}.scp")
+    frames: Dict[str, int] = {}
+    total = np.zeros(config.num_mel_bins)
+    total_sq = np.zeros(config.num_mel_bins)
+    reader = kaldiio.load_scp(wav_scp, segments=segments)
+    with kaldiio.WriteHelper(f"ark,scp:{ark}.tmp,{scp}.tmp") as writer:
+        for utt in utt_ids:
+            try:
+                sample_rate, audio = reader[utt]
+            except Exception as error:  # kaldiio/soundfile raise many types for bad audio
+                raise RuntimeError(f"cannot read the audio of utterance {utt} ({wav_scp}): {error}") from error
+            if audio.ndim != 1:
+                raise ValueError(f"utterance {utt} ({wav_scp}): expected mono audio, got shape {audio.shape}")
+            try:
+                feats = compute_fbank(audio, sample_rate, config)
+            except ValueError as error:
+                raise ValueError(f"utterance {utt} ({wav_scp}): {error}") from error
+            writer(utt, feats)
+            frames[utt] = feats.shape[0]
+            total += feats.sum(0)
+            total_sq += np.square(feats, dtype=np.float64).sum(0)
+    missing = wanted - set(frames)
+    assert not missing, missing
+    # The scp still names the .tmp ark: rewrite it, then publish both (ark first).
+    with open(f"{scp}.tmp", encoding="utf-8") as f:
+        scp_text = f.read().replace(f"{ark}.tmp:", f"{ark}:")
+    os.replace(f"{ark}.tmp", ark)
+    os.remove(f"{scp}.tmp")
+    return chunk, scp_text, frames, total, total_sq, sum(frames.values())
+
+
+def extract_data_dir(
+    data_dir: Path,
+    output_dir: Path,
+    nj: int = 1,
+    config: FbankConfig = FbankConfig(),
+    utts_per_chunk: int = 200,
+) -> Dict[str, int]:
+    """Compute features for every utterance of ``data_dir`` into ``output_dir``.
+
+    Args:
+        data_dir: Kaldi-style dir with ``wav.scp`` and optionally ``segments`` (other files are
+            not read).
+        output_dir: Where ``feats.scp``, ``utt2num_frames``, ``feats_stats.npz`` and ``data/``
+            (the ark files) go.
+        nj: Number of parallel processes.
+        config: Filterbank options.
+        utts_per_chunk: Utterances per chunk, the unit of parallel work and of resumption.
+
+    Returns:
+        Frames per utterance.
+    """
+    data_dir, output_dir = Path(data_dir), Path(output_dir)
+    wav_scp = data_dir / "wav.scp"
+    segments = data_dir / "segments"
+    if not wav_scp.is_file():
+        raise FileNotFoundError(f"{wav_scp} does not exist")
+    utt_ids = list(read_kv(segments if segments.is_file() else wav_scp))
+    if not utt_ids:
+        raise ValueError(f"{data_dir} has no utterances")
+    ark_dir = output_dir / "data"
+    ark_dir.mkdir(parents=True, exist_ok=True)
+    chunks = [utt_ids[i : i + utts_per_chunk] for i in range(0, len(utt_ids), utts_per_chunk)]
+    done_dir = ark_dir / "done"
+    done_dir.mkdir(exist_ok=True)
+
+    results = {}
+    todo = []
+    for chunk, ids in enumerate(chunks):
+        done = done_dir / f"{chunk}.npz"
+        if done.is_file() and (ark_dir / f"feats.{chunk}.ark").is_file():
+            saved = np.load(done, allow_pickle=False)
+            if list(saved["utts"]) == ids:  # same split as before: reuse
+                results[chunk] = (str(saved["scp"]), dict(zip(ids, saved["frames"].tolist())),
+                                  saved["sum"], saved["sum_square"], int(saved["count"]))
+                continue
+        todo.append((chunk, ids))
+    if len(results):
+        logging.info(f"{data_dir}: reusing {len(results)} of {len(chunks)} finished chunks")
+
+    args = [(chunk, ids, str(wav_scp), str(segments) if segments.is_file() else None, str(ark_dir), config)
+            for chunk, ids in todo]
+    with tqdm(total=sum(len(ids) for _, ids in todo), desc=f"fbank {data_dir.name}", unit="utt",
+              disable=not todo) as progress:
+        if nj > 1 and len(todo) > 1:
+            # spawn, not fork: forking a process whose OpenMP pool is running is unsafe.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=nj, mp_context=context, initializer=torch.set_num_threads,
+                                     initargs=(1,)) as pool:
+                futures = [pool.submit(_extract_chunk, *a) for a in args]
+                for future in as_completed(futures):
+                    _store(future.result(), chunks, done_dir, results, progress)
+        else:
+            for a in args:
+                _store(_extract_chunk(*a), chunks, done_dir, results, progress)
+
+    frames: Dict[str, int] = {}
+    total, total_sq, count = np.zeros(config.num_mel_bins), np.zeros(config.num_mel_bins), 0
+    scp_lines: List[str] = []
+    for chunk in range(len(chunks)):
+        scp_text, chunk_frames, chunk_sum, chunk_sq, chunk_count = results[chunk]
+        scp_lines.extend(line for line in scp_text.splitlines() if line)
+        frames.update(chunk_frames)
+        total, total_sq, count = total + chunk_sum, total_sq + chunk_sq, count + chunk_count
+    _write_atomic(output_dir / "feats.scp", "".join(f"{line}\n" for line in sorted(scp_lines)))
+    _write_atomic(output_dir / "utt2num_frames", "".join(f"{u} {n}\n" for u, n in sorted(frames.items())))
+    np.savez(output_dir / "feats_stats.npz", count=np.array(count), sum=total, sum_square=total_sq)
+    logging.info(f"{data_dir}: {len(frames)} utterances, {count} frames -> {output_dir}/feats.scp")
+    return frames
+
+
+def _store(result, chunks: Sequence[List[str]], done_dir: Path, results: dict, progress) -> None:
+    chunk, scp_text, frames, total, total_sq, count = result
+    ids = chunks[chunk]
+    np.savez(done_dir / f"{chunk}.npz", utts=np.array(ids), scp=np.array(scp_text),
+             frames=np.array([frames[u] for u in ids]), sum=total, sum_square=total_sq, count=np.array(count))
+    results[chunk] = (scp_text, frames, total, total_sq, count)
+    progress.update(len(ids))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,87 @@
+"""ctcot.features: Kaldi-compatible fbank into ark/scp, CMVN stats, segments, resumption, bad audio."""
+import kaldiio
+import numpy as np
+import pytest
+import soundfile
+import torch
+import torchaudio.compliance.kaldi
+
+from ctcot.features import FbankConfig, compute_fbank, extract_data_dir
+
+
+def write_dir(root, durations, segments=False):
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    scp, seg = [], []
+    for i, duration in enumerate(durations):
+        audio = (3000 * rng.standard_normal(int(16000 * duration))).astype(np.int16)
+        path = root / f"rec{i}.wav"
+        soundfile.write(path, audio, 16000, subtype="PCM_16")
+        scp.append(f"rec{i} {path}")
+        seg += [f"rec{i}-a rec{i} 0.00 {duration / 2:.2f}", f"rec{i}-b rec{i} {duration / 2:.2f} {duration:.2f}"]
+    (root / "wav.scp").write_text("\n".join(scp) + "\n")
+    if segments:
+        (root / "segments").write_text("\n".join(seg) + "\n")
+    return root
+
+
+def test_matches_torchaudio_kaldi_fbank_on_int16_and_float_audio():
+    audio = (3000 * np.random.default_rng(1).standard_normal(16000)).astype(np.int16)
+    expected = torchaudio.compliance.kaldi.fbank(torch.from_numpy(audio.astype(np.float32)).unsqueeze(0),
+                                                 num_mel_bins=80, dither=0.0, energy_floor=0.0).numpy()
+    feats = compute_fbank(audio, 16000)
+    assert feats.shape == (98, 80)  # 1 s: 1 + (16000 - 400) // 160 frames
+    np.testing.assert_allclose(feats, expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(compute_fbank(audio / 32768.0, 16000), expected, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="22050 Hz"):
+        compute_fbank(audio, 22050)
+
+
+@pytest.mark.parametrize("nj", [1, 2])
+def test_extract_writes_scp_frames_and_global_stats(tmp_path, nj):
+    data = write_dir(tmp_path / "data", [0.5, 0.8, 1.1, 0.3, 0.6])
+    out = tmp_path / "dump"
+    frames = extract_data_dir(data, out, nj=nj, utts_per_chunk=2)
+    feats = dict(kaldiio.load_scp(str(out / "feats.scp")))
+    assert sorted(feats) == [f"rec{i}" for i in range(5)]
+    assert [line.split()[0] for line in (out / "feats.scp").read_text().splitlines()] == sorted(feats)
+    assert all(feats[u].shape == (frames[u], 80) for u in feats)
+    assert frames["rec1"] == 1 + (int(0.8 * 16000) - 400) // 160
+    stats = np.load(out / "feats_stats.npz")
+    stacked = np.concatenate([feats[u] for u in sorted(feats)])
+    assert int(stats["count"]) == stacked.shape[0]
+    np.testing.assert_allclose(stats["sum"], stacked.sum(0), rtol=1e-5)
+    np.testing.assert_allclose(stats["sum_square"], np.square(stacked.astype(np.float64)).sum(0), rtol=1e-5)
+
+
+def test_segments_cut_the_recordings(tmp_path):
+    data = write_dir(tmp_path / "data", [1.0, 0.6], segments=True)
+    frames = extract_data_dir(data, tmp_path / "dump")
+    assert sorted(frames) == ["rec0-a", "rec0-b", "rec1-a", "rec1-b"]
+    assert frames["rec0-a"] == 1 + (8000 - 400) // 160
+
+
+def test_rerun_reuses_finished_chunks(tmp_path):
+    data = write_dir(tmp_path / "data", [0.5, 0.5, 0.5])
+    out = tmp_path / "dump"
+    extract_data_dir(data, out, utts_per_chunk=1)
+    arks = sorted((out / "data").glob("*.ark"))
+    mtimes = [p.stat().st_mtime_ns for p in arks]
+    (out / "data" / "feats.1.ark").unlink()  # an interrupted chunk is redone, the others kept
+    extract_data_dir(data, out, utts_per_chunk=1)
+    assert [p.stat().st_mtime_ns for p in arks if p.name != "feats.1.ark"] == [mtimes[0], mtimes[2]]
+    assert len(dict(kaldiio.load_scp(str(out / "feats.scp")))) == 3
+
+
+def test_bad_audio_names_the_utterance(tmp_path):
+    data = write_dir(tmp_path / "data", [0.5, 0.5])
+    (tmp_path / "data" / "rec1.wav").write_bytes(b"not a wav file")
+    with pytest.raises(RuntimeError, match="rec1"):
+        extract_data_dir(data, tmp_path / "dump")
+    (tmp_path / "data" / "rec1.wav").unlink()
+    with pytest.raises(RuntimeError, match="rec1"):
+        extract_data_dir(data, tmp_path / "dump")
+    soundfile.write(tmp_path / "data" / "rec1.wav", np.zeros(100, dtype=np.int16), 16000)
+    with pytest.raises(ValueError, match="rec1.*shorter than one 25.0 ms frame"):
+        extract_data_dir(data, tmp_path / "dump")
+    assert not (tmp_path / "dump" / "feats.scp").exists()  # nothing half-written is published

@@ -1,0 +1,419 @@
+"""ctcot.corpora.mini_st: the grammar against hand-checked German, corpus-wide agreement and
+word-order properties, and the tiny corpus end to end (espeak-ng audio, data dirs, re-runs)."""
+import io
+import logging
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from ctcot.corpora import mini_st
+from ctcot.corpora.mini_st import (
+    ADJECTIVES, MODALS, NOUNS, SAYING_VERBS, SIZES, SPEAKERS, TEST_SPEAKERS, TIME_ADVERBS, VERBS,
+    Clause, NounPhrase, PrepPhrase, Sentence,
+)
+
+DATA_FILES = {"wav.scp", "utt2spk", "spk2utt", "text.tc.en", "text.lc.rm.en", "text.tc.de"}
+SUBORDINATORS = ("weil", "dass", "wenn", "während", "obwohl")
+
+
+def np_(det, noun, adj=None, plural=False):
+    return NounPhrase(det, NOUNS[noun], ADJECTIVES[adj] if adj else None, plural)
+
+
+def when(en):
+    return next(t for t in TIME_ADVERBS if t.en == en)
+
+
+GOLDEN = [
+    (Sentence(Clause(np_("the", "cat"), VERBS["see"], obj=np_("a", "dog", "big"))),
+     "The cat sees a big dog.", "Die Katze sieht einen großen Hund."),
+    (Sentence(Clause(np_("a", "dog", "big"), VERBS["sleep"])),
+     "A big dog sleeps.", "Ein großer Hund schläft."),
+    (Sentence(Clause(np_("a", "child", "small"), VERBS["like"], obj=np_("this", "horse", "white"))),
+     "A small child likes this white horse.", "Ein kleines Kind mag dieses weiße Pferd."),
+    (Sentence(Clause(np_("the", "dog", "big"), VERBS["see"], obj=np_("the", "cat", "small"),
+                     time=when("today")), front_time=True),
+     "Today, the big dog sees the small cat.", "Heute sieht der große Hund die kleine Katze."),
+    (Sentence(Clause(np_("the", "woman"), VERBS["help"], obj=np_("the", "boy"))),
+     "The woman helps the boy.", "Die Frau hilft dem Jungen."),
+    (Sentence(Clause(np_("the", "man"), VERBS["open"], obj=np_("the", "door"))),
+     "The man opens the door.", "Der Mann macht die Tür auf."),
+    (Sentence(Clause(np_("the", "dog"), VERBS["sleep"]), conjunction="because",
+              other=Clause(np_("the", "man"), VERBS["open"], obj=np_("the", "door"))),
+     "The dog sleeps because the man opens the door.",
+     "Der Hund schläft, weil der Mann die Tür aufmacht."),
+    (Sentence(Clause(np_("the", "boy"), VERBS["sing"]), conjunction="because", other_first=True,
+              other=Clause(np_("the", "cat"), VERBS["fall asleep"], tense="past")),
+     "Because the cat fell asleep, the boy sings.", "Weil die Katze eingeschlafen ist, singt der Junge."),
+    (Sentence(Clause(np_("the", "child", plural=True), VERBS["run"], tense="past",
+                     pp=PrepPhrase("to", np_("the", "school")), time=when("yesterday")), front_time=True),
+     "Yesterday, the children ran to the school.", "Gestern sind die Kinder zur Schule gelaufen."),
+    (Sentence(Clause(np_("the", "girl"), VERBS["see"], obj=np_("a", "dog"), negated=True)),
+     "The girl does not see a dog.", "Das Mädchen sieht keinen Hund."),
+    (Sentence(Clause(np_("the", "girl"), VERBS["see"], obj=np_("the", "dog"), negated=True)),
+     "The girl does not see the dog.", "Das Mädchen sieht den Hund nicht."),
+    (Sentence(Clause(np_("the", "dog", plural=True), VERBS["eat"],
+                     obj=np_("bare", "apple", "green", plural=True), negated=True)),
+     "The dogs do not eat green apples.", "Die Hunde essen keine grünen Äpfel."),
+    (Sentence(Clause(np_("many", "cat", "black", plural=True), VERBS["sleep"],
+                     pp=PrepPhrase("under", np_("the", "table")))),
+     "Many black cats sleep under the table.", "Viele schwarze Katzen schlafen unter dem Tisch."),
+    (Sentence(Clause(np_("the", "bird"), VERBS["sit"],
+                     pp=PrepPhrase("in_front_of", np_("a", "house", "old")))),
+     "The bird sits in front of an old house.", "Der Vogel sitzt vor einem alten Haus."),
+    (Sentence(Clause(np_("the", "woman"), VERBS["play"],
+                     pp=PrepPhrase("with", np_("the", "child", plural=True)))),
+     "The woman plays with the children.", "Die Frau spielt mit den Kindern."),
+    (Sentence(Clause(np_("the", "cat"), VERBS["sleep"], pp=PrepPhrase("in", np_("the", "house"))),
+              question="yes_no"),
+     "Does the cat sleep in the house?", "Schläft die Katze im Haus?"),
+    (Sentence(Clause(np_("the", "dog"), VERBS["follow"]), question="who_dat"),
+     "Who does the dog follow?", "Wem folgt der Hund?"),
+    (Sentence(Clause(None, VERBS["see"], obj=np_("the", "cat")), question="who_subject"),
+     "Who sees the cat?", "Wer sieht die Katze?"),
+    (Sentence(Clause(np_("the", "girl"), VERBS["pick up"], tense="past"), question="what"),
+     "What did the girl pick up?", "Was hat das Mädchen aufgehoben?"),
+    (Sentence(Clause(NounPhrase("my", NOUNS["brother"]), VERBS["give"],
+                     iobj=np_("the", "dog", plural=True), obj=np_("two", "ball", "red", plural=True))),
+     "My brother gives the dogs two red balls.", "Mein Bruder gibt den Hunden zwei rote Bälle."),
+    (Sentence(Clause(np_("the", "woman"), SAYING_VERBS["say"], tense="past"), conjunction="that",
+              other=Clause(np_("the", "child"), VERBS["sleep"], tense="past")),
+     "The woman said that the child slept.", "Die Frau hat gesagt, dass das Kind geschlafen hat."),
+    (Sentence(Clause(np_("the", "cat"), VERBS["open"], obj=np_("the", "box"), modal="can", negated=True)),
+     "The cat cannot open the box.", "Die Katze kann die Kiste nicht aufmachen."),
+    (Sentence(Clause(np_("the", "boy"), VERBS["get up"], modal="want", negated=True)),
+     "The boy does not want to get up.", "Der Junge will nicht aufstehen."),
+    (Sentence(Clause(np_("the", "man", "old"), None, "future", adjective=ADJECTIVES["tired"],
+                     time=when("tomorrow")), front_time=True),
+     "Tomorrow, the old man will be tired.", "Morgen ist der alte Mann müde."),
+    (Sentence(Clause(NounPhrase(name="Anna"), VERBS["laugh"], tense="past"), conjunction="although",
+              other=Clause(np_("the", "dog"), VERBS["come back"], tense="past", negated=True)),
+     "Anna laughed, although the dog did not come back.",
+     "Anna hat gelacht, obwohl der Hund nicht zurückgekommen ist."),
+]
+
+
+@pytest.mark.parametrize("sentence, english, german", GOLDEN, ids=[g[1] for g in GOLDEN])
+def test_hand_checked_translations(sentence, english, german):
+    assert sentence.english() == english
+    assert sentence.german() == german
+
+
+def test_invalid_phrases_are_rejected():
+    with pytest.raises(ValueError, match="cannot go with a plural"):
+        np_("a", "dog", plural=True)
+    with pytest.raises(ValueError, match="unknown determiner"):
+        np_("an", "apple")
+    with pytest.raises(ValueError, match="cannot come first"):
+        Sentence(Clause(np_("the", "dog"), VERBS["sleep"]), conjunction="and",
+                 other=Clause(np_("the", "cat"), VERBS["sleep"]), other_first=True)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return mini_st.generate_pairs(3000, seed=1)
+
+
+def finite_forms():
+    forms = {"hat", "haben", "ist", "sind", "war", "waren"}
+    for v in (*VERBS.values(), *SAYING_VERBS.values()):
+        forms |= {v.de_3sg, v.de_3pl, v.de_particle + v.de_3sg, v.de_particle + v.de_3pl}
+    for m in MODALS.values():
+        forms |= {m.de_3sg, m.de_3pl}
+    return forms
+
+
+def words(text):
+    return re.findall(r"[\wäöüÄÖÜß]+", text)
+
+
+def test_deterministic_and_distinct(pairs):
+    assert mini_st.generate_pairs(300, seed=1) == pairs[:300]
+    assert mini_st.generate_pairs(300, seed=2) != pairs[:300]
+    assert len({p.en_lc_rm for p in pairs}) == len(pairs)
+    assert len({p.de_tc for p in pairs}) == len(pairs)
+    for p in pairs:
+        assert mini_st.MIN_WORDS <= len(p.en_lc_rm.split()) <= mini_st.MAX_WORDS, p
+        assert p.en_lc_rm == mini_st.lowercase_remove_punctuation(p.en_tc)
+        assert re.fullmatch(r"[a-z' ]+", p.en_lc_rm), p
+        assert p.en_tc[0].isupper() and p.de_tc[0].isupper()
+        assert p.en_tc[-1] in ".?" and p.de_tc[-1] == p.en_tc[-1]
+
+
+def test_at_most_one_negation_per_clause(pairs):
+    for p in pairs:
+        for clause in re.split(r", | (?:because|while|although|when|and|but|that) ", p.en_tc.lower()):
+            assert len(re.findall(r"\b(?:no|not|cannot)\b", clause)) <= 1, p
+
+
+def test_vocabulary_size(pairs):
+    total = sum(mini_st.vocabulary_size().values())
+    assert 250 <= total <= 500, mini_st.vocabulary_size()
+    en_types = {w for p in pairs for w in p.en_lc_rm.split()}
+    de_types = {w for p in pairs for w in words(p.de_tc)}
+    # Word types include inflected forms (576 English, 891 German for this seed).
+    assert 400 <= len(en_types) <= 800 and 600 <= len(de_types) <= 1200, (len(en_types), len(de_types))
+
+
+def test_every_construction_occurs(pairs):
+    german = " ".join(p.de_tc for p in pairs)
+    for marker in (", weil ", ", dass ", ", obwohl ", "Weil ", " nicht", " kein", "?", "Wen ", "Wem ",
+                   "Wer ", " im ", " zum ", " zur ", " den Jungen", " hat ", " ist ", " kann ", " will ",
+                   " auf.", " ein.", " zurück", " viele ", " zwei ", " und ", ", aber "):
+        assert marker in german, marker
+
+
+def test_masculine_direct_objects_are_accusative(pairs):
+    """"sees the/a (adj) dog" → "den/einen/keinen (adj-en) Hund" (weak nouns: "den Jungen")."""
+    verbs = [v for v in VERBS.values() if v.obj and v.obj_case == "acc" and not v.iobj]
+    verb_forms = sorted({f"{form} {v.en_particle}".strip() for v in verbs
+                         for form in (v.en, v.en_3sg, v.en_past)}, key=len, reverse=True)
+    checked = 0
+    for noun in (n for n in NOUNS.values() if n.gender == "m"):
+        en_pattern = re.compile(rf"\b(?:{'|'.join(verb_forms)}) (?:the|an?) (?:\w+ )?{noun.en}\b(?! officer)")
+        de_pattern = re.compile(rf"\b(?:den|einen|keinen) (?:\w+en )?{noun.german('acc', False)}\b")
+        for p in pairs:
+            if en_pattern.search(p.en_lc_rm):
+                checked += 1
+                assert de_pattern.search(p.de_tc), p
+    assert checked >= 30
+
+
+GENDER_ARTICLES = {"the": {"m": ("Der", "e"), "f": ("Die", "e"), "n": ("Das", "e")},
+                   "a": {"m": ("Ein", "er"), "f": ("Eine", "e"), "n": ("Ein", "es")}}
+
+
+def test_sentence_initial_subjects_agree(pairs):
+    """"The/A (adj) noun ..." opening a statement → German article and adjective ending by gender."""
+    nouns = "|".join(sorted(NOUNS, key=len, reverse=True))
+    opening = re.compile(rf"(The|An?) (?:({'|'.join(ADJECTIVES)}) )?({nouns})[ ,.]")  # singular only
+    checked = 0
+    for p in pairs:
+        m = opening.match(p.en_tc)
+        if m is None:
+            continue
+        noun = NOUNS[m.group(3)]
+        article, ending = GENDER_ARTICLES["the" if m.group(1) == "The" else "a"][noun.gender]
+        adjective = ADJECTIVES[m.group(2)].de_stem + ending + " " if m.group(2) else ""
+        assert p.de_tc.startswith(f"{article} {adjective}{noun.de} "), p
+        checked += 1
+    assert checked >= 200
+
+
+def test_prepositions_take_dative_and_contract(pairs):
+    """"with/to/in the (adj) noun" → "mit dem/der", "zum/zur", "im/in der" + adjective in -en."""
+    expected = {"with": {"m": "mit dem", "f": "mit der", "n": "mit dem"},
+                "to": {"m": "zum", "f": "zur", "n": "zum"},
+                "in": {"m": "im", "f": "in der", "n": "im"}}
+    checked = 0
+    for noun in NOUNS.values():
+        for prep, by_gender in expected.items():
+            en = re.compile(rf"(?<!next )\b{prep} the (?:(\w+) )?{noun.en}\b(?! officer)")
+            for p in pairs:
+                m = en.search(p.en_lc_rm)
+                if m and (m.group(1) is None or m.group(1) in ADJECTIVES):
+                    adjective = ADJECTIVES[m.group(1)].de_stem + "en " if m.group(1) else ""
+                    assert f"{by_gender[noun.gender]} {adjective}{noun.german('dat', False)}" in p.de_tc, p
+                    checked += 1
+    assert checked >= 100
+
+
+def test_english_indefinite_article(pairs):
+    for p in pairs:
+        for article, word in re.findall(r"\b(an?) (\w+)", p.en_lc_rm):
+            assert (article == "an") == (word[0] in "aeiou"), p
+
+
+def test_verb_final_in_subordinate_clauses(pairs):
+    finite = finite_forms()
+    checked = 0
+    for p in pairs:
+        text = p.de_tc.rstrip(".?")
+        for conj in SUBORDINATORS:
+            if f", {conj} " in text:
+                clause = text.split(f", {conj} ", 1)[1]
+            elif text.startswith(conj.capitalize() + " "):
+                clause, main = text.split(", ", 1)
+                assert main.split()[0] in finite, p  # the fronted clause fills the first position
+            else:
+                continue
+            assert clause.split()[-1] in finite, p
+            checked += 1
+    assert checked >= 500
+
+
+def test_verb_second_after_fronted_time_adverb(pairs):
+    finite = finite_forms()
+    adverbs = sorted(TIME_ADVERBS, key=lambda t: len(t.de), reverse=True)
+    checked = 0
+    for p in pairs:
+        time = next((t for t in adverbs if p.de_tc.startswith(t.de[0].upper() + t.de[1:] + " ")), None)
+        if time is None:
+            continue
+        assert p.en_tc.startswith(time.en[0].upper() + time.en[1:] + ", "), p
+        assert p.de_tc[len(time.de) + 1:].split()[0] in finite, p
+        checked += 1
+    assert checked >= 200
+
+
+def lemma_maps():
+    """English and German word form → lemma, for nouns and (non-auxiliary) verbs; None if ambiguous."""
+    en, de = {}, {}
+
+    def add(table, form, lemma):
+        for word in form.split():
+            table[word] = lemma if table.get(word, lemma) == lemma else None
+
+    for n in NOUNS.values():
+        for form in (n.en, n.en_pl):
+            add(en, form.lower(), n.en)
+        for form in (n.de, n.de_pl, n.german("dat", True), n.german("acc", False)):
+            add(de, form, n.en)
+    for v in VERBS.values():
+        if v.key == "have":  # "hat" is also the auxiliary of the perfect
+            continue
+        for form in (v.en, v.en_3sg, v.en_past):
+            add(en, form, v.key)
+        for form in (v.de_3sg, v.de_3pl, v.de_participle, v.de_infinitive,
+                     v.de_particle + v.de_3sg, v.de_particle + v.de_3pl):
+            add(de, form, v.key)
+    return en, de
+
+
+def test_translation_is_not_word_for_word(pairs):
+    """Nouns and verbs come in another order in German in a good share of the sentences."""
+    en_map, de_map = lemma_maps()
+
+    def sequence(tokens, table):
+        lemmas = [table[t] for t in tokens if table.get(t)]
+        return [lemma for i, lemma in enumerate(lemmas) if i == 0 or lemmas[i - 1] != lemma]
+
+    compared = reordered = 0
+    for p in pairs:
+        en = sequence(p.en_lc_rm.split(), en_map)
+        de = sequence(words(p.de_tc), de_map)
+        if sorted(en) == sorted(de):
+            compared += 1
+            reordered += en != de
+    assert compared >= 0.5 * len(pairs)
+    assert reordered >= 0.35 * compared, (reordered, compared)
+
+
+# --------------------------------------------------------------------------------------------
+# The tiny corpus end to end
+# --------------------------------------------------------------------------------------------
+
+def read_table(path):
+    return [line.split(" ", 1) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mini_st")
+    cmd = [sys.executable, "-m", "ctcot.corpora.mini_st", "--output_dir", str(root / "data"),
+           "--size", "tiny", "--seed", "0", "--nj", "2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, result.stderr
+
+
+def test_tiny_data_dirs(tiny):
+    root, log = tiny
+    assert "90 wavs to synthesise" in log and "elapsed=" in log
+    sizes = SIZES["tiny"]._asdict()
+    for split, size in sizes.items():
+        d = root / "data" / split
+        assert {f.name for f in d.iterdir()} == DATA_FILES
+        tables = {name: read_table(d / name) for name in DATA_FILES - {"spk2utt"}}
+        ids = [row[0] for row in tables["wav.scp"]]
+        assert len(ids) == size and len(set(ids)) == size
+        assert ids == sorted(ids, key=lambda i: i.encode())
+        for name, rows in tables.items():
+            assert [row[0] for row in rows] == ids, name
+        for utt, spk in tables["utt2spk"]:
+            assert utt.startswith(spk + "-") and spk in SPEAKERS
+        spk2utt = {spk: utts.split() for spk, utts in read_table(d / "spk2utt")}
+        assert list(spk2utt) == sorted(spk2utt)
+        assert spk2utt == {s: [u for u, s2 in tables["utt2spk"] if s2 == s] for s in spk2utt}
+        for (_, tc), (_, lc) in zip(tables["text.tc.en"], tables["text.lc.rm.en"]):
+            assert lc == mini_st.lowercase_remove_punctuation(tc)
+
+
+def test_tiny_splits_hold_out_speakers_and_sentences(tiny):
+    root, _ = tiny
+    splits = ("train", "dev", "test")
+    speakers = {s: {spk for _, spk in read_table(root / "data" / s / "utt2spk")} for s in splits}
+    sentences = {s: {text for _, text in read_table(root / "data" / s / "text.lc.rm.en")} for s in splits}
+    assert speakers["test"] and speakers["test"] <= set(TEST_SPEAKERS)
+    assert not speakers["test"] & (speakers["train"] | speakers["dev"])
+    assert len(speakers["train"]) == len(SPEAKERS) - len(TEST_SPEAKERS)
+    assert not sentences["test"] & sentences["train"] and not sentences["dev"] & sentences["train"]
+    assert not sentences["test"] & sentences["dev"]
+
+
+def test_tiny_audio(tiny):
+    root, _ = tiny
+    for split in ("train", "dev", "test"):
+        for utt, path in read_table(root / "data" / split / "wav.scp"):
+            info = soundfile.info(path)
+            assert path.startswith("/") and info.samplerate == 16000 and info.channels == 1
+            assert info.subtype == "PCM_16" and 0.5 < info.duration < 12, (utt, info)
+            audio, _ = soundfile.read(path)
+            assert np.sqrt(np.mean(audio ** 2)) > 0.01, utt
+
+
+def test_resampling_keeps_duration(tiny):
+    """16 kHz output lasts as long as espeak-ng's own 22.05 kHz output (the ratio is 320/441)."""
+    root, _ = tiny
+    utt, path = read_table(root / "data" / "test" / "wav.scp")[0]
+    text = dict(read_table(root / "data" / "test" / "text.tc.en"))[utt]
+    spk = SPEAKERS[utt.split("-")[0]]
+    raw = subprocess.run(["espeak-ng", "-v", spk.voice, "-s", str(spk.wpm), "-p", str(spk.pitch),
+                          "--stdout", text], capture_output=True, check=True).stdout
+    assert soundfile.info(path).duration == pytest.approx(soundfile.info(io.BytesIO(raw)).duration, abs=1e-3)
+
+
+def test_rerun_reuses_valid_wavs(tiny, caplog):
+    root, _ = tiny
+    scp = read_table(root / "data" / "train" / "wav.scp")
+    wavs = [p for _, p in scp]
+    before = {p: os.stat(p).st_mtime_ns for p in wavs}
+    texts_before = (root / "data" / "train" / "text.tc.de").read_text(encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
+        mini_st.prepare_mini_st(root / "data", "tiny", seed=0, num_jobs=2)
+    assert "0 wavs to synthesise, 90 already done" in caplog.text
+    assert {p: os.stat(p).st_mtime_ns for p in wavs} == before
+    assert (root / "data" / "train" / "text.tc.de").read_text(encoding="utf-8") == texts_before
+
+    # A missing and a corrupt wav are synthesised again, and only those.
+    missing, corrupt = wavs[0], wavs[1]
+    os.remove(missing)
+    with open(corrupt, "wb") as f:
+        f.write(b"not a wav")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
+        mini_st.prepare_mini_st(root / "data", "tiny", seed=0, num_jobs=2)
+    assert "2 wavs to synthesise, 88 already done" in caplog.text
+    assert soundfile.info(missing).samplerate == soundfile.info(corrupt).samplerate == 16000
+    assert all(os.stat(p).st_mtime_ns == t for p, t in before.items() if p not in (missing, corrupt))
+
+
+def test_missing_espeak_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(mini_st.shutil, "which", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="apt-get install espeak-ng"):
+        mini_st.prepare_mini_st(tmp_path / "data", "tiny")
+    assert not (tmp_path / "data").exists()
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="unknown size"):
+        mini_st.prepare_mini_st(tmp_path, "huge")
+    with pytest.raises(ValueError, match="num_jobs"):
+        mini_st.prepare_mini_st(tmp_path, "tiny", num_jobs=0)
+    parser = mini_st.get_parser()
+    assert all(action.help for action in parser._actions)

@@ -22,7 +22,6 @@ The logged ``loss_ctc`` and ``loss_ot`` are the two sums divided by ``N`` (unwei
 """
 from __future__ import annotations
 
-import logging
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch

@@ -6,7 +6,7 @@ import soundfile
 import torch
 import torchaudio.compliance.kaldi
 
-from ctcot.features import FbankConfig, compute_fbank, extract_data_dir
+from ctcot.features import compute_fbank, extract_data_dir
 
 
 def write_dir(root, durations, segments=False):

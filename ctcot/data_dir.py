@@ -15,6 +15,8 @@ A data directory holds these files (each ``<...>`` is one field without whitespa
     utt2num_frames  <utt> <frames>                                    (optional)
     utt2dur         <utt> <seconds>                                   (optional)
     reco2dur        <recording-id> <seconds>                          (optional)
+    utt2speed       <utt> <speed factor>       e.g. 0.9; applied at feature extraction (optional)
+    utt2uniq        <utt> <original utt>       of a speed-perturbed copy (optional)
 
 Without ``segments``, the keys of ``wav.scp`` and ``reco2dur`` are utterance ids. As Kaldi
 requires, every file is sorted on its key in C-locale byte order (``LC_ALL=C sort -k1,1``) and
@@ -56,7 +58,7 @@ MAX_SHOWN_PROBLEMS = 30
 """How many problems a :class:`DataDirError` message lists; ``problems`` holds all of them."""
 
 _REQUIRED = ("wav.scp", "utt2spk")
-_OPTIONAL = ("feats.scp", "utt2num_frames", "utt2dur", "reco2dur")
+_OPTIONAL = ("feats.scp", "utt2num_frames", "utt2dur", "reco2dur", "utt2speed", "utt2uniq")
 _BACKUP_DIR = ".backup"
 # Kaldi's extended filename for an entry inside an archive: <path>:<byte offset>.
 _ARK_OFFSET = re.compile(r"^(.+):\d+$")
@@ -267,7 +269,7 @@ def _value_problem(name: str, value: str) -> Optional[str]:
             _parse_segment(value)
         except ValueError as err:
             return str(err)
-    elif name in ("utt2dur", "reco2dur"):
+    elif name in ("utt2dur", "reco2dur", "utt2speed"):
         return _positive_number_problem(value, integer=False)
     elif name == "utt2num_frames":
         return _positive_number_problem(value, integer=True)
@@ -453,9 +455,11 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
     * ``wav.scp``, ``utt2spk`` and at least one text file exist;
     * every file is UTF-8, has no empty lines, unique keys in C-locale byte order and a value
       on every line; transcripts are non-empty without control characters; speaker ids have
-      no whitespace; ``utt2dur``, ``reco2dur`` and ``utt2num_frames`` hold positive numbers;
+      no whitespace; ``utt2dur``, ``reco2dur``, ``utt2speed`` and ``utt2num_frames`` hold
+      positive numbers;
     * the text files, ``segments`` (or ``wav.scp`` without segments), ``feats.scp``,
-      ``utt2num_frames`` and ``utt2dur`` have exactly the utterances of ``utt2spk``;
+      ``utt2num_frames``, ``utt2dur``, ``utt2speed`` and ``utt2uniq`` have exactly the
+      utterances of ``utt2spk``;
     * each segment is ``<recording-id> <start> <end>`` with ``0 <= start < end`` and a
       recording of ``wav.scp``; ``reco2dur`` has exactly the keys of ``wav.scp``;
     * ``spk2utt`` lists every utterance once, under its ``utt2spk`` speaker;
@@ -577,8 +581,8 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
 
     Keeps the utterances that have a good entry in ``utt2spk``, in every text file, in
     ``segments`` (or ``wav.scp`` without segments) and in ``feats.scp``, ``utt2num_frames``,
-    ``utt2dur`` where present, and whose segment's recording has a good entry in ``wav.scp``
-    (and ``reco2dur``). An entry is bad if its value breaks a check of
+    ``utt2dur``, ``utt2speed``, ``utt2uniq`` where present, and whose segment's recording has
+    a good entry in ``wav.scp`` (and ``reco2dur``). An entry is bad if its value breaks a check of
     :func:`validate_data_dir` (empty transcript, segment with ``end <= start``, ...) or its key
     appears again with another value; exact repeats and empty lines are just removed. Then
     drops the recordings no kept utterance uses, sorts every file, and writes ``spk2utt``
@@ -676,10 +680,12 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
     )
 
 
-def _read_dir(data_dir: Path) -> Tuple[_Layout, Dict[str, Dict[str, str]]]:
-    """Read every file but spk2utt strictly (sorted, unique keys, values on every line)."""
+def _read_dir(data_dir: Path, allow_empty_text: bool = False) -> Tuple[_Layout, Dict[str, Dict[str, str]]]:
+    """Read every file but spk2utt strictly (sorted, unique keys, values on every line but,
+    with ``allow_empty_text``, in text files)."""
     layout = _scan(data_dir, None)
-    return layout, {name: read_kv(data_dir / name) for name in layout.utt_files + layout.reco_files}
+    return layout, {name: read_kv(data_dir / name, allow_empty=allow_empty_text and _is_text_file(name))
+                    for name in layout.utt_files + layout.reco_files}
 
 
 def _write_dir(data_dir: Path, tables: Mapping[str, Mapping[str, str]]) -> None:
@@ -696,7 +702,8 @@ def _write_dir(data_dir: Path, tables: Mapping[str, Mapping[str, str]]) -> None:
         write_kv(data_dir / name, mapping)
 
 
-def subset_data_dir(src: PathLike, dst: PathLike, utt_ids: Iterable[str]) -> None:
+def subset_data_dir(src: PathLike, dst: PathLike, utt_ids: Iterable[str], *,
+                    allow_empty_text: bool = False) -> None:
     """Copy a data directory keeping only some utterances (Kaldi's ``subset_data_dir.sh --utt-list``).
 
     All the files listed in the module docstring are copied, filtered; recordings that no kept
@@ -707,13 +714,15 @@ def subset_data_dir(src: PathLike, dst: PathLike, utt_ids: Iterable[str]) -> Non
         src: the data directory to copy (files must be sorted, with unique keys).
         dst: the directory to write; created if needed.
         utt_ids: the utterances to keep.
+        allow_empty_text: accept empty transcripts in ``src`` for utterances that are not kept.
 
     Raises:
-        ValueError: an id of ``utt_ids`` is not in ``src``, or none is given.
+        ValueError: an id of ``utt_ids`` is not in ``src``, or none is given, or (with
+            ``allow_empty_text``) a kept utterance has an empty transcript.
         DataDirError: a file of ``src`` is malformed.
     """
     src, dst = Path(src), Path(dst)
-    layout, tables = _read_dir(src)
+    layout, tables = _read_dir(src, allow_empty_text)
     keep = set(utt_ids)
     unknown = sorted(keep - tables["utt2spk"].keys())
     if unknown:
@@ -721,6 +730,9 @@ def subset_data_dir(src: PathLike, dst: PathLike, utt_ids: Iterable[str]) -> Non
     if not keep:
         raise ValueError(f"utt_ids: no utterance to keep from {src}")
     new = {name: {utt: value for utt, value in tables[name].items() if utt in keep} for name in layout.utt_files}
+    empty = sorted(f"{name}: {utt}" for name in layout.text_files for utt, value in new[name].items() if not value)
+    if empty:
+        raise ValueError(f"utt_ids: {len(empty)} kept transcript(s) of {src} are empty, e.g. {empty[:5]}")
     if layout.has_segments:
         used = {value.split()[0] for value in new["segments"].values()}
         for name in layout.reco_files:

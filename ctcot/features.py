@@ -2,7 +2,9 @@
 
 Features match Kaldi's ``compute-fbank-feats`` (via ``torchaudio.compliance.kaldi.fbank``):
 80 mel bins, 25 ms windows every 10 ms, no dither, on 16-bit-scaled audio. Audio is read with
-kaldiio from ``wav.scp`` (plain paths or ``cmd |`` pipes), cut by ``segments`` when present.
+kaldiio from ``wav.scp`` (plain paths or ``cmd |`` pipes), cut by ``segments`` when present,
+then, if the directory has ``utt2speed`` (see :mod:`ctcot.speed_perturb`), changed in speed as
+sox's ``speed`` effect does.
 
 Outputs in ``output_dir``: ``feats.scp`` (pointing into ``data/feats.<chunk>.ark``),
 ``utt2num_frames``, and ``feats_stats.npz`` with the global ``count``, ``sum`` and
@@ -12,10 +14,12 @@ by ``nj`` processes; a finished chunk is kept, so an interrupted run resumes whe
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -26,7 +30,7 @@ from tqdm import tqdm
 
 from ctcot.data_dir import read_kv
 
-__all__ = ["FbankConfig", "compute_fbank", "extract_data_dir"]
+__all__ = ["FbankConfig", "compute_fbank", "extract_data_dir", "speed_perturb"]
 
 _INT16_SCALE = 32768.0
 
@@ -67,10 +71,47 @@ def compute_fbank(audio: np.ndarray, sample_rate: int, config: FbankConfig = Fba
     return feats.numpy()
 
 
+def speed_perturb(audio: np.ndarray, factor: float) -> np.ndarray:
+    """Change the speed of audio as sox's ``speed <factor>`` effect does (tempo and pitch).
+
+    The audio is taken as sampled at ``factor`` times its rate and resampled to its rate
+    (``torchaudio.functional.resample`` with ``factor`` approximated by a fraction with a
+    denominator of at most 1000), so it lasts ``1 / factor`` as long and every frequency is
+    multiplied by ``factor``: 1.1 makes it faster and higher.
+
+    Args:
+        audio: (num_samples,) integer samples (e.g. int16) or floats.
+        factor: Speed factor, > 0. 1.0 returns ``audio`` itself, unchanged.
+
+    Returns:
+        (about num_samples / factor,) samples of the dtype of ``audio``; integers are rounded
+        and clipped to the range of that dtype.
+    """
+    if not (math.isfinite(factor) and factor > 0):
+        raise ValueError(f"speed factor {factor} is not a positive number")
+    ratio = Fraction(factor).limit_denominator(1000)
+    if ratio == 1:
+        return audio
+    if ratio == 0:
+        raise ValueError(f"speed factor {factor} is too small (under 1/2000)")
+    from torchaudio.functional import resample  # imported late (slow import)
+
+    is_int = np.issubdtype(audio.dtype, np.integer)
+    waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32 if is_int else audio.dtype))
+    # Reading rate * factor samples per second as rate samples per second: speed times factor.
+    out = resample(waveform, orig_freq=ratio.numerator, new_freq=ratio.denominator).numpy()
+    if is_int:
+        info = np.iinfo(audio.dtype)
+        return np.clip(np.round(out), info.min, info.max).astype(audio.dtype)
+    return out
+
+
 def _extract_chunk(
-    chunk: int, utt_ids: List[str], wav_scp: str, segments: Optional[str], ark_dir: str, config: FbankConfig
+    chunk: int, utt_ids: List[str], wav_scp: str, segments: Optional[str], ark_dir: str, config: FbankConfig,
+    speeds: Optional[Dict[str, float]] = None,
 ) -> Tuple[int, str, Dict[str, int], np.ndarray, np.ndarray, int]:
-    """Extract one chunk; returns (chunk, scp text, frames per utt, sum, sum of squares, count)."""
+    """Extract one chunk, changing the speed of the utterances in ``speeds``; returns (chunk,
+    scp text, frames per utt, sum, sum of squares, count)."""
     wanted = set(utt_ids)
     ark = os.path.join(ark_dir, f"feats.{chunk}.ark")
     scp = os.path.join(ark_dir, f"feats.{chunk}.scp")
@@ -87,6 +128,8 @@ def _extract_chunk(
             if audio.ndim != 1:
                 raise ValueError(f"utterance {utt} ({wav_scp}): expected mono audio, got shape {audio.shape}")
             try:
+                if speeds:
+                    audio = speed_perturb(audio, speeds[utt])
                 feats = compute_fbank(audio, sample_rate, config)
             except ValueError as error:
                 raise ValueError(f"utterance {utt} ({wav_scp}): {error}") from error
@@ -114,8 +157,8 @@ def extract_data_dir(
     """Compute features for every utterance of ``data_dir`` into ``output_dir``.
 
     Args:
-        data_dir: Kaldi-style dir with ``wav.scp`` and optionally ``segments`` (other files are
-            not read).
+        data_dir: Kaldi-style dir with ``wav.scp``, optionally ``segments`` and ``utt2speed``
+            (speed factor per utterance, for all of them; other files are not read).
         output_dir: Where ``feats.scp``, ``utt2num_frames``, ``feats_stats.npz`` and ``data/``
             (the ark files) go.
         nj: Number of parallel processes.
@@ -133,6 +176,7 @@ def extract_data_dir(
     utt_ids = list(read_kv(segments if segments.is_file() else wav_scp))
     if not utt_ids:
         raise ValueError(f"{data_dir} has no utterances")
+    speeds = _read_speeds(data_dir / "utt2speed", utt_ids)
     ark_dir = output_dir / "data"
     ark_dir.mkdir(parents=True, exist_ok=True)
     chunks = [utt_ids[i : i + utts_per_chunk] for i in range(0, len(utt_ids), utts_per_chunk)]
@@ -145,7 +189,9 @@ def extract_data_dir(
         done = done_dir / f"{chunk}.npz"
         if done.is_file() and (ark_dir / f"feats.{chunk}.ark").is_file():
             saved = np.load(done, allow_pickle=False)
-            if list(saved["utts"]) == ids:  # same split as before: reuse
+            # Chunks saved before utt2speed existed were all at speed 1.
+            saved_speeds = saved["speeds"] if "speeds" in saved.files else np.ones(len(saved["utts"]))
+            if list(saved["utts"]) == ids and saved_speeds.tolist() == _speeds_of(ids, speeds):  # reuse
                 results[chunk] = (str(saved["scp"]), dict(zip(ids, saved["frames"].tolist())),
                                   saved["sum"], saved["sum_square"], int(saved["count"]))
                 continue
@@ -153,7 +199,8 @@ def extract_data_dir(
     if len(results):
         logging.info(f"{data_dir}: reusing {len(results)} of {len(chunks)} finished chunks")
 
-    args = [(chunk, ids, str(wav_scp), str(segments) if segments.is_file() else None, str(ark_dir), config)
+    args = [(chunk, ids, str(wav_scp), str(segments) if segments.is_file() else None, str(ark_dir), config,
+             {utt: speeds[utt] for utt in ids} if speeds else None)
             for chunk, ids in todo]
     with tqdm(total=sum(len(ids) for _, ids in todo), desc=f"fbank {data_dir.name}", unit="utt",
               disable=not todo) as progress:
@@ -164,10 +211,10 @@ def extract_data_dir(
                                      initargs=(1,)) as pool:
                 futures = [pool.submit(_extract_chunk, *a) for a in args]
                 for future in as_completed(futures):
-                    _store(future.result(), chunks, done_dir, results, progress)
+                    _store(future.result(), chunks, speeds, done_dir, results, progress)
         else:
             for a in args:
-                _store(_extract_chunk(*a), chunks, done_dir, results, progress)
+                _store(_extract_chunk(*a), chunks, speeds, done_dir, results, progress)
 
     frames: Dict[str, int] = {}
     total, total_sq, count = np.zeros(config.num_mel_bins), np.zeros(config.num_mel_bins), 0
@@ -184,11 +231,35 @@ def extract_data_dir(
     return frames
 
 
-def _store(result, chunks: Sequence[List[str]], done_dir: Path, results: dict, progress) -> None:
+def _read_speeds(path: Path, utt_ids: Sequence[str]) -> Optional[Dict[str, float]]:
+    """The speed factor of each utterance from ``utt2speed``; ``None`` without the file."""
+    if not path.is_file():
+        return None
+    speeds = {}
+    for utt, value in read_kv(path).items():
+        try:
+            speeds[utt] = float(value)
+        except ValueError:
+            raise ValueError(f"{path}: utterance {utt}: speed factor {value!r} is not a number") from None
+        if not (math.isfinite(speeds[utt]) and speeds[utt] > 0):
+            raise ValueError(f"{path}: utterance {utt}: speed factor {value} is not positive")
+    missing = [utt for utt in utt_ids if utt not in speeds]
+    if missing:
+        raise ValueError(f"{path}: {len(missing)} utterance(s) have no speed factor, e.g. {missing[:5]}")
+    return speeds
+
+
+def _speeds_of(ids: Sequence[str], speeds: Optional[Dict[str, float]]) -> List[float]:
+    return [speeds[u] if speeds else 1.0 for u in ids]
+
+
+def _store(result, chunks: Sequence[List[str]], speeds: Optional[Dict[str, float]], done_dir: Path,
+           results: dict, progress) -> None:
     chunk, scp_text, frames, total, total_sq, count = result
     ids = chunks[chunk]
-    np.savez(done_dir / f"{chunk}.npz", utts=np.array(ids), scp=np.array(scp_text),
-             frames=np.array([frames[u] for u in ids]), sum=total, sum_square=total_sq, count=np.array(count))
+    np.savez(done_dir / f"{chunk}.npz", utts=np.array(ids), speeds=np.array(_speeds_of(ids, speeds)),
+             scp=np.array(scp_text), frames=np.array([frames[u] for u in ids]), sum=total, sum_square=total_sq,
+             count=np.array(count))
     results[chunk] = (scp_text, frames, total, total_sq, count)
     progress.update(len(ids))
 

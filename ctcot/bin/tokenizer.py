@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Token units for the recipes (stage 5): SentencePiece, espeak-ng phonemes, token lists, shape files.
+
+Usage:
+    python -m ctcot.bin.tokenizer bpe --text dump/fbank/train/text.tc.de \\
+        --output_dir data/token_list/tgt_bpe_unigram1000 --vocab_size 1000
+    python -m ctcot.bin.tokenizer phonemize --voice en-us --text text.lc.rm.en --output text.phn.en
+    python -m ctcot.bin.tokenizer phoneme_list --text dump/fbank/train/text.phn.en \\
+        --output data/token_list/src_phn/tokens.txt
+    python -m ctcot.bin.tokenizer shape --text dump/fbank/train/text.tc.de --token_type bpe \\
+        --bpemodel data/token_list/tgt_bpe_unigram1000/bpe.model \\
+        --token_list data/token_list/tgt_bpe_unigram1000/tokens.txt --output dump/fbank/train/text_shape.bpe
+"""
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from ctcot import tokenizers
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    bpe = commands.add_parser("bpe", help="train a SentencePiece model and write tokens.txt beside it")
+    bpe.add_argument("--text", required=True, help="Kaldi text file (<utt> <transcript>)")
+    bpe.add_argument("--output_dir", required=True, help="where bpe.model, bpe.vocab, tokens.txt go")
+    bpe.add_argument("--vocab_size", type=int, required=True, help="pieces to ask for (at most)")
+    bpe.add_argument("--model_type", default="unigram", choices=["unigram", "bpe", "char", "word"])
+    bpe.add_argument("--character_coverage", type=float, default=1.0)
+
+    phn = commands.add_parser("phonemize", help="write the espeak-ng phoneme transcript of a text file")
+    phn.add_argument("--text", required=True, help="Kaldi text file (<utt> <transcript>)")
+    phn.add_argument("--output", required=True, help="phoneme transcript (<utt> <ph> <ph> ...)")
+    phn.add_argument("--voice", default="en-us", help="espeak-ng voice (espeak-ng --voices lists them)")
+
+    inventory = commands.add_parser("phoneme_list", help="write the token list of a phoneme transcript")
+    inventory.add_argument("--text", required=True, help="phoneme transcript of the training set")
+    inventory.add_argument("--output", required=True, help="tokens.txt to write")
+
+    shape = commands.add_parser("shape", help="write <utt> <num_tokens>,<vocab_size> for a text file")
+    shape.add_argument("--text", required=True)
+    shape.add_argument("--token_type", required=True, choices=["bpe", "word"])
+    shape.add_argument("--bpemodel", default=None, help="SentencePiece model (token_type bpe)")
+    shape.add_argument("--token_list", required=True, help="tokens.txt (gives the vocabulary size)")
+    shape.add_argument("--output", required=True)
+    return parser
+
+
+def main(cmd: Optional[List[str]] = None) -> int:
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    try:
+        if args.command == "bpe":
+            tokenizers.train_sentencepiece(args.text, args.output_dir, args.vocab_size, args.model_type,
+                                           args.character_coverage)
+        elif args.command == "phonemize":
+            tokenizers.phonemize_text_file(args.text, args.output, args.voice)
+        elif args.command == "phoneme_list":
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            tokens = tokenizers.write_token_list(tokenizers.phoneme_inventory(args.text), args.output)
+            logging.info(f"{args.output}: {len(tokens) - 3} phonemes")
+        else:
+            if args.token_type == "bpe" and args.bpemodel is None:
+                raise ValueError("--bpemodel is required with --token_type bpe")
+            vocab_size = len(tokenizers.read_token_list(args.token_list))
+            tokenize = tokenizers.tokenizer_for(args.token_type, args.bpemodel)
+            lengths = tokenizers.write_shape_file(args.text, args.output, tokenize, vocab_size)
+            logging.info(f"{args.output}: {len(lengths)} utterances, "
+                         f"{max(lengths.values(), default=0)} tokens at most")
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        logging.error("%s", err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

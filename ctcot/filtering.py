@@ -1,0 +1,159 @@
+"""Drop utterances unfit for training, as stage 4 of ESPnet's ``st.sh`` does for train/dev sets.
+
+An utterance is dropped, with the first of these reasons that applies (the name written to
+``dropped_utts`` in brackets):
+
+1. it is missing from a text file, ``utt2num_frames`` or another utterance-keyed file of the
+   directory (``missing:<file>``);
+2. it has fewer than ``min_frames`` frames (``too_short(<frames><<min>)``) or more than
+   ``max_frames`` (``too_long(<frames>><max>)``); the bounds themselves are kept;
+3. its transcript is empty or only whitespace in a text file (``empty:<file>``);
+4. with ``max_text_words``, a transcript has more words than that
+   (``too_many_words:<file>(<words>><max>)``).
+"""
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Union
+
+from ctcot.data_dir import _find_text_files, _is_text_file, _scan, read_kv, subset_data_dir, write_kv
+
+__all__ = ["FilterReport", "filter_data_dir"]
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+DROPPED_UTTS = "dropped_utts"
+"""The file of ``dst`` that lists each dropped utterance with its reason."""
+
+
+@dataclass
+class FilterReport:
+    """What :func:`filter_data_dir` did.
+
+    Attributes:
+        src: the data directory read.
+        dst: the data directory written.
+        total: utterances of ``src`` (keys of ``utt2spk``).
+        kept: utterances written to ``dst``.
+        dropped: dropped utterances per reason, without numbers (``too_short``, ``too_long``,
+            ``empty:text.tc.de``, ``missing:utt2num_frames``, ...).
+    """
+
+    src: Path
+    dst: Path
+    total: int
+    kept: int
+    dropped: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def num_dropped(self) -> int:
+        return self.total - self.kept
+
+
+def _reason(utt: str, frames: Dict[str, int], texts: Dict[str, Dict[str, str]],
+            others: Dict[str, Dict[str, str]], min_frames: int, max_frames: int,
+            max_text_words: Optional[int]) -> Optional[str]:
+    """Why ``utt`` is dropped, or ``None`` to keep it."""
+    for name, table in [("utt2num_frames", frames), *texts.items(), *others.items()]:
+        if utt not in table:
+            return f"missing:{name}"
+    if frames[utt] < min_frames:
+        return f"too_short({frames[utt]}<{min_frames})"
+    if frames[utt] > max_frames:
+        return f"too_long({frames[utt]}>{max_frames})"
+    for name, table in texts.items():
+        if not table[utt].strip():
+            return f"empty:{name}"
+    if max_text_words is not None:
+        for name, table in texts.items():
+            words = len(table[utt].split())
+            if words > max_text_words:
+                return f"too_many_words:{name}({words}>{max_text_words})"
+    return None
+
+
+def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_frames: int = 3000,
+                    text_files: Optional[Sequence[str]] = None,
+                    max_text_words: Optional[int] = None) -> FilterReport:
+    """Copy the data directory ``src`` to ``dst`` without the utterances unfit for training.
+
+    See the module docstring for the reasons to drop an utterance. The kept ones are copied
+    with :func:`ctcot.data_dir.subset_data_dir` (every data-directory file, ``feats.scp``,
+    ``utt2num_frames``, ``utt2speed``, ``utt2uniq`` included); ``dst/dropped_utts`` lists
+    ``<utt> <reason>`` for each dropped one, sorted (empty if none is). A summary line per
+    reason is logged.
+
+    Args:
+        src: the data directory; it must have ``utt2num_frames`` (from feature extraction).
+        dst: the directory to write; created if needed. Must not be ``src``.
+        min_frames: fewest frames an utterance may have.
+        max_frames: most frames an utterance may have.
+        text_files: the text files to check; default every ``text`` and ``text.*`` of
+            ``src``. The others are copied as they are (an empty transcript of a kept
+            utterance in one of them is an error).
+        max_text_words: most words a transcript may have; ``None``: no limit.
+
+    Returns:
+        The counts of utterances kept and dropped per reason.
+
+    Raises:
+        FileNotFoundError: ``src`` has no ``utt2num_frames``.
+        ValueError: bad bounds, ``dst`` is ``src``, a number of frames is not an integer, or
+            every utterance would be dropped (nothing is written then).
+        DataDirError: (a ``ValueError``) a file of ``src`` is malformed, or a text file is
+            missing.
+    """
+    src, dst = Path(src), Path(dst)
+    if not 0 <= min_frames <= max_frames:
+        raise ValueError(f"need 0 <= min_frames <= max_frames, got {min_frames} and {max_frames}")
+    if max_text_words is not None and max_text_words < 1:
+        raise ValueError(f"max_text_words must be positive, got {max_text_words}")
+    if dst.resolve() == src.resolve():
+        raise ValueError(f"dst: {dst} is the source directory; write the filtered data elsewhere")
+    layout = _scan(src, text_files)
+    if "utt2num_frames" not in layout.optional:
+        raise FileNotFoundError(f"{src / 'utt2num_frames'} does not exist: extract the features of {src} first")
+
+    frames: Dict[str, int] = {}
+    for utt, value in read_kv(src / "utt2num_frames").items():
+        try:
+            frames[utt] = int(value)
+        except ValueError:
+            raise ValueError(f"{src / 'utt2num_frames'}: utterance {utt}: {value!r} is not an integer") from None
+    texts = {name: read_kv(src / name, allow_empty=True) for name in layout.text_files}
+    # Files subset_data_dir copies, the text files not checked included: an utterance missing
+    # from one of them would leave dst inconsistent.
+    others = {name: read_kv(src / name, allow_empty=True) for name in _find_text_files(src) if name not in texts}
+    others.update({name: read_kv(src / name) for name in layout.utt_files
+                   if name not in texts and name not in ("utt2spk", "utt2num_frames")})
+    utts = list(read_kv(src / "utt2spk"))
+
+    dropped = {}
+    for utt in utts:
+        reason = _reason(utt, frames, texts, others, min_frames, max_frames, max_text_words)
+        if reason is not None:
+            dropped[utt] = reason
+    kinds = Counter(reason.split("(")[0] for reason in dropped.values())
+    if len(dropped) == len(utts):
+        raise ValueError(f"{src}: all {len(utts)} utterances would be dropped ("
+                         + ", ".join(f"{kind}: {n}" for kind, n in sorted(kinds.items())) + "); nothing written")
+
+    kept = [utt for utt in utts if utt not in dropped]
+    unchecked = sorted(f"{name}: {utt}" for name, table in others.items() if _is_text_file(name)
+                       for utt in kept if not table[utt].strip())
+    if unchecked:
+        raise ValueError(f"{src}: {len(unchecked)} kept utterance(s) have an empty transcript in a text file not "
+                         f"in text_files (check it too to drop them), e.g. {unchecked[:5]}; nothing written")
+    subset_data_dir(src, dst, kept, allow_empty_text=True)
+    write_kv(dst / DROPPED_UTTS, dropped)
+    report = FilterReport(src=src, dst=dst, total=len(utts), kept=len(utts) - len(dropped),
+                          dropped=dict(sorted(kinds.items())))
+    for kind, n in report.dropped.items():
+        logger.info("%s: dropped %d utterance(s): %s", src, n, kind)
+    logger.info("%s: kept %d of %d utterances (frames %d..%d) -> %s; dropped ones listed in %s",
+                src, report.kept, report.total, min_frames, max_frames, dst, dst / DROPPED_UTTS)
+    return report

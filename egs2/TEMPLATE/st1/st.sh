@@ -1,0 +1,478 @@
+#!/usr/bin/env bash
+# The shared ctcot speech-translation pipeline. Recipes (egs2/<corpus>/st1) link to it and call it
+# from run.sh; it runs from the recipe directory. See --help.
+
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+SECONDS=0
+
+# General
+stage=1              # First stage to run.
+stop_stage=11        # Last stage to run.
+nj=4                 # Parallel jobs for feature extraction.
+inference_nj=4       # Parallel jobs for decoding.
+ngpu=0               # GPUs per training job (0: CPU). More than 1 runs ESPnet's DDP on this node.
+python=python        # Python to use (path.sh puts tools/venv first).
+dumpdir=dump         # Features and filtered data.
+expdir=exp           # Experiments.
+conf_dir=conf        # Where train_mt.yaml, pretrain_<type>.yaml, train_st.yaml, decode_st.yaml are.
+
+# Data
+local_data_opts=""   # Options of local/data.sh.
+train_set=train      # Training set (a directory of data/).
+valid_set=dev        # Validation set.
+test_sets="test"     # Sets to decode, space-separated.
+src_lang=en          # Source language.
+tgt_lang=de          # Target language.
+src_case=lc.rm       # Case of the source transcripts (text.<src_case>.<src_lang>).
+tgt_case=tc          # Case of the target translations (text.<tgt_case>.<tgt_lang>).
+speed_perturb_factors=""  # Stage 2, e.g. "0.9 1.0 1.1"; empty: no speed perturbation.
+min_wav_duration=0.1      # Stage 4: shorter training/validation utterances are dropped (seconds).
+max_wav_duration=30       # Stage 4: longer ones too.
+
+# Tokens
+src_token_type=bpe   # Source units: bpe (SentencePiece) or phn (espeak-ng phonemes).
+src_nbpe=1000        # Source SentencePiece size.
+tgt_nbpe=1000        # Target SentencePiece size.
+bpemode=unigram      # SentencePiece model type.
+g2p_voice=""         # espeak-ng voice for phonemes; empty: the source language.
+
+# MT pre-training (stage 6)
+mt_config=""         # Default: ${conf_dir}/train_mt.yaml.
+mt_args=""           # Extra arguments of espnet2.bin.mt_train.
+mt_tag=""            # Default: the config's name.
+
+# Speech pre-training (stage 7)
+pretrain=ctc_ot      # none, ce, ctc, ctc_ce or ctc_ot.
+pretrain_config=""   # Default: ${conf_dir}/pretrain_${pretrain}.yaml.
+pretrain_args=""     # Extra arguments of the training program.
+pretrain_tag=""      # Default: ${pretrain}.
+
+# ST training (stage 8)
+st_config=""         # Default: ${conf_dir}/train_st.yaml.
+st_args=""           # Extra arguments of espnet2.bin.st_train.
+st_tag=""            # Default: ${pretrain}, plus _mtdec with --st_init_decoder_from_mt true.
+st_init_decoder_from_mt=true  # Initialise the ST decoder from the MT model's decoder.
+
+# Decoding and scoring (stages 9-11)
+inference_config=""  # Default: ${conf_dir}/decode_st.yaml.
+inference_args=""    # Extra arguments of espnet2.bin.st_inference.
+inference_model=valid.acc.ave.pth  # Checkpoint of the ST experiment to decode with.
+
+help_message=$(cat << EOF
+Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)
+
+Stages:
+  1: data preparation (local/data.sh) and validation of data/<set>
+  2: speed perturbation of the training set (--speed_perturb_factors)
+  3: 80-dim log-mel fbank into ${dumpdir}/fbank, with global CMVN statistics
+  4: filtering of too short/long/empty utterances (training and validation sets only)
+  5: tokenizers: SentencePiece (or espeak-ng phonemes) for the source, SentencePiece for the target
+  6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it
+  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot
+  8: ST training (ESPnet ST task), initialised from stages 6 and 7
+  9: decoding of the test sets (ESPnet ST inference, beam search, averaged checkpoint)
+  10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
+  11: packing of the ST model (ESPnet's packer)
+A stage skips work it has done before with the same inputs (a .done file in its output) and
+otherwise redoes or resumes it; training stages resume from the last epoch.
+
+Options (default in brackets):
+$(sed -n '/^# General$/,/^help_message=/p' "${BASH_SOURCE[0]}" | grep -E '^[a-z0-9_]+=' | grep -v '^help_message=' \
+    | sed -E 's/^([a-z0-9_]+)=("[^"]*"|[^ ]*) *(# )?(.*)$/  --\1 [\2] \4/')
+EOF
+)
+
+. ./path.sh
+. utils/parse_options.sh
+if [ $# -ne 0 ]; then
+    log "Error: unexpected arguments: $* (see $0 --help)"
+    exit 2
+fi
+
+case "${pretrain}" in
+    none|ce|ctc|ctc_ce|ctc_ot) ;;
+    *) log "Error: --pretrain ${pretrain}: expected none, ce, ctc, ctc_ce or ctc_ot"; exit 2 ;;
+esac
+case "${src_token_type}" in
+    bpe|phn) ;;
+    *) log "Error: --src_token_type ${src_token_type}: expected bpe or phn"; exit 2 ;;
+esac
+
+: "${mt_config:=${conf_dir}/train_mt.yaml}"
+: "${pretrain_config:=${conf_dir}/pretrain_${pretrain}.yaml}"
+: "${st_config:=${conf_dir}/train_st.yaml}"
+: "${inference_config:=${conf_dir}/decode_st.yaml}"
+: "${mt_tag:=$(basename "${mt_config}" .yaml)}"
+: "${pretrain_tag:=${pretrain}}"
+if [ -z "${st_tag}" ]; then
+    st_tag=${pretrain}
+    if "${st_init_decoder_from_mt}"; then st_tag+=_mtdec; fi
+fi
+: "${g2p_voice:=${src_lang}}"
+
+# Names of the data flowing through the stages.
+if [ -n "${speed_perturb_factors}" ]; then train_set_sp=${train_set}_sp; else train_set_sp=${train_set}; fi
+data_feats=${dumpdir}/fbank
+src_text_raw=text.${src_case}.${src_lang}
+tgt_text=text.${tgt_case}.${tgt_lang}
+tgt_tokendir=data/token_list/tgt_bpe_${bpemode}${tgt_nbpe}
+tgt_bpemodel=${tgt_tokendir}/bpe.model
+if [ "${src_token_type}" = phn ]; then
+    src_text=text.phn.${src_lang}
+    src_tokendir=data/token_list/src_phn
+    src_bpemodel=none
+    src_espnet_token_type=word   # ESPnet splits the phoneme transcripts on spaces
+else
+    src_text=${src_text_raw}
+    src_tokendir=data/token_list/src_bpe_${bpemode}${src_nbpe}
+    src_bpemodel=${src_tokendir}/bpe.model
+    src_espnet_token_type=bpe
+fi
+mt_exp=${expdir}/mt_${mt_tag}
+pretrain_exp=${expdir}/pretrain_${pretrain_tag}
+st_exp=${expdir}/st_${st_tag}
+mt_model=${mt_exp}/valid.acc.ave.pth
+pretrain_model=${pretrain_exp}/valid.loss.ave.pth
+need_mt=false
+if [ "${pretrain}" = ctc_ot ] || "${st_init_decoder_from_mt}"; then need_mt=true; fi
+
+# --- helpers ------------------------------------------------------------------------------------
+# A stage's output directory holds a .done file with the signature of its inputs (options and
+# config contents); the stage is skipped while the signature matches.
+signature() { printf '%s\n' "$@" | md5sum | cut -d' ' -f1; }
+is_done() { [ -f "$1/.done" ] && [ "$(cat "$1/.done")" = "$2" ]; }
+mark_done() { mkdir -p "$1"; echo "$2" > "$1/.done"; }
+
+# run_logged <log> <command...>: run with all output in <log>, showing the lines that match
+# $show (ESPnet's per-epoch summaries); on failure, show the log's tail and stop.
+show="epoch results|Error|error"
+run_logged() {
+    local logfile=$1; shift
+    mkdir -p "$(dirname "${logfile}")"
+    echo "# $*" >> "${logfile}"
+    echo "# Started at $(date)" >> "${logfile}"
+    if "$@" 2>&1 | tee -a "${logfile}" \
+            | { grep --line-buffered -E "${show}" \
+                | sed -u -E 's/.*INFO: ([0-9]+epoch) results: .*\[valid\] ([^[]*).*/    \1 valid: \2/' || true; }; then
+        echo "# Ended at $(date)" >> "${logfile}"
+    else
+        log "Error: this command failed: $*"
+        tail -n 25 "${logfile}" | sed 's/^/    /' 1>&2
+        log "Error: the full log is ${logfile}"
+        exit 1
+    fi
+}
+
+stage_done() { log "Stage $1 done in $(( SECONDS - stage_start ))s"; }
+require() {  # require <file> <what made it>
+    [ -e "$1" ] || { log "Error: $1 is missing: run $2 first"; exit 1; }
+}
+config_content() { [ -f "$1" ] || { log "Error: config $1 does not exist"; exit 1; }; cat "$1"; }
+
+# Arguments shared by every ESPnet training program reading our features.
+feats_args() {  # feats_args <train dir> <valid dir>
+    echo "--input_size $(head -n1 "$1/feat_dim") --normalize global_mvn \
+        --normalize_conf stats_file=$1/feats_stats.npz \
+        --train_data_path_and_name_and_type $1/feats.scp,speech,kaldi_ark \
+        --valid_data_path_and_name_and_type $2/feats.scp,speech,kaldi_ark \
+        --train_shape_file $1/speech_shape --valid_shape_file $2/speech_shape"
+}
+common_train_args="--ngpu ${ngpu} --use_preprocessor true --non_linguistic_symbols none --cleaner none \
+    --resume true --use_tensorboard true --use_matplotlib true"
+if [ "${ngpu}" -gt 1 ]; then common_train_args+=" --multiprocessing_distributed true"; fi
+
+log "$0 $*"
+log "Experiments: ${st_exp} (ST), ${pretrain_exp} (pre-training ${pretrain}), ${mt_exp} (MT)"
+
+# --- stage 1 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    stage_start=${SECONDS}
+    log "Stage 1: data preparation: local/data.sh ${local_data_opts}"
+    sig=$(signature "${local_data_opts}" "${train_set}" "${valid_set}" "${test_sets}")
+    if is_done data "${sig}"; then
+        log "  data/ already prepared with these options"
+    else
+        # shellcheck disable=SC2086
+        local/data.sh ${local_data_opts}
+    fi
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        if ! ${python} -m ctcot.bin.validate_data_dir "data/${dset}" --text_files "${src_text_raw}" "${tgt_text}"; then
+            log "Error: data/${dset} is not valid (problems above). To drop the utterances at fault"
+            log "  (a backup is kept in data/${dset}/.backup): ${python} -m ctcot.bin.fix_data_dir data/${dset}"
+            exit 1
+        fi
+    done
+    mark_done data "${sig}"
+    stage_done 1
+fi
+
+# --- stage 2 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ] && [ -n "${speed_perturb_factors}" ]; then
+    stage_start=${SECONDS}
+    log "Stage 2: speed perturbation of data/${train_set} by ${speed_perturb_factors} -> data/${train_set_sp}"
+    # shellcheck disable=SC2086
+    ${python} -m ctcot.bin.perturb_speed "data/${train_set}" "data/${train_set_sp}" --factors ${speed_perturb_factors}
+    stage_done 2
+fi
+
+# --- stage 3 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    stage_start=${SECONDS}
+    log "Stage 3: fbank features (${nj} jobs) -> ${data_feats}"
+    for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
+        if [ "${dset}" = "${train_set_sp}" ] || [ "${dset}" = "${valid_set}" ]; then
+            out=${data_feats}/org/${dset}   # filtered in stage 4
+        else
+            out=${data_feats}/${dset}
+        fi
+        sig=$(signature "$(cat data/${dset}/{wav.scp,utt2spk} data/${dset}/text* data/${dset}/segments data/${dset}/utt2speed 2>/dev/null | md5sum)")
+        if is_done "${out}" "${sig}"; then
+            log "  ${out}: done before"
+            continue
+        fi
+        rm -f "${out}/.done"
+        mkdir -p "${out}"
+        # The data directory travels with its features, as in ESPnet's dump/.
+        for f in wav.scp segments utt2spk spk2utt utt2speed utt2uniq utt2dur reco2dur "${src_text_raw}" "${tgt_text}"; do
+            if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${out}/${f}"; else rm -f "${out}/${f}"; fi
+        done
+        ${python} -m ctcot.bin.make_fbank --nj "${nj}" "data/${dset}" "${out}"
+        ${python} -c "import kaldiio,sys; print(next(iter(kaldiio.load_scp(sys.argv[1]).values())).shape[1])" \
+            "${out}/feats.scp" > "${out}/feat_dim"
+        mark_done "${out}" "${sig}"
+    done
+    stage_done 3
+fi
+
+# --- stage 4 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    stage_start=${SECONDS}
+    min_frames=$(awk -v d="${min_wav_duration}" 'BEGIN{printf "%d", d * 100}')
+    max_frames=$(awk -v d="${max_wav_duration}" 'BEGIN{printf "%d", d * 100}')
+    log "Stage 4: filtering ${train_set_sp} and ${valid_set}: ${min_wav_duration}-${max_wav_duration} s, no empty text"
+    for dset in ${train_set_sp} ${valid_set}; do
+        require "${data_feats}/org/${dset}/.done" "stage 3"
+        ${python} -m ctcot.bin.filter_data_dir "${data_feats}/org/${dset}" "${data_feats}/${dset}" \
+            --min_frames "${min_frames}" --max_frames "${max_frames}" --text_files "${src_text_raw}" "${tgt_text}"
+        cp "${data_feats}/org/${dset}/"{feats_stats.npz,feat_dim} "${data_feats}/${dset}/"
+    done
+    stage_done 4
+fi
+
+# --- stage 5 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+    stage_start=${SECONDS}
+    log "Stage 5: tokenizers: source ${src_token_type}, target bpe (${bpemode} ${tgt_nbpe})"
+    train_dir=${data_feats}/${train_set_sp}
+    require "${train_dir}/feats.scp" "stage 4"
+    if [ "${src_token_type}" = phn ]; then
+        for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
+            ${python} -m ctcot.bin.tokenizer phonemize --voice "${g2p_voice}" \
+                --text "${data_feats}/${dset}/${src_text_raw}" --output "${data_feats}/${dset}/${src_text}"
+        done
+        ${python} -m ctcot.bin.tokenizer phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
+    else
+        ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
+            --vocab_size "${src_nbpe}" --model_type "${bpemode}"
+    fi
+    ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
+        --vocab_size "${tgt_nbpe}" --model_type "${bpemode}"
+    log "  shape files for ESPnet's batch samplers"
+    for dset in ${train_set_sp} ${valid_set}; do
+        dir=${data_feats}/${dset}
+        awk -v dim="$(cat "${dir}/feat_dim")" '{print $1 " " $2 "," dim}' "${dir}/utt2num_frames" > "${dir}/speech_shape"
+        ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${src_text}" --token_type "${src_espnet_token_type}" \
+            --bpemodel "${src_bpemodel}" --token_list "${src_tokendir}/tokens.txt" --output "${dir}/src_text_shape"
+        ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${tgt_text}" --token_type bpe \
+            --bpemodel "${tgt_bpemodel}" --token_list "${tgt_tokendir}/tokens.txt" --output "${dir}/text_shape"
+    done
+    stage_done 5
+fi
+
+train_dir=${data_feats}/${train_set_sp}
+valid_dir=${data_feats}/${valid_set}
+src_token_args="--src_token_type ${src_espnet_token_type} --src_token_list ${src_tokendir}/tokens.txt --src_bpemodel ${src_bpemodel}"
+
+# --- stage 6 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+    stage_start=${SECONDS}
+    if ! "${need_mt}"; then
+        log "Stage 6: MT pre-training not needed (--pretrain ${pretrain}, --st_init_decoder_from_mt false)"
+    else
+        log "Stage 6: MT pre-training (${src_lang} ${src_token_type} -> ${tgt_lang} bpe) -> ${mt_exp}; log: ${mt_exp}/train.log"
+        require "${train_dir}/text_shape" "stage 5"
+        sig=$(signature "$(config_content "${mt_config}")" "${mt_args}" "$(cat "${src_tokendir}/tokens.txt" "${tgt_tokendir}/tokens.txt")")
+        if is_done "${mt_exp}" "${sig}"; then
+            log "  ${mt_model} exists: done before"
+        else
+            # shellcheck disable=SC2086
+            run_logged "${mt_exp}/train.log" ${python} -m espnet2.bin.mt_train ${common_train_args} \
+                --config "${mt_config}" ${src_token_args} \
+                --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" --bpemodel "${tgt_bpemodel}" \
+                --train_data_path_and_name_and_type "${train_dir}/${src_text},src_text,text" \
+                --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text" \
+                --valid_data_path_and_name_and_type "${valid_dir}/${src_text},src_text,text" \
+                --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text" \
+                --train_shape_file "${train_dir}/src_text_shape" --train_shape_file "${train_dir}/text_shape" \
+                --valid_shape_file "${valid_dir}/src_text_shape" --valid_shape_file "${valid_dir}/text_shape" \
+                --output_dir "${mt_exp}" ${mt_args}
+            mark_done "${mt_exp}" "${sig}"
+        fi
+    fi
+    stage_done 6
+fi
+
+# --- stage 7 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+    stage_start=${SECONDS}
+    if [ "${pretrain}" = none ]; then
+        log "Stage 7: no speech pre-training (--pretrain none)"
+    else
+        log "Stage 7: ${pretrain} pre-training -> ${pretrain_exp}; log: ${pretrain_exp}/train.log"
+        require "${train_dir}/speech_shape" "stage 5"
+        init_args=""
+        if [ "${pretrain}" = ctc_ot ]; then
+            require "${mt_model}" "stage 6"
+            init_args="--init_param ${mt_model}:frontend:text_frontend ${mt_model}:encoder:text_encoder"
+        fi
+        sig=$(signature "$(config_content "${pretrain_config}")" "${pretrain_args}" "${init_args}" \
+            "$(cat "${src_tokendir}/tokens.txt")" "$(cat "${mt_exp}/.done" 2>/dev/null)")
+        if is_done "${pretrain_exp}" "${sig}"; then
+            log "  ${pretrain_model} exists: done before"
+        else
+            case "${pretrain}" in
+                ce|ctc_ce)  # attention encoder-decoder ASR on the source transcript
+                    program="espnet2.bin.asr_train"
+                    data_name=text
+                    token_args="--token_type ${src_espnet_token_type} --token_list ${src_tokendir}/tokens.txt --bpemodel ${src_bpemodel}" ;;
+                ctc|ctc_ot)
+                    program="ctcot.bin.ctcot_train"
+                    data_name=src_text
+                    token_args=${src_token_args} ;;
+            esac
+            # shellcheck disable=SC2086
+            run_logged "${pretrain_exp}/train.log" ${python} -m ${program} ${common_train_args} \
+                --config "${pretrain_config}" ${token_args} $(feats_args "${train_dir}" "${valid_dir}") \
+                --train_data_path_and_name_and_type "${train_dir}/${src_text},${data_name},text" \
+                --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${data_name},text" \
+                --train_shape_file "${train_dir}/src_text_shape" --valid_shape_file "${valid_dir}/src_text_shape" \
+                --output_dir "${pretrain_exp}" ${init_args} ${pretrain_args}
+            mark_done "${pretrain_exp}" "${sig}"
+        fi
+    fi
+    stage_done 7
+fi
+
+# --- stage 8 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
+    stage_start=${SECONDS}
+    log "Stage 8: ST training -> ${st_exp}; log: ${st_exp}/train.log"
+    require "${train_dir}/text_shape" "stage 5"
+    init_params=""
+    if [ "${pretrain}" != none ]; then
+        require "${pretrain_model}" "stage 7"
+        init_params+=" ${pretrain_model}:encoder:encoder"
+        log "  encoder <- ${pretrain_model}"
+    fi
+    if "${st_init_decoder_from_mt}"; then
+        require "${mt_model}" "stage 6"
+        init_params+=" ${mt_model}:decoder:decoder"
+        log "  decoder <- ${mt_model}"
+    fi
+    init_args=""
+    if [ -n "${init_params}" ]; then init_args="--init_param ${init_params}"; fi
+    sig=$(signature "$(config_content "${st_config}")" "${st_args}" "${init_args}" \
+        "$(cat "${tgt_tokendir}/tokens.txt")" "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
+    if is_done "${st_exp}" "${sig}"; then
+        log "  ${st_exp}/${inference_model} exists: done before"
+    else
+        # shellcheck disable=SC2086
+        run_logged "${st_exp}/train.log" ${python} -m espnet2.bin.st_train ${common_train_args} \
+            --config "${st_config}" --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" \
+            --bpemodel "${tgt_bpemodel}" $(feats_args "${train_dir}" "${valid_dir}") \
+            --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text" \
+            --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text" \
+            --train_shape_file "${train_dir}/text_shape" --valid_shape_file "${valid_dir}/text_shape" \
+            --output_dir "${st_exp}" ${init_args} ${st_args}
+        mark_done "${st_exp}" "${sig}"
+    fi
+    stage_done 8
+fi
+
+inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${inference_model}" .pth)
+
+# --- stage 9 -------------------------------------------------------------------------------------
+if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
+    stage_start=${SECONDS}
+    log "Stage 9: decoding ${test_sets} with ${st_exp}/${inference_model} (${inference_nj} jobs)"
+    require "${st_exp}/${inference_model}" "stage 8"
+    for dset in ${test_sets}; do
+        dir=${st_exp}/${inference_tag}/${dset}
+        sig=$(signature "$(config_content "${inference_config}")" "${inference_args}" \
+            "$(cat "${st_exp}/.done")" "$(md5sum < "${data_feats}/${dset}/feats.scp")")
+        if is_done "${dir}" "${sig}"; then
+            log "  ${dir}/text: done before"
+            continue
+        fi
+        rm -rf "${dir}/logdir"
+        mkdir -p "${dir}/logdir"
+        ${python} -m ctcot.bin.split_keys "${data_feats}/${dset}/feats.scp" "${dir}/logdir" --nj "${inference_nj}"
+        pids=()
+        for keys in "${dir}"/logdir/keys.*.scp; do
+            n=$(basename "${keys}" .scp); n=${n#keys.}
+            # One thread per job: the jobs are the parallelism.
+            # shellcheck disable=SC2086
+            OMP_NUM_THREADS=1 ${python} -m espnet2.bin.st_inference --ngpu 0 --batch_size 1 \
+                --config "${inference_config}" \
+                --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
+                --key_file "${keys}" --st_train_config "${st_exp}/config.yaml" \
+                --st_model_file "${st_exp}/${inference_model}" --output_dir "${dir}/logdir/output.${n}" \
+                ${inference_args} > "${dir}/logdir/st_inference.${n}.log" 2>&1 &
+            pids+=($!)
+        done
+        failed=0
+        for pid in "${pids[@]}"; do wait "${pid}" || failed=$((failed + 1)); done
+        if [ "${failed}" -gt 0 ]; then
+            log "Error: ${failed} decoding job(s) failed; see ${dir}/logdir/st_inference.*.log"
+            tail -n 15 "${dir}"/logdir/st_inference.*.log 1>&2
+            exit 1
+        fi
+        cat "${dir}"/logdir/output.*/1best_recog/text | sort -k1,1 > "${dir}/text"
+        mark_done "${dir}" "${sig}"
+        log "  ${dir}/text: $(wc -l < "${dir}/text") hypotheses"
+    done
+    stage_done 9
+fi
+
+# --- stage 10 ------------------------------------------------------------------------------------
+if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
+    stage_start=${SECONDS}
+    log "Stage 10: scoring with sacreBLEU"
+    for dset in ${test_sets}; do
+        dir=${st_exp}/${inference_tag}/${dset}
+        require "${dir}/.done" "stage 9"
+        ${python} -m ctcot.bin.score_st --hyp "${dir}/text" --ref "${data_feats}/${dset}/${tgt_text}" \
+            --output_json "${dir}/result.json" --exp_dir "${st_exp}"
+    done
+    cat "${st_exp}/RESULTS.md"
+    stage_done 10
+fi
+
+# --- stage 11 ------------------------------------------------------------------------------------
+if [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 11 ]; then
+    stage_start=${SECONDS}
+    packed=${st_exp}/${st_tag}_packed.zip
+    log "Stage 11: packing ${st_exp}/${inference_model} -> ${packed}"
+    require "${st_exp}/${inference_model}" "stage 8"
+    ${python} -m espnet2.bin.pack st --st_train_config "${st_exp}/config.yaml" \
+        --st_model_file "${st_exp}/${inference_model}" --option "${tgt_bpemodel}" \
+        --option "${st_exp}/RESULTS.md" --option "${st_exp}/images" --outpath "${packed}"
+    stage_done 11
+fi
+
+log "Successfully finished in ${SECONDS}s"

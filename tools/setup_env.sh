@@ -21,7 +21,7 @@
 # A second run with unchanged inputs is a no-op (a stamp file records their hash).
 set -euo pipefail
 
-tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # -P: the real tools/, also when reached through a link
 root_dir=$(dirname "${tools_dir}")
 venv="${tools_dir}/venv"
 stamp="${venv}/.ctcot_installed"

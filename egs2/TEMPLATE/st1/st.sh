@@ -62,6 +62,7 @@ st_init_decoder_from_mt=true  # Initialise the ST decoder from the MT model's de
 inference_config=""  # Default: ${conf_dir}/decode_st.yaml.
 inference_args=""    # Extra arguments of espnet2.bin.st_inference.
 inference_model=valid.acc.ave.pth  # Checkpoint of the ST experiment to decode with.
+gpu_inference=false  # Decode on the GPU (every job uses the first visible one) instead of CPUs.
 
 help_message=$(cat << EOF
 Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)
@@ -122,16 +123,19 @@ src_text_raw=text.${src_case}.${src_lang}
 tgt_text=text.${tgt_case}.${tgt_lang}
 tgt_tokendir=data/token_list/tgt_bpe_${bpemode}${tgt_nbpe}
 tgt_bpemodel=${tgt_tokendir}/bpe.model
+tgt_shape=text_shape.bpe_${bpemode}${tgt_nbpe}
 if [ "${src_token_type}" = phn ]; then
     src_text=text.phn.${src_lang}
     src_tokendir=data/token_list/src_phn
     src_bpemodel=none
     src_espnet_token_type=word   # ESPnet splits the phoneme transcripts on spaces
+    src_unit=phn
 else
     src_text=${src_text_raw}
     src_tokendir=data/token_list/src_bpe_${bpemode}${src_nbpe}
     src_bpemodel=${src_tokendir}/bpe.model
     src_espnet_token_type=bpe
+    src_unit=bpe_${bpemode}${src_nbpe}
 fi
 mt_exp=${expdir}/mt_${mt_tag}
 pretrain_exp=${expdir}/pretrain_${pretrain_tag}
@@ -147,6 +151,18 @@ if [ "${pretrain}" = ctc_ot ] || "${st_init_decoder_from_mt}"; then need_mt=true
 signature() { printf '%s\n' "$@" | md5sum | cut -d' ' -f1; }
 is_done() { [ -f "$1/.done" ] && [ "$(cat "$1/.done")" = "$2" ]; }
 mark_done() { mkdir -p "$1"; echo "$2" > "$1/.done"; }
+# start_exp <dir> <signature>: an experiment begun with other inputs is moved aside (not deleted)
+# and started afresh; one begun with the same inputs is resumed.
+start_exp() {
+    if [ -f "$1/.signature" ] && [ "$(cat "$1/.signature")" != "$2" ]; then
+        local old
+        old=$1.old.$(date +%Y%m%d-%H%M%S)
+        log "  $1 was begun with other inputs (config, arguments or initialisation): moved to ${old}"
+        mv "$1" "${old}"
+    fi
+    mkdir -p "$1"
+    echo "$2" > "$1/.signature"
+}
 
 # run_logged <log> <command...>: run with all output in <log>, showing the lines that match
 # $show (ESPnet's per-epoch summaries); on failure, show the log's tail and stop.
@@ -158,7 +174,8 @@ run_logged() {
     echo "# Started at $(date)" >> "${logfile}"
     if "$@" 2>&1 | tee -a "${logfile}" \
             | { grep --line-buffered -E "${show}" \
-                | sed -u -E 's/.*INFO: ([0-9]+epoch) results: .*\[valid\] ([^[]*).*/    \1 valid: \2/' || true; }; then
+                | sed -u -E -e 's/.*INFO: ([0-9]+epoch) results: .*\[valid\] ([^[]*).*/    \1 valid: \2/' \
+                      -e 's/[a-z_]+=(nan|0\.000e\+00), //g' -e 's/, time=.*//' || true; }; then
         echo "# Ended at $(date)" >> "${logfile}"
     else
         log "Error: this command failed: $*"
@@ -257,9 +274,16 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: filtering ${train_set_sp} and ${valid_set}: ${min_wav_duration}-${max_wav_duration} s, no empty text"
     for dset in ${train_set_sp} ${valid_set}; do
         require "${data_feats}/org/${dset}/.done" "stage 3"
+        sig=$(signature "$(cat "${data_feats}/org/${dset}/.done")" "${min_frames}" "${max_frames}")
+        if is_done "${data_feats}/${dset}" "${sig}"; then
+            log "  ${data_feats}/${dset}: done before"
+            continue
+        fi
+        rm -f "${data_feats}/${dset}/.done"
         ${python} -m ctcot.bin.filter_data_dir "${data_feats}/org/${dset}" "${data_feats}/${dset}" \
             --min_frames "${min_frames}" --max_frames "${max_frames}" --text_files "${src_text_raw}" "${tgt_text}"
         cp "${data_feats}/org/${dset}/"{feats_stats.npz,feat_dim} "${data_feats}/${dset}/"
+        mark_done "${data_feats}/${dset}" "${sig}"
     done
     stage_done 4
 fi
@@ -269,33 +293,44 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     stage_start=${SECONDS}
     log "Stage 5: tokenizers: source ${src_token_type}, target bpe (${bpemode} ${tgt_nbpe})"
     train_dir=${data_feats}/${train_set_sp}
-    require "${train_dir}/feats.scp" "stage 4"
-    if [ "${src_token_type}" = phn ]; then
-        for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
-            ${python} -m ctcot.bin.tokenizer phonemize --voice "${g2p_voice}" \
-                --text "${data_feats}/${dset}/${src_text_raw}" --output "${data_feats}/${dset}/${src_text}"
-        done
-        ${python} -m ctcot.bin.tokenizer phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
+    require "${train_dir}/.done" "stage 4"
+    done_files=()
+    for dset in ${train_set_sp} ${valid_set} ${test_sets}; do done_files+=("${data_feats}/${dset}/.done"); done
+    sig=$(signature "$(cat "${done_files[@]}")" "${src_token_type}" "${src_nbpe}" "${tgt_nbpe}" "${bpemode}" "${g2p_voice}")
+    # The marker is kept in the source token directory, which names the units.
+    if is_done "${src_tokendir}" "${sig}"; then
+        log "  ${src_tokendir} and ${tgt_tokendir}: done before"
     else
-        ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
-            --vocab_size "${src_nbpe}" --model_type "${bpemode}"
+        rm -f "${src_tokendir}/.done"
+        if [ "${src_token_type}" = phn ]; then
+            for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
+                ${python} -m ctcot.bin.tokenizer phonemize --voice "${g2p_voice}" \
+                    --text "${data_feats}/${dset}/${src_text_raw}" --output "${data_feats}/${dset}/${src_text}"
+            done
+            ${python} -m ctcot.bin.tokenizer phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
+        else
+            ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
+                --vocab_size "${src_nbpe}" --model_type "${bpemode}"
+        fi
+        ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
+            --vocab_size "${tgt_nbpe}" --model_type "${bpemode}"
+        log "  shape files for ESPnet's batch samplers"
+        for dset in ${train_set_sp} ${valid_set}; do
+            dir=${data_feats}/${dset}
+            awk -v dim="$(cat "${dir}/feat_dim")" '{print $1 " " $2 "," dim}' "${dir}/utt2num_frames" > "${dir}/speech_shape"
+            ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${src_text}" --token_type "${src_espnet_token_type}" \
+                --bpemodel "${src_bpemodel}" --token_list "${src_tokendir}/tokens.txt" --output "${dir}/src_text_shape.${src_unit}"
+            ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${tgt_text}" --token_type bpe \
+                --bpemodel "${tgt_bpemodel}" --token_list "${tgt_tokendir}/tokens.txt" --output "${dir}/${tgt_shape}"
+        done
+        mark_done "${src_tokendir}" "${sig}"
     fi
-    ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
-        --vocab_size "${tgt_nbpe}" --model_type "${bpemode}"
-    log "  shape files for ESPnet's batch samplers"
-    for dset in ${train_set_sp} ${valid_set}; do
-        dir=${data_feats}/${dset}
-        awk -v dim="$(cat "${dir}/feat_dim")" '{print $1 " " $2 "," dim}' "${dir}/utt2num_frames" > "${dir}/speech_shape"
-        ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${src_text}" --token_type "${src_espnet_token_type}" \
-            --bpemodel "${src_bpemodel}" --token_list "${src_tokendir}/tokens.txt" --output "${dir}/src_text_shape"
-        ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${tgt_text}" --token_type bpe \
-            --bpemodel "${tgt_bpemodel}" --token_list "${tgt_tokendir}/tokens.txt" --output "${dir}/text_shape"
-    done
     stage_done 5
 fi
 
 train_dir=${data_feats}/${train_set_sp}
 valid_dir=${data_feats}/${valid_set}
+tokens_done=${src_tokendir}/.done  # stage 5's marker
 src_token_args="--src_token_type ${src_espnet_token_type} --src_token_list ${src_tokendir}/tokens.txt --src_bpemodel ${src_bpemodel}"
 
 # --- stage 6 -------------------------------------------------------------------------------------
@@ -305,11 +340,12 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         log "Stage 6: MT pre-training not needed (--pretrain ${pretrain}, --st_init_decoder_from_mt false)"
     else
         log "Stage 6: MT pre-training (${src_lang} ${src_token_type} -> ${tgt_lang} bpe) -> ${mt_exp}; log: ${mt_exp}/train.log"
-        require "${train_dir}/text_shape" "stage 5"
-        sig=$(signature "$(config_content "${mt_config}")" "${mt_args}" "$(cat "${src_tokendir}/tokens.txt" "${tgt_tokendir}/tokens.txt")")
+        require "${tokens_done}" "stage 5"
+        sig=$(signature "$(config_content "${mt_config}")" "${mt_args}" "$(cat "${tokens_done}")")
         if is_done "${mt_exp}" "${sig}"; then
             log "  ${mt_model} exists: done before"
         else
+            start_exp "${mt_exp}" "${sig}"
             # shellcheck disable=SC2086
             run_logged "${mt_exp}/train.log" ${python} -m espnet2.bin.mt_train ${common_train_args} \
                 --config "${mt_config}" ${src_token_args} \
@@ -318,8 +354,8 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                 --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text" \
                 --valid_data_path_and_name_and_type "${valid_dir}/${src_text},src_text,text" \
                 --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text" \
-                --train_shape_file "${train_dir}/src_text_shape" --train_shape_file "${train_dir}/text_shape" \
-                --valid_shape_file "${valid_dir}/src_text_shape" --valid_shape_file "${valid_dir}/text_shape" \
+                --train_shape_file "${train_dir}/src_text_shape.${src_unit}" --train_shape_file "${train_dir}/${tgt_shape}" \
+                --valid_shape_file "${valid_dir}/src_text_shape.${src_unit}" --valid_shape_file "${valid_dir}/${tgt_shape}" \
                 --output_dir "${mt_exp}" ${mt_args}
             mark_done "${mt_exp}" "${sig}"
         fi
@@ -334,14 +370,14 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         log "Stage 7: no speech pre-training (--pretrain none)"
     else
         log "Stage 7: ${pretrain} pre-training -> ${pretrain_exp}; log: ${pretrain_exp}/train.log"
-        require "${train_dir}/speech_shape" "stage 5"
+        require "${tokens_done}" "stage 5"
         init_args=""
         if [ "${pretrain}" = ctc_ot ]; then
             require "${mt_model}" "stage 6"
             init_args="--init_param ${mt_model}:frontend:text_frontend ${mt_model}:encoder:text_encoder"
         fi
         sig=$(signature "$(config_content "${pretrain_config}")" "${pretrain_args}" "${init_args}" \
-            "$(cat "${src_tokendir}/tokens.txt")" "$(cat "${mt_exp}/.done" 2>/dev/null)")
+            "$(cat "${tokens_done}")" "$(cat "${mt_exp}/.done" 2>/dev/null)")
         if is_done "${pretrain_exp}" "${sig}"; then
             log "  ${pretrain_model} exists: done before"
         else
@@ -355,12 +391,13 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
                     data_name=src_text
                     token_args=${src_token_args} ;;
             esac
+            start_exp "${pretrain_exp}" "${sig}"
             # shellcheck disable=SC2086
             run_logged "${pretrain_exp}/train.log" ${python} -m ${program} ${common_train_args} \
                 --config "${pretrain_config}" ${token_args} $(feats_args "${train_dir}" "${valid_dir}") \
                 --train_data_path_and_name_and_type "${train_dir}/${src_text},${data_name},text" \
                 --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${data_name},text" \
-                --train_shape_file "${train_dir}/src_text_shape" --valid_shape_file "${valid_dir}/src_text_shape" \
+                --train_shape_file "${train_dir}/src_text_shape.${src_unit}" --valid_shape_file "${valid_dir}/src_text_shape.${src_unit}" \
                 --output_dir "${pretrain_exp}" ${init_args} ${pretrain_args}
             mark_done "${pretrain_exp}" "${sig}"
         fi
@@ -372,7 +409,7 @@ fi
 if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
     stage_start=${SECONDS}
     log "Stage 8: ST training -> ${st_exp}; log: ${st_exp}/train.log"
-    require "${train_dir}/text_shape" "stage 5"
+    require "${tokens_done}" "stage 5"
     init_params=""
     if [ "${pretrain}" != none ]; then
         require "${pretrain_model}" "stage 7"
@@ -387,17 +424,18 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
     init_args=""
     if [ -n "${init_params}" ]; then init_args="--init_param ${init_params}"; fi
     sig=$(signature "$(config_content "${st_config}")" "${st_args}" "${init_args}" \
-        "$(cat "${tgt_tokendir}/tokens.txt")" "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
+        "$(cat "${tokens_done}")" "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
     if is_done "${st_exp}" "${sig}"; then
         log "  ${st_exp}/${inference_model} exists: done before"
     else
+        start_exp "${st_exp}" "${sig}"
         # shellcheck disable=SC2086
         run_logged "${st_exp}/train.log" ${python} -m espnet2.bin.st_train ${common_train_args} \
-            --config "${st_config}" --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" \
+            --config "${st_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" \
             --bpemodel "${tgt_bpemodel}" $(feats_args "${train_dir}" "${valid_dir}") \
             --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text" \
             --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text" \
-            --train_shape_file "${train_dir}/text_shape" --valid_shape_file "${valid_dir}/text_shape" \
+            --train_shape_file "${train_dir}/${tgt_shape}" --valid_shape_file "${valid_dir}/${tgt_shape}" \
             --output_dir "${st_exp}" ${init_args} ${st_args}
         mark_done "${st_exp}" "${sig}"
     fi
@@ -411,6 +449,7 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     stage_start=${SECONDS}
     log "Stage 9: decoding ${test_sets} with ${st_exp}/${inference_model} (${inference_nj} jobs)"
     require "${st_exp}/${inference_model}" "stage 8"
+    if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
     for dset in ${test_sets}; do
         dir=${st_exp}/${inference_tag}/${dset}
         sig=$(signature "$(config_content "${inference_config}")" "${inference_args}" \
@@ -427,7 +466,7 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
             n=$(basename "${keys}" .scp); n=${n#keys.}
             # One thread per job: the jobs are the parallelism.
             # shellcheck disable=SC2086
-            OMP_NUM_THREADS=1 ${python} -m espnet2.bin.st_inference --ngpu 0 --batch_size 1 \
+            OMP_NUM_THREADS=1 ${python} -m espnet2.bin.st_inference --ngpu "${inference_ngpu}" --batch_size 1 \
                 --config "${inference_config}" \
                 --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
                 --key_file "${keys}" --st_train_config "${st_exp}/config.yaml" \
@@ -469,9 +508,14 @@ if [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 11 ]; then
     packed=${st_exp}/${st_tag}_packed.zip
     log "Stage 11: packing ${st_exp}/${inference_model} -> ${packed}"
     require "${st_exp}/${inference_model}" "stage 8"
+    # The normalisation statistics and the SentencePiece model are named in config.yaml: the packer
+    # stores them and rewrites the paths.
+    options=(--option "${train_dir}/feats_stats.npz" --option "${tgt_bpemodel}")
+    for f in "${st_exp}/RESULTS.md" "${st_exp}/images"; do
+        if [ -e "${f}" ]; then options+=(--option "${f}"); fi
+    done
     ${python} -m espnet2.bin.pack st --st_train_config "${st_exp}/config.yaml" \
-        --st_model_file "${st_exp}/${inference_model}" --option "${tgt_bpemodel}" \
-        --option "${st_exp}/RESULTS.md" --option "${st_exp}/images" --outpath "${packed}"
+        --st_model_file "${st_exp}/${inference_model}" "${options[@]}" --outpath "${packed}"
     stage_done 11
 fi
 

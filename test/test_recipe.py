@@ -1,0 +1,266 @@
+"""The mini_st recipe end to end on the tiny corpus and configs: every stage's outputs, re-runs, bad input.
+
+The recipe is copied into a temporary tree (its own data/, dump/, exp/), with tools/ and
+egs2/TEMPLATE linked to the repository's, so the tests never touch a user's experiments.
+"""
+import contextlib
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import pytest
+import sacrebleu
+import yaml
+
+from ctcot.data_dir import read_kv, validate_data_dir
+from ctcot.scoring import read_results_md
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["--local_data_opts", "--size tiny", "--conf_dir", "conf/tiny", "--nj", "2", "--inference_nj", "2"]
+SPEED = ["--speed_perturb_factors", "0.9 1.0 1.1"]
+SRC, TGT = "text.lc.rm.en", "text.tc.de"
+ST_EXP = "exp/st_ctc_ot_mtdec"
+DECODE = f"{ST_EXP}/decode_decode_st_valid.acc.ave/test"
+
+
+def make_recipe(root: Path) -> Path:
+    """A copy of egs2/mini_st/st1 under ``root`` that runs exactly as the original."""
+    (root / "egs2").mkdir(parents=True)
+    (root / "tools").symlink_to(REPO / "tools")
+    (root / "egs2" / "TEMPLATE").symlink_to(REPO / "egs2" / "TEMPLATE")
+    recipe = root / "egs2" / "mini_st" / "st1"
+    shutil.copytree(REPO / "egs2" / "mini_st" / "st1", recipe, symlinks=True,
+                    ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads"))
+    return recipe
+
+
+def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(["./run.sh", *TINY, *args], cwd=recipe, capture_output=True, text=True, timeout=1200)
+    if check and result.returncode != 0:
+        pytest.fail(f"run.sh {' '.join(args)} failed ({result.returncode}):\n"
+                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    """The recipe after a full run (stages 1-11, speed perturbation, CTC+OT, MT-initialised decoder)."""
+    recipe = make_recipe(tmp_path_factory.mktemp("full"))
+    result = run(recipe, *SPEED)
+    (recipe / "run.out").write_text(result.stdout + result.stderr)
+    return recipe
+
+
+def ids(path: Path):
+    return list(read_kv(path, allow_empty=True))
+
+
+def test_stage1_data(recipe):
+    for name, size in [("train", 60), ("dev", 15), ("test", 15)]:
+        report = validate_data_dir(recipe / "data" / name, text_files=[SRC, TGT])
+        assert report.num_utterances == size
+    train_speakers = set(read_kv(recipe / "data/train/utt2spk").values())
+    test_speakers = set(read_kv(recipe / "data/test/utt2spk").values())
+    assert not train_speakers & test_speakers
+
+
+def test_stage2_speed_perturbation(recipe):
+    speeds = read_kv(recipe / "data/train_sp/utt2speed")
+    assert len(speeds) == 180
+    assert sorted(set(speeds.values())) == ["0.9", "1.0", "1.1"]
+    assert read_kv(recipe / "data/train_sp" / TGT)["sp0.9-" + ids(recipe / "data/train/utt2spk")[0]]
+
+
+def test_stage3_features(recipe):
+    org = recipe / "dump/fbank/org/train_sp"
+    frames = {utt: int(n) for utt, n in read_kv(org / "utt2num_frames").items()}
+    assert len(frames) == 180
+    with contextlib.chdir(recipe):  # feats.scp holds paths relative to the recipe, as in ESPnet
+        feats = dict(kaldiio.load_scp_sequential(str(org / "feats.scp")))
+    assert {utt: m.shape[0] for utt, m in feats.items()} == frames
+    assert {m.shape[1] for m in feats.values()} == {80}
+    stats = np.load(org / "feats_stats.npz")
+    assert int(stats["count"]) == sum(frames.values())
+    np.testing.assert_allclose(stats["sum"], sum(m.sum(0, dtype=np.float64) for m in feats.values()), rtol=1e-6)
+    utt = ids(recipe / "data/train/utt2spk")[0]
+    assert abs(frames[f"sp0.9-{utt}"] - frames[utt] / 0.9) <= 2
+    assert abs(frames[f"sp1.1-{utt}"] - frames[utt] / 1.1) <= 2
+    assert len(read_kv(recipe / "dump/fbank/test/feats.scp")) == 15  # test sets are not filtered
+
+
+def test_stage4_filtering(recipe):
+    for name, total in [("train_sp", 180), ("dev", 15)]:
+        kept = ids(recipe / "dump/fbank" / name / "feats.scp")
+        dropped = (recipe / "dump/fbank" / name / "dropped_utts").read_text().splitlines()
+        assert len(kept) + len(dropped) == total
+        validate_data_dir(recipe / "dump/fbank" / name, text_files=[SRC, TGT], require_audio_exists=False)
+
+
+def test_stage5_tokens_and_shapes(recipe):
+    phonemes = read_kv(recipe / "dump/fbank/train_sp/text.phn.en")
+    assert list(phonemes) == ids(recipe / "dump/fbank/train_sp" / SRC)
+    for tokens, shape, text in [("src_phn", "src_text_shape.phn", "text.phn.en"),
+                                ("tgt_bpe_unigram300", "text_shape.bpe_unigram300", TGT)]:
+        token_list = (recipe / "data/token_list" / tokens / "tokens.txt").read_text().splitlines()
+        assert token_list[:2] == ["<blank>", "<unk>"] and token_list[-1] == "<sos/eos>"
+        assert len(set(token_list)) == len(token_list)
+        shapes = read_kv(recipe / "dump/fbank/train_sp" / shape)
+        assert list(shapes) == ids(recipe / "dump/fbank/train_sp" / text)
+        assert {s.split(",")[1] for s in shapes.values()} == {str(len(token_list))}
+        assert all(int(s.split(",")[0]) > 0 for s in shapes.values())
+
+
+def test_stages6_to_8_training_and_initialisation(recipe):
+    import torch
+
+    mt = torch.load(recipe / "exp/mt_train_mt/valid.acc.ave.pth", map_location="cpu")
+    pretrain_config = yaml.safe_load((recipe / "exp/pretrain_ctc_ot/config.yaml").read_text())
+    assert pretrain_config["init_param"] == ["exp/mt_train_mt/valid.acc.ave.pth:frontend:text_frontend",
+                                             "exp/mt_train_mt/valid.acc.ave.pth:encoder:text_encoder"]
+    st_config = yaml.safe_load((recipe / ST_EXP / "config.yaml").read_text())
+    assert st_config["init_param"] == ["exp/pretrain_ctc_ot/valid.loss.ave.pth:encoder:encoder",
+                                       "exp/mt_train_mt/valid.acc.ave.pth:decoder:decoder"]
+    pretrained = torch.load(recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth", map_location="cpu")
+    assert any(k.startswith("text_encoder.") for k in pretrained)
+    assert any(k.startswith("decoder.") for k in mt)
+    # Each training ran its epochs and averaged its best checkpoints.
+    for exp in ["exp/mt_train_mt", "exp/pretrain_ctc_ot", ST_EXP]:
+        log = (recipe / exp / "train.log").read_text()
+        assert "2epoch results" in log and "Averaging 2best models" in log, exp
+
+
+def test_stage9_decoding(recipe):
+    hyps = read_kv(recipe / DECODE / "text", allow_empty=True)
+    assert list(hyps) == ids(recipe / "data/test" / TGT)
+
+
+def test_stage10_scoring(recipe):
+    rows = read_results_md(recipe / ST_EXP / "RESULTS.md")
+    assert [(r["test_set"], r["num_sentences"]) for r in rows] == [("test", 15)]
+    hyps = read_kv(recipe / DECODE / "text", allow_empty=True)
+    refs = read_kv(recipe / "data/test" / TGT)
+    expected = sacrebleu.corpus_bleu([hyps[u] for u in refs], [[refs[u] for u in refs]]).score
+    result = json.loads((recipe / DECODE / "result.json").read_text())
+    assert result["bleu"] == pytest.approx(expected)
+    assert rows[0]["bleu"] == pytest.approx(expected, abs=0.006)
+    assert "BLEU" in (recipe / "run.out").read_text()
+
+
+def test_stage11_packed_model_decodes_like_stage9(recipe, tmp_path):
+    from espnet2.bin.st_inference import Speech2Text
+    from espnet2.main_funcs.pack_funcs import unpack
+
+    packed = recipe / ST_EXP / "ctc_ot_mtdec_packed.zip"
+    assert "meta.yaml" in {Path(n).name for n in zipfile.ZipFile(packed).namelist()}
+    files = unpack(packed, tmp_path)
+    with contextlib.chdir(tmp_path):  # the unpacked config's paths are relative to where it was unpacked
+        speech2text = Speech2Text(**files, beam_size=2, maxlenratio=0.5)
+    with contextlib.chdir(recipe):
+        utt, feats = next(iter(kaldiio.load_scp_sequential("dump/fbank/test/feats.scp")))
+    hyp = speech2text(feats)[0][0]
+    assert hyp == read_kv(recipe / DECODE / "text", allow_empty=True)[utt]
+
+
+def test_rerun_skips_finished_stages(recipe):
+    models = [recipe / "exp/mt_train_mt/valid.acc.ave.pth", recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth",
+              recipe / ST_EXP / "valid.acc.ave.pth"]
+    before = [m.resolve().stat().st_mtime_ns for m in models]
+    out = run(recipe, *SPEED, "--stage", "3", "--stop_stage", "9").stdout
+    assert out.count("done before") == 3 + 2 + 1 + 3 + 1  # features, filtering, tokens, trainings, decoding
+    assert [m.resolve().stat().st_mtime_ns for m in models] == before
+
+
+def test_sentencepiece_source_and_ctc_ce_pretraining(recipe):
+    """The other paths: SentencePiece source units, CTC+CE via ESPnet's ASR task, no MT init."""
+    out = run(recipe, *SPEED, "--stage", "5", "--stop_stage", "10", "--src_token_type", "bpe",
+              "--src_nbpe", "100", "--pretrain", "ctc_ce", "--st_init_decoder_from_mt", "false").stdout
+    assert "MT pre-training not needed" in out
+    shapes = read_kv(recipe / "dump/fbank/train_sp/src_text_shape.bpe_unigram100")
+    assert list(shapes) == ids(recipe / "dump/fbank/train_sp" / SRC)
+    config = yaml.safe_load((recipe / "exp/pretrain_ctc_ce/config.yaml").read_text())
+    assert config["token_type"] == "bpe" and config["model_conf"]["ctc_weight"] == 0.3
+    assert config["bpemodel"] == "data/token_list/src_bpe_unigram100/bpe.model"
+    st_config = yaml.safe_load((recipe / "exp/st_ctc_ce/config.yaml").read_text())
+    assert st_config["init_param"] == ["exp/pretrain_ctc_ce/valid.loss.ave.pth:encoder:encoder"]
+    assert read_results_md(recipe / "exp/st_ctc_ce/RESULTS.md")[0]["num_sentences"] == 15
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A recipe after stage 1 only, with a pristine copy of data/ to restore."""
+    recipe = make_recipe(tmp_path_factory.mktemp("bad"))
+    run(recipe, "--stop_stage", "1")
+    shutil.copytree(recipe / "data", recipe / "data.pristine")
+    return recipe
+
+
+@pytest.fixture
+def broken(prepared):
+    yield prepared
+    shutil.rmtree(prepared / "data")
+    shutil.copytree(prepared / "data.pristine", prepared / "data")
+
+
+def first_utt(recipe: Path, split: str = "train") -> str:
+    """The utterance on line 4 of the split's files."""
+    return ids(recipe / "data" / split / "utt2spk")[3]
+
+
+def drop_line(path: Path, utt: str) -> None:
+    path.write_text("".join(l for l in path.read_text().splitlines(True) if l.split(maxsplit=1)[0] != utt))
+
+
+def failing(recipe: Path, *args: str) -> str:
+    result = run(recipe, *args, check=False)
+    assert result.returncode != 0
+    return result.stdout + result.stderr
+
+
+def test_missing_audio_file_stops_stage1(broken):
+    utt = first_utt(broken)
+    Path(read_kv(broken / "data/train/wav.scp")[utt]).rename(broken / "moved.wav")
+    try:
+        out = failing(broken, "--stop_stage", "1")
+    finally:
+        (broken / "moved.wav").rename(read_kv(broken / "data/train/wav.scp")[utt])
+    assert "data/train is not a valid data directory" in out and "wav.scp:4" in out and utt in out
+    assert "fix_data_dir data/train" in out
+
+
+def test_utterance_missing_from_a_text_file_stops_stage1(broken):
+    utt = first_utt(broken, "dev")
+    drop_line(broken / "data/dev" / TGT, utt)
+    out = failing(broken, "--stop_stage", "1")
+    assert "data/dev is not a valid data directory" in out and TGT in out and utt in out
+
+
+def test_empty_transcript_stops_stage1(broken):
+    utt = first_utt(broken)
+    path = broken / "data/train" / SRC
+    path.write_text("".join(f"{l.split()[0]}\n" if l.split()[0] == utt else l
+                            for l in path.read_text().splitlines(True)))
+    out = failing(broken, "--stop_stage", "1")
+    assert "data/train is not a valid data directory" in out and f"{SRC}:4" in out and utt in out
+    assert "empty transcript" in out
+
+
+def test_unreadable_audio_stops_stage3_and_keeps_earlier_outputs(broken):
+    utt = first_utt(broken, "test")
+    wav = Path(read_kv(broken / "data/test/wav.scp")[utt])
+    saved = wav.read_bytes()
+    wav.write_bytes(b"RIFF not really a wav file")
+    data_before = {p: p.read_bytes() for p in (broken / "data").rglob("*") if p.is_file()}
+    try:
+        out = failing(broken, "--stage", "3", "--stop_stage", "3")
+    finally:
+        wav.write_bytes(saved)
+    assert utt in out and "cannot read the audio" in out
+    assert {p: p.read_bytes() for p in (broken / "data").rglob("*") if p.is_file()} == data_before
+    assert (broken / "dump/fbank/org/train/.done").is_file()  # the sets before the bad one are kept
+    assert not (broken / "dump/fbank/test/.done").exists()

@@ -10,10 +10,10 @@ DST/dropped_utts lists each dropped one with its reason. Exits 1 if a file is mi
 malformed, or if every utterance would be dropped. See ctcot.filtering.filter_data_dir.
 """
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from ctcot.bin import run
 from ctcot.filtering import filter_data_dir
 
 
@@ -35,15 +35,8 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
-        filter_data_dir(args.src, args.dst, min_frames=args.min_frames, max_frames=args.max_frames,
-                        text_files=args.text_files, max_text_words=args.max_text_words)
-    except (ValueError, OSError) as err:  # DataDirError is a ValueError
-        logging.error("%s", err)
-        return 1
-    return 0
+    return run(lambda: filter_data_dir(args.src, args.dst, min_frames=args.min_frames, max_frames=args.max_frames,
+                                       text_files=args.text_files, max_text_words=args.max_text_words))
 
 
 if __name__ == "__main__":

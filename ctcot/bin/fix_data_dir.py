@@ -15,7 +15,8 @@ import logging
 import sys
 from typing import List, Optional
 
-from ctcot.data_dir import DataDirError, fix_data_dir
+from ctcot.bin import run
+from ctcot.data_dir import fix_data_dir
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,16 +33,13 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
+
+    def fix() -> None:
         report = fix_data_dir(args.data_dir, text_files=args.text_files)
-    except DataDirError as err:
-        logging.error("%s", err)
-        return 1
-    logging.info("%s: %d of %d utterances kept, %d dropped", report.path, report.num_utterances,
-                 report.num_utterances_before, len(report.dropped))
-    return 0
+        logging.info("%s: %d of %d utterances kept, %d dropped", report.path, report.num_utterances,
+                     report.num_utterances_before, len(report.dropped))
+
+    return run(fix)
 
 
 if __name__ == "__main__":

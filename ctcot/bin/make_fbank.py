@@ -9,10 +9,10 @@ global_mvn format) into the output directory, and the ark files into its data/ f
 Finished chunks are kept: re-running after an interruption resumes. See ctcot.features.
 """
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from ctcot.bin import run
 from ctcot.features import FbankConfig, extract_data_dir
 
 
@@ -31,16 +31,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     config = FbankConfig(num_mel_bins=args.num_mel_bins, sample_rate=args.sample_rate)
-    try:
-        extract_data_dir(args.data_dir, args.output_dir, nj=args.nj, config=config,
-                         utts_per_chunk=args.utts_per_chunk)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        logging.error("%s", err)
-        return 1
-    return 0
+    return run(lambda: extract_data_dir(args.data_dir, args.output_dir, nj=args.nj, config=config,
+                                        utts_per_chunk=args.utts_per_chunk))
 
 
 if __name__ == "__main__":

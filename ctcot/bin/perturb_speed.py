@@ -11,10 +11,10 @@ with utt2speed and utt2uniq; the speed itself is changed when the features are e
 See ctcot.speed_perturb.perturb_data_dir.
 """
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from ctcot.bin import run
 from ctcot.speed_perturb import perturb_data_dir
 
 
@@ -32,14 +32,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
-        perturb_data_dir(args.src, args.dst, factors=args.factors)
-    except (ValueError, OSError) as err:  # DataDirError is a ValueError
-        logging.error("%s", err)
-        return 1
-    return 0
+    return run(lambda: perturb_data_dir(args.src, args.dst, factors=args.factors))
 
 
 if __name__ == "__main__":

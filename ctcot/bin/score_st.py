@@ -15,6 +15,7 @@ import logging
 import sys
 from typing import List, Optional
 
+from ctcot.bin import setup_logging
 from ctcot.scoring import score_translations, write_result_json, write_results_md
 
 
@@ -33,8 +34,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging()
     try:
         result = score_translations(args.hyp, args.ref)
         write_result_json(args.output_json, result)

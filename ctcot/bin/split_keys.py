@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from ctcot.bin import setup_logging
+
 
 def split_lines(lines: List[str], parts: int) -> List[List[str]]:
     """``parts`` contiguous, non-empty pieces whose sizes differ by at most one."""
@@ -32,8 +34,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     parser.add_argument("output_dir", help="where keys.<n>.scp are written")
     parser.add_argument("--nj", type=int, required=True, help="number of parts")
     args = parser.parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging()
     lines = [line for line in Path(args.scp).read_text(encoding="utf-8").splitlines() if line.strip()]
     if not lines:
         logging.error("%s: no lines to split", args.scp)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from ctcot import tokenizers
+from ctcot.bin import run
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -50,32 +51,28 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def make_units(args: argparse.Namespace) -> None:
+    if args.command == "bpe":
+        tokenizers.train_sentencepiece(args.text, args.output_dir, args.vocab_size, args.model_type,
+                                       args.character_coverage)
+    elif args.command == "phonemize":
+        tokenizers.phonemize_text_file(args.text, args.output, args.voice)
+    elif args.command == "phoneme_list":
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        tokens = tokenizers.write_token_list(tokenizers.phoneme_inventory(args.text), args.output)
+        logging.info(f"{args.output}: {len(tokens) - 3} phonemes")
+    else:
+        if args.token_type == "bpe" and args.bpemodel is None:
+            raise ValueError("--bpemodel is required with --token_type bpe")
+        vocab_size = len(tokenizers.read_token_list(args.token_list))
+        tokenize = tokenizers.tokenizer_for(args.token_type, args.bpemodel)
+        lengths = tokenizers.write_shape_file(args.text, args.output, tokenize, vocab_size)
+        logging.info(f"{args.output}: {len(lengths)} utterances, {max(lengths.values(), default=0)} tokens at most")
+
+
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
-        if args.command == "bpe":
-            tokenizers.train_sentencepiece(args.text, args.output_dir, args.vocab_size, args.model_type,
-                                           args.character_coverage)
-        elif args.command == "phonemize":
-            tokenizers.phonemize_text_file(args.text, args.output, args.voice)
-        elif args.command == "phoneme_list":
-            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-            tokens = tokenizers.write_token_list(tokenizers.phoneme_inventory(args.text), args.output)
-            logging.info(f"{args.output}: {len(tokens) - 3} phonemes")
-        else:
-            if args.token_type == "bpe" and args.bpemodel is None:
-                raise ValueError("--bpemodel is required with --token_type bpe")
-            vocab_size = len(tokenizers.read_token_list(args.token_list))
-            tokenize = tokenizers.tokenizer_for(args.token_type, args.bpemodel)
-            lengths = tokenizers.write_shape_file(args.text, args.output, tokenize, vocab_size)
-            logging.info(f"{args.output}: {len(lengths)} utterances, "
-                         f"{max(lengths.values(), default=0)} tokens at most")
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        logging.error("%s", err)
-        return 1
-    return 0
+    return run(lambda: make_units(args))
 
 
 if __name__ == "__main__":

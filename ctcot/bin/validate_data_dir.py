@@ -13,7 +13,8 @@ import logging
 import sys
 from typing import List, Optional
 
-from ctcot.data_dir import DataDirError, validate_data_dir
+from ctcot.bin import run
+from ctcot.data_dir import validate_data_dir
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -31,20 +32,17 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
+
+    def validate() -> None:
         report = validate_data_dir(args.data_dir, text_files=args.text_files,
                                    require_audio_exists=not args.no_audio_check)
-    except DataDirError as err:
-        logging.error("%s", err)
-        return 1
-    seconds = report.total_duration
-    duration = "" if seconds is None else f", {seconds:.1f} s ({seconds / 3600:.2f} h)"
-    logging.info("%s is valid: %d utterances, %d speakers, %d recordings%s; text files: %s",
-                 report.path, report.num_utterances, report.num_speakers, report.num_recordings,
-                 duration, " ".join(report.text_files))
-    return 0
+        seconds = report.total_duration
+        duration = "" if seconds is None else f", {seconds:.1f} s ({seconds / 3600:.2f} h)"
+        logging.info("%s is valid: %d utterances, %d speakers, %d recordings%s; text files: %s",
+                     report.path, report.num_utterances, report.num_speakers, report.num_recordings,
+                     duration, " ".join(report.text_files))
+
+    return run(validate)
 
 
 if __name__ == "__main__":

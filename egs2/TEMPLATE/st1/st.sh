@@ -9,6 +9,7 @@ log() {
     echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
 }
 SECONDS=0
+cmdline="$0 $*"
 
 # General
 stage=1              # First stage to run.
@@ -165,7 +166,8 @@ start_exp() {
 }
 
 # run_logged <log> <command...>: run with all output in <log>, showing the lines that match
-# $show (ESPnet's per-epoch summaries); on failure, show the log's tail and stop.
+# $show (ESPnet's per-epoch summaries, errors; not nltk's failed downloads at import); on failure,
+# show the log's tail and stop.
 show="epoch results|Error|error"
 run_logged() {
     local logfile=$1; shift
@@ -173,7 +175,7 @@ run_logged() {
     echo "# $*" >> "${logfile}"
     echo "# Started at $(date)" >> "${logfile}"
     if "$@" 2>&1 | tee -a "${logfile}" \
-            | { grep --line-buffered -E "${show}" \
+            | { grep --line-buffered -E "${show}" | grep --line-buffered -v '^\[nltk_data\]' \
                 | sed -u -E -e 's/.*INFO: ([0-9]+epoch) results: .*\[valid\] ([^[]*).*/    \1 valid: \2/' \
                       -e 's/[a-z_]+=(nan|0\.000e\+00), //g' -e 's/, time=.*//' || true; }; then
         echo "# Ended at $(date)" >> "${logfile}"
@@ -203,7 +205,7 @@ common_train_args="--ngpu ${ngpu} --use_preprocessor true --non_linguistic_symbo
     --resume true --use_tensorboard true --use_matplotlib true"
 if [ "${ngpu}" -gt 1 ]; then common_train_args+=" --multiprocessing_distributed true"; fi
 
-log "$0 $*"
+log "${cmdline}"
 log "Experiments: ${st_exp} (ST), ${pretrain_exp} (pre-training ${pretrain}), ${mt_exp} (MT)"
 
 # --- stage 1 -------------------------------------------------------------------------------------

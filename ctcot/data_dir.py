@@ -43,6 +43,7 @@ __all__ = [
     "MAX_SHOWN_PROBLEMS",
     "read_kv",
     "write_kv",
+    "atomic_write",
     "utt2spk_to_spk2utt",
     "validate_data_dir",
     "fix_data_dir",
@@ -342,10 +343,13 @@ def _format_kv(mapping: Mapping[str, str]) -> bytes:
     return "".join(f"{key} {mapping[key]}\n" for key in sorted(mapping)).encode("utf-8")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    # Write a sibling temporary file and rename it over the target: readers, and a run that is
-    # interrupted, see either the old file or the new one, never half of one. open() (unlike
-    # mkstemp) gives the file the usual umask permissions.
+def atomic_write(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a sibling temporary file renamed over it.
+
+    Readers, and a run that is interrupted, see either the old file or the new one, never half
+    of one. open() (unlike mkstemp) gives the file the usual umask permissions.
+    """
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "xb") as f:
@@ -377,7 +381,7 @@ def write_kv(path: PathLike, mapping: Mapping[str, str]) -> None:
             raise ValueError(f"{path}: key {key!r} is empty or contains whitespace")
         if not value.strip() or "\n" in value or "\r" in value:
             raise ValueError(f"{path}: key {key!r}: value {value!r} is empty or spans lines")
-    _atomic_write(path, _format_kv(mapping))
+    atomic_write(path, _format_kv(mapping))
 
 
 def utt2spk_to_spk2utt(utt2spk: Mapping[str, str]) -> Dict[str, List[str]]:
@@ -664,7 +668,7 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
         for name in layout.files:
             shutil.copy2(data_dir / name, backup_dir / name)
         for name in rewritten:
-            _atomic_write(data_dir / name, contents[name])
+            atomic_write(data_dir / name, contents[name])
         logger.info("%s: kept %d of %d utterances; rewrote %s; the old files are in %s",
                     data_dir, len(kept), len(utt_ids), " ".join(rewritten), backup_dir)
     else:

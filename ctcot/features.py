@@ -7,12 +7,14 @@ then, if the directory has ``utt2speed`` (see :mod:`ctcot.speed_perturb`), chang
 sox's ``speed`` effect does.
 
 Outputs in ``output_dir``: ``feats.scp`` (pointing into ``data/feats.<chunk>.ark``),
-``utt2num_frames``, and ``feats_stats.npz`` with the global ``count``, ``sum`` and
+``utt2num_frames``, ``feat_dim``, and ``feats_stats.npz`` with the global ``count``, ``sum`` and
 ``sum_square`` that ESPnet's ``global_mvn`` normalisation reads. Work is split into chunks run
-by ``nj`` processes; a finished chunk is kept, so an interrupted run resumes where it stopped.
+by ``nj`` processes; a finished chunk is kept and reused while its inputs (utterances, audio,
+segments, speeds, options) are unchanged, so an interrupted run resumes where it stopped.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import multiprocessing
@@ -28,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ctcot.data_dir import read_kv
+from ctcot.data_dir import atomic_write, read_kv
 
 __all__ = ["FbankConfig", "compute_fbank", "extract_data_dir", "speed_perturb"]
 
@@ -159,8 +161,8 @@ def extract_data_dir(
     Args:
         data_dir: Kaldi-style dir with ``wav.scp``, optionally ``segments`` and ``utt2speed``
             (speed factor per utterance, for all of them; other files are not read).
-        output_dir: Where ``feats.scp``, ``utt2num_frames``, ``feats_stats.npz`` and ``data/``
-            (the ark files) go.
+        output_dir: Where ``feats.scp``, ``utt2num_frames``, ``feat_dim``, ``feats_stats.npz`` and
+            ``data/`` (the ark files) go.
         nj: Number of parallel processes.
         config: Filterbank options.
         utts_per_chunk: Utterances per chunk, the unit of parallel work and of resumption.
@@ -173,7 +175,9 @@ def extract_data_dir(
     segments = data_dir / "segments"
     if not wav_scp.is_file():
         raise FileNotFoundError(f"{wav_scp} does not exist")
-    utt_ids = list(read_kv(segments if segments.is_file() else wav_scp))
+    recordings = read_kv(wav_scp)
+    cuts = read_kv(segments) if segments.is_file() else None
+    utt_ids = list(cuts if cuts is not None else recordings)
     if not utt_ids:
         raise ValueError(f"{data_dir} has no utterances")
     speeds = _read_speeds(data_dir / "utt2speed", utt_ids)
@@ -185,13 +189,12 @@ def extract_data_dir(
 
     results = {}
     todo = []
+    keys = [_chunk_key(ids, recordings, cuts, speeds, config) for ids in chunks]
     for chunk, ids in enumerate(chunks):
         done = done_dir / f"{chunk}.npz"
         if done.is_file() and (ark_dir / f"feats.{chunk}.ark").is_file():
             saved = np.load(done, allow_pickle=False)
-            # Chunks saved before utt2speed existed were all at speed 1.
-            saved_speeds = saved["speeds"] if "speeds" in saved.files else np.ones(len(saved["utts"]))
-            if list(saved["utts"]) == ids and saved_speeds.tolist() == _speeds_of(ids, speeds):  # reuse
+            if "key" in saved.files and str(saved["key"]) == keys[chunk]:  # same inputs as before: reuse
                 results[chunk] = (str(saved["scp"]), dict(zip(ids, saved["frames"].tolist())),
                                   saved["sum"], saved["sum_square"], int(saved["count"]))
                 continue
@@ -211,10 +214,10 @@ def extract_data_dir(
                                      initargs=(1,)) as pool:
                 futures = [pool.submit(_extract_chunk, *a) for a in args]
                 for future in as_completed(futures):
-                    _store(future.result(), chunks, speeds, done_dir, results, progress)
+                    _store(future.result(), chunks, keys, done_dir, results, progress)
         else:
             for a in args:
-                _store(_extract_chunk(*a), chunks, speeds, done_dir, results, progress)
+                _store(_extract_chunk(*a), chunks, keys, done_dir, results, progress)
 
     frames: Dict[str, int] = {}
     total, total_sq, count = np.zeros(config.num_mel_bins), np.zeros(config.num_mel_bins), 0
@@ -224,8 +227,9 @@ def extract_data_dir(
         scp_lines.extend(line for line in scp_text.splitlines() if line)
         frames.update(chunk_frames)
         total, total_sq, count = total + chunk_sum, total_sq + chunk_sq, count + chunk_count
-    _write_atomic(output_dir / "feats.scp", "".join(f"{line}\n" for line in sorted(scp_lines)))
-    _write_atomic(output_dir / "utt2num_frames", "".join(f"{u} {n}\n" for u, n in sorted(frames.items())))
+    atomic_write(output_dir / "feats.scp", "".join(f"{line}\n" for line in sorted(scp_lines)).encode())
+    atomic_write(output_dir / "utt2num_frames", "".join(f"{u} {n}\n" for u, n in sorted(frames.items())).encode())
+    atomic_write(output_dir / "feat_dim", f"{config.num_mel_bins}\n".encode())
     np.savez(output_dir / "feats_stats.npz", count=np.array(count), sum=total, sum_square=total_sq)
     logging.info(f"{data_dir}: {len(frames)} utterances, {count} frames -> {output_dir}/feats.scp")
     return frames
@@ -249,22 +253,22 @@ def _read_speeds(path: Path, utt_ids: Sequence[str]) -> Optional[Dict[str, float
     return speeds
 
 
-def _speeds_of(ids: Sequence[str], speeds: Optional[Dict[str, float]]) -> List[float]:
-    return [speeds[u] if speeds else 1.0 for u in ids]
+def _chunk_key(ids: Sequence[str], recordings: Dict[str, str], cuts: Optional[Dict[str, str]],
+               speeds: Optional[Dict[str, float]], config: FbankConfig) -> str:
+    """A digest of everything a chunk's features are computed from: a saved chunk is reused only
+    while it matches (utterances, their audio, segment, speed, and the filterbank options)."""
+    digest = hashlib.sha1(repr(config).encode())
+    for utt in ids:
+        source = recordings[utt] if cuts is None else f"{cuts[utt]} {recordings.get(cuts[utt].split()[0])}"
+        digest.update(f"{utt}\t{source}\t{speeds[utt] if speeds else 1.0}\n".encode())
+    return digest.hexdigest()
 
 
-def _store(result, chunks: Sequence[List[str]], speeds: Optional[Dict[str, float]], done_dir: Path,
-           results: dict, progress) -> None:
+def _store(result, chunks: Sequence[List[str]], keys: Sequence[str], done_dir: Path, results: dict,
+           progress) -> None:
     chunk, scp_text, frames, total, total_sq, count = result
     ids = chunks[chunk]
-    np.savez(done_dir / f"{chunk}.npz", utts=np.array(ids), speeds=np.array(_speeds_of(ids, speeds)),
-             scp=np.array(scp_text), frames=np.array([frames[u] for u in ids]), sum=total, sum_square=total_sq,
+    np.savez(done_dir / f"{chunk}.npz", key=np.array(keys[chunk]), scp=np.array(scp_text), frames=np.array([frames[u] for u in ids]), sum=total, sum_square=total_sq,
              count=np.array(count))
     results[chunk] = (scp_text, frames, total, total_sq, count)
     progress.update(len(ids))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from ctcot.data_dir import PathLike, _atomic_write, read_kv
+from ctcot.data_dir import PathLike, atomic_write, read_kv
 
 __all__ = ["read_translations", "score_translations", "write_result_json", "write_results_md",
            "read_results_md"]
@@ -82,7 +82,7 @@ def score_translations(hyp_path: PathLike, ref_path: PathLike) -> Dict[str, Any]
 
 def write_result_json(path: PathLike, result: Mapping[str, Any]) -> None:
     """Write a result of :func:`score_translations` as JSON (indent 2), atomically."""
-    _atomic_write(Path(path), (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    atomic_write(Path(path), (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def write_results_md(exp_dir: PathLike, output: Optional[PathLike] = None) -> Path:
@@ -116,7 +116,7 @@ def write_results_md(exp_dir: PathLike, output: Optional[PathLike] = None) -> Pa
     lines += ["", "sacreBLEU signatures:", ""]
     lines += [f"- {name}: `{sig}`" for name, sigs in signatures.items() for sig in sigs]
     path = exp_dir / "RESULTS.md" if output is None else Path(output)
-    _atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"))
     return path
 
 

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterable, List, Sequence, Union
 
 import sentencepiece as spm
 
-from ctcot.data_dir import read_kv
+from ctcot.data_dir import atomic_write, read_kv
 
 __all__ = [
     "SPECIAL_FIRST", "SPECIAL_LAST", "train_sentencepiece", "phonemize", "phonemize_text_file", "phoneme_inventory",
@@ -145,6 +145,4 @@ def write_shape_file(text_file: PathLike, output: PathLike, tokenize: Callable[[
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, "".join(f"{line}\n" for line in lines).encode("utf-8"))

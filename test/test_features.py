@@ -73,6 +73,23 @@ def test_rerun_reuses_finished_chunks(tmp_path):
     assert len(dict(kaldiio.load_scp(str(out / "feats.scp")))) == 3
 
 
+def test_rerun_redoes_chunks_whose_audio_changed(tmp_path):
+    data = write_dir(tmp_path / "data", [0.5, 0.5, 0.5])
+    out = tmp_path / "dump"
+    frames = extract_data_dir(data, out, utts_per_chunk=1)
+    assert (out / "feat_dim").read_text() == "80\n"
+    arks = sorted((out / "data").glob("*.ark"))
+    mtimes = [p.stat().st_mtime_ns for p in arks]
+    # rec1 now points at other, longer audio under the same id: only its chunk is redone.
+    longer = (3000 * np.random.default_rng(5).standard_normal(16000)).astype(np.int16)
+    soundfile.write(tmp_path / "other.wav", longer, 16000, subtype="PCM_16")
+    (data / "wav.scp").write_text((data / "wav.scp").read_text().replace(str(data / "rec1.wav"),
+                                                                          str(tmp_path / "other.wav")))
+    redone = extract_data_dir(data, out, utts_per_chunk=1)
+    assert redone == {**frames, "rec1": 98}
+    assert [p.stat().st_mtime_ns != m for p, m in zip(arks, mtimes)] == [False, True, False]
+
+
 def test_bad_audio_names_the_utterance(tmp_path):
     data = write_dir(tmp_path / "data", [0.5, 0.5])
     (tmp_path / "data" / "rec1.wav").write_bytes(b"not a wav file")

@@ -4,8 +4,8 @@
 Usage:
     python -m ctcot.bin.make_fbank --nj 4 data/train dump/fbank/org/train
 
-Writes feats.scp, utt2num_frames and feats_stats.npz (global CMVN statistics in ESPnet's
-global_mvn format) into the output directory, and the ark files into its data/ folder.
+Writes feats.scp, utt2num_frames, feat_dim and feats_stats.npz (global CMVN statistics in
+ESPnet's global_mvn format) into the output directory, and the ark files into its data/ folder.
 Finished chunks are kept: re-running after an interruption resumes. See ctcot.features.
 """
 import argparse

@@ -261,8 +261,6 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
             if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${out}/${f}"; else rm -f "${out}/${f}"; fi
         done
         ${python} -m ctcot.bin.make_fbank --nj "${nj}" "data/${dset}" "${out}"
-        ${python} -c "import kaldiio,sys; print(next(iter(kaldiio.load_scp(sys.argv[1]).values())).shape[1])" \
-            "${out}/feats.scp" > "${out}/feat_dim"
         mark_done "${out}" "${sig}"
     done
     stage_done 3

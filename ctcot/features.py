@@ -1,10 +1,11 @@
 """Log-mel filterbank features for a Kaldi-style data directory, written as kaldiio ark/scp.
 
 Features match Kaldi's ``compute-fbank-feats`` (via ``torchaudio.compliance.kaldi.fbank``):
-80 mel bins, 25 ms windows every 10 ms, no dither, on 16-bit-scaled audio. Audio is read with
-kaldiio from ``wav.scp`` (plain paths or ``cmd |`` pipes), cut by ``segments`` when present,
-then, if the directory has ``utt2speed`` (see :mod:`ctcot.speed_perturb`), changed in speed as
-sox's ``speed`` effect does.
+80 mel bins, 25 ms windows every 10 ms, no dither, on 16-bit-scaled audio. Audio is read from
+``wav.scp`` (paths to any format libsndfile reads, such as wav, flac and mp3; or kaldiio's
+``cmd |`` pipes), cut by ``segments`` when present, resampled to 16 kHz if it is at another
+rate (Common Voice's mp3 are at 48 kHz), then, if the directory has ``utt2speed`` (see
+:mod:`ctcot.speed_perturb`), changed in speed as sox's ``speed`` effect does.
 
 Outputs in ``output_dir``: ``feats.scp`` (pointing into ``data/feats.<chunk>.ark``),
 ``utt2num_frames``, ``feat_dim``, and ``feats_stats.npz`` with the global ``count``, ``sum`` and
@@ -19,6 +20,7 @@ import logging
 import math
 import multiprocessing
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,12 +29,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import kaldiio
 import numpy as np
+import soundfile
 import torch
 from tqdm import tqdm
 
 from ctcot.data_dir import atomic_write, read_kv
 
-__all__ = ["FbankConfig", "compute_fbank", "extract_data_dir", "speed_perturb"]
+__all__ = ["FbankConfig", "compute_fbank", "extract_data_dir", "read_audio", "speed_perturb"]
 
 _INT16_SCALE = 32768.0
 
@@ -44,7 +47,7 @@ class FbankConfig:
     num_mel_bins: int = 80  # --num-mel-bins
     frame_length_ms: float = 25.0  # --frame-length
     frame_shift_ms: float = 10.0  # --frame-shift
-    sample_rate: int = 16000  # --sample-frequency; audio at another rate is an error
+    sample_rate: int = 16000  # --sample-frequency; extract_data_dir resamples audio at other rates
 
 
 def compute_fbank(audio: np.ndarray, sample_rate: int, config: FbankConfig = FbankConfig()) -> np.ndarray:
@@ -96,12 +99,48 @@ def speed_perturb(audio: np.ndarray, factor: float) -> np.ndarray:
         return audio
     if ratio == 0:
         raise ValueError(f"speed factor {factor} is too small (under 1/2000)")
+    # Reading rate * factor samples per second as rate samples per second: speed times factor.
+    return _resample(audio, ratio.numerator, ratio.denominator)
+
+
+def _parse_segment(utt: str, value: str) -> Tuple[str, float, float]:
+    """``segments`` value ``<recording> <start> <end>`` (seconds; end -1: to the end)."""
+    fields = value.split()
+    try:
+        return fields[0], float(fields[1]), float(fields[2])
+    except (IndexError, ValueError):
+        raise ValueError(f"segments: utterance {utt}: expected '<recording> <start> <end>', got {value!r}") from None
+
+
+def read_audio(source: str, start: float = 0.0, end: float = -1.0) -> Tuple[int, np.ndarray]:
+    """Read the audio of one ``wav.scp`` entry, cut to ``[start, end)`` seconds (end -1: to the end).
+
+    Plain paths are read with soundfile, so any format libsndfile decodes works (wav, flac, mp3,
+    ogg), and a segment is read without the rest of the recording (MuST-C talks are long);
+    ``cmd |`` pipes and ark offsets are read with kaldiio. Samples are cut as kaldiio cuts
+    ``segments``: from ``int(start * rate)`` to ``int(end * rate)``.
+
+    Returns:
+        (sample rate, (num_samples,) int16 samples, or the integer/float samples kaldiio gives).
+    """
+    if source.endswith("|") or re.search(r"\.ark:\d+$", source):
+        rate, audio = kaldiio.load_mat(source)
+        first = int(start * rate)
+        return rate, audio[first:] if end == -1 else audio[first : int(end * rate)]
+    rate = soundfile.info(source).samplerate
+    stop = None if end == -1 else int(end * rate)
+    audio, rate = soundfile.read(source, start=int(start * rate), stop=stop, dtype="int16", always_2d=False)
+    return rate, audio
+
+
+def _resample(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    """Resample (torchaudio's windowed sinc) integer or float audio, keeping its dtype; integers
+    are rounded and clipped to the range of that dtype."""
     from torchaudio.functional import resample  # imported late (slow import)
 
     is_int = np.issubdtype(audio.dtype, np.integer)
     waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32 if is_int else audio.dtype))
-    # Reading rate * factor samples per second as rate samples per second: speed times factor.
-    out = resample(waveform, orig_freq=ratio.numerator, new_freq=ratio.denominator).numpy()
+    out = resample(waveform, orig_freq=rate, new_freq=target_rate).numpy()
     if is_int:
         info = np.iinfo(audio.dtype)
         return np.clip(np.round(out), info.min, info.max).astype(audio.dtype)
@@ -109,8 +148,8 @@ def speed_perturb(audio: np.ndarray, factor: float) -> np.ndarray:
 
 
 def _extract_chunk(
-    chunk: int, utt_ids: List[str], wav_scp: str, segments: Optional[str], ark_dir: str, config: FbankConfig,
-    speeds: Optional[Dict[str, float]] = None,
+    chunk: int, utt_ids: List[str], recordings: Dict[str, str], cuts: Optional[Dict[str, str]], ark_dir: str,
+    config: FbankConfig, speeds: Optional[Dict[str, float]] = None,
 ) -> Tuple[int, str, Dict[str, int], np.ndarray, np.ndarray, int]:
     """Extract one chunk, changing the speed of the utterances in ``speeds``; returns (chunk,
     scp text, frames per utt, sum, sum of squares, count)."""
@@ -120,21 +159,26 @@ def _extract_chunk(
     frames: Dict[str, int] = {}
     total = np.zeros(config.num_mel_bins)
     total_sq = np.zeros(config.num_mel_bins)
-    reader = kaldiio.load_scp(wav_scp, segments=segments)
     with kaldiio.WriteHelper(f"ark,scp:{ark}.tmp,{scp}.tmp") as writer:
         for utt in utt_ids:
+            recording, start, end = _parse_segment(utt, cuts[utt]) if cuts is not None else (utt, 0.0, -1.0)
+            source = recordings.get(recording)
+            if source is None:
+                raise ValueError(f"utterance {utt}: recording {recording} is not in wav.scp")
             try:
-                sample_rate, audio = reader[utt]
+                sample_rate, audio = read_audio(source, start, end)
             except Exception as error:  # kaldiio/soundfile raise many types for bad audio
-                raise RuntimeError(f"cannot read the audio of utterance {utt} ({wav_scp}): {error}") from error
+                raise RuntimeError(f"cannot read the audio of utterance {utt} ({source}): {error}") from error
             if audio.ndim != 1:
-                raise ValueError(f"utterance {utt} ({wav_scp}): expected mono audio, got shape {audio.shape}")
+                raise ValueError(f"utterance {utt} ({source}): expected mono audio, got shape {audio.shape}")
             try:
+                if sample_rate != config.sample_rate:  # e.g. Common Voice's 48 kHz mp3
+                    audio, sample_rate = _resample(audio, sample_rate, config.sample_rate), config.sample_rate
                 if speeds:
                     audio = speed_perturb(audio, speeds[utt])
                 feats = compute_fbank(audio, sample_rate, config)
             except ValueError as error:
-                raise ValueError(f"utterance {utt} ({wav_scp}): {error}") from error
+                raise ValueError(f"utterance {utt} ({source}): {error}") from error
             writer(utt, feats)
             frames[utt] = feats.shape[0]
             total += feats.sum(0)
@@ -202,7 +246,9 @@ def extract_data_dir(
     if len(results):
         logging.info(f"{data_dir}: reusing {len(results)} of {len(chunks)} finished chunks")
 
-    args = [(chunk, ids, str(wav_scp), str(segments) if segments.is_file() else None, str(ark_dir), config,
+    # Each job gets only its own utterances' entries: MuST-C's segments have 10^5 lines.
+    args = [(chunk, ids, _recordings_of(ids, recordings, cuts), {u: cuts[u] for u in ids} if cuts else None,
+             str(ark_dir), config,
              {utt: speeds[utt] for utt in ids} if speeds else None)
             for chunk, ids in todo]
     with tqdm(total=sum(len(ids) for _, ids in todo), desc=f"fbank {data_dir.name}", unit="utt",
@@ -233,6 +279,13 @@ def extract_data_dir(
     np.savez(output_dir / "feats_stats.npz", count=np.array(count), sum=total, sum_square=total_sq)
     logging.info(f"{data_dir}: {len(frames)} utterances, {count} frames -> {output_dir}/feats.scp")
     return frames
+
+
+def _recordings_of(utt_ids: Sequence[str], recordings: Dict[str, str],
+                   cuts: Optional[Dict[str, str]]) -> Dict[str, str]:
+    """The ``wav.scp`` entries that the utterances are read from."""
+    names = utt_ids if cuts is None else {cuts[utt].split()[0] for utt in utt_ids if cuts[utt].split()}
+    return {name: recordings[name] for name in names if name in recordings}
 
 
 def _read_speeds(path: Path, utt_ids: Sequence[str]) -> Optional[Dict[str, float]]:

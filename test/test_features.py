@@ -6,7 +6,7 @@ import soundfile
 import torch
 import torchaudio.compliance.kaldi
 
-from ctcot.features import compute_fbank, extract_data_dir
+from ctcot.features import compute_fbank, extract_data_dir, read_audio
 
 
 def write_dir(root, durations, segments=False):
@@ -102,3 +102,39 @@ def test_bad_audio_names_the_utterance(tmp_path):
     with pytest.raises(ValueError, match="rec1.*shorter than one 25.0 ms frame"):
         extract_data_dir(data, tmp_path / "dump")
     assert not (tmp_path / "dump" / "feats.scp").exists()  # nothing half-written is published
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_read_audio_cuts_segments_as_kaldiio_does(tmp_path, fmt):
+    audio = (3000 * np.random.default_rng(2).standard_normal(40000)).astype(np.int16)
+    path = tmp_path / f"talk.{fmt}"
+    soundfile.write(path, audio, 16000, subtype="PCM_16")
+    (tmp_path / "wav.scp").write_text(f"talk {path}\n")
+    (tmp_path / "segments").write_text("u1 talk 0.3337 1.2001\nu2 talk 2.0 -1\n")
+    expected = kaldiio.load_scp(str(tmp_path / "wav.scp"), segments=str(tmp_path / "segments"))
+    for utt, (start, end) in {"u1": (0.3337, 1.2001), "u2": (2.0, -1)}.items():
+        rate, cut = read_audio(str(path), start, end)
+        assert rate == 16000
+        if fmt == "wav":  # kaldiio reads wav only
+            np.testing.assert_array_equal(cut, expected[utt][1])
+        first = int(start * 16000)
+        np.testing.assert_array_equal(cut, audio[first:] if end == -1 else audio[first:int(end * 16000)])
+    if fmt == "wav":  # pipes go through kaldiio and are cut the same way
+        _, piped = read_audio(f"cat {path} |", 0.5, 1.0)
+        np.testing.assert_array_equal(piped, audio[8000:16000])
+
+
+def test_48khz_mp3_is_resampled_to_16khz(tmp_path):
+    """Common Voice clips: 48 kHz mp3 give the frames of the same audio at 16 kHz."""
+    t = np.arange(48000 * 2) / 48000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * np.minimum(1, t)).astype(np.float32)  # a rising 440 Hz tone
+    soundfile.write(tmp_path / "clip.mp3", tone, 48000, format="MP3")
+    soundfile.write(tmp_path / "clip.wav", tone[::3], 16000, subtype="PCM_16")
+    (tmp_path / "wav.scp").write_text(f"mp3 {tmp_path / 'clip.mp3'}\nwav {tmp_path / 'clip.wav'}\n")
+    frames = extract_data_dir(tmp_path, tmp_path / "out")
+    assert frames["mp3"] == frames["wav"] == 1 + (32000 - 400) // 160
+    feats = kaldiio.load_scp(str(tmp_path / "out/feats.scp"))
+    mp3, wav = feats["mp3"], feats["wav"]
+    # The 440 Hz band dominates both (mp3 is lossy: compare where the energy is, not values).
+    assert mp3.mean(0).argmax() == wav.mean(0).argmax()
+    assert np.corrcoef(mp3.mean(0), wav.mean(0))[0, 1] > 0.95

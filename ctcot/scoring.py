@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from ctcot.data_dir import PathLike, atomic_write, read_kv
+from ctcot.tokenizers import strip_lang_tag
 
 __all__ = ["read_translations", "score_translations", "write_result_json", "write_results_md",
            "read_results_md"]
@@ -43,8 +44,11 @@ def _show(ids: List[str]) -> str:
     return ", ".join(repr(i) for i in ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
 
 
-def score_translations(hyp_path: PathLike, ref_path: PathLike) -> Dict[str, Any]:
+def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: bool = False) -> Dict[str, Any]:
     """Score the hypotheses of ``hyp_path`` against the references of ``ref_path``.
+
+    With ``strip_lang_tags``, a leading target-language tag (``<2de> ``, multilingual targets) is
+    removed from both sides first.
 
     Returns:
         A JSON-serialisable dict: ``num_sentences``; ``bleu``, ``chrf``, ``ter`` (unrounded
@@ -67,7 +71,8 @@ def score_translations(hyp_path: PathLike, ref_path: PathLike) -> Dict[str, Any]
     if not refs:
         raise ValueError(f"no utterance in {hyp_path} and {ref_path}")
     ids = sorted(refs)
-    hyp_list, ref_lists = [hyps[i] for i in ids], [[refs[i] for i in ids]]
+    clean = strip_lang_tag if strip_lang_tags else (lambda sentence: sentence)
+    hyp_list, ref_lists = [clean(hyps[i]) for i in ids], [[clean(refs[i]) for i in ids]]
     metrics = {"bleu": BLEU(), "chrf": CHRF(), "ter": TER()}
     scores = {key: metric.corpus_score(hyp_list, ref_lists) for key, metric in metrics.items()}
     return {

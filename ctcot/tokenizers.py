@@ -12,6 +12,7 @@ Shape files tell ESPnet's batch samplers how long each example is: ``<utt> <leng
 import collections
 import logging
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,7 +23,7 @@ import sentencepiece as spm
 from ctcot.data_dir import atomic_write, read_kv
 
 __all__ = [
-    "SPECIAL_FIRST", "SPECIAL_LAST", "train_sentencepiece", "phonemize", "phonemize_text_file", "phoneme_inventory",
+    "SPECIAL_FIRST", "SPECIAL_LAST", "LANG_TAG", "lang_tags_of", "strip_lang_tag", "train_sentencepiece", "phonemize", "phonemize_text_file", "phoneme_inventory",
     "write_token_list", "read_token_list", "tokenizer_for", "write_shape_file",
 ]
 
@@ -31,6 +32,12 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, "os.PathLike[str]"]
 SPECIAL_FIRST = ("<blank>", "<unk>")
 SPECIAL_LAST = ("<sos/eos>",)
+LANG_TAG = re.compile(r"^(<2[^<>\s]+>)(?: |$)")  # a target-language tag first in a sentence: "<2de> Hallo"
+
+
+def strip_lang_tag(sentence: str) -> str:
+    """``sentence`` without its leading target-language tag (``<2de> Hallo`` -> ``Hallo``)."""
+    return LANG_TAG.sub("", sentence, count=1)
 
 
 def write_token_list(units: Iterable[str], path: PathLike) -> List[str]:
@@ -47,11 +54,28 @@ def read_token_list(path: PathLike) -> List[str]:
     return tokens
 
 
+def lang_tags_of(sentences: Sequence[str], text_file: PathLike) -> List[str]:
+    """The target-language tags (``<2de>``) that begin every sentence of a multilingual text file."""
+    tags = set()
+    for n, sentence in enumerate(sentences, 1):
+        match = LANG_TAG.match(sentence)
+        if not match:
+            raise ValueError(f"{text_file}: transcript {n} ({sentence[:40]!r}) does not begin with a "
+                             f"target-language tag such as <2de> followed by a space")
+        tags.add(match.group(1))
+    return sorted(tags)
+
+
 def train_sentencepiece(text_file: PathLike, output_dir: PathLike, vocab_size: int,
-                        model_type: str = "unigram", character_coverage: float = 1.0) -> Path:
+                        model_type: str = "unigram", character_coverage: float = 1.0,
+                        lang_tags: bool = False) -> Path:
     """Train ``<output_dir>/bpe.model`` on the transcripts of a Kaldi text file; write ``tokens.txt``.
 
     ``hard_vocab_limit=False`` lets a small corpus end with fewer pieces than ``vocab_size``.
+    With ``lang_tags``, every transcript begins with a target-language tag (multilingual targets,
+    ``<2de> Hallo Welt.``): the tags become single pieces, and without SentencePiece's dummy prefix
+    the tag is the first piece (``<2de> ▁Hallo ▁Welt.``, not ``▁ <2de> ...``), so that decoding can
+    be forced to start with it.
 
     Returns:
         The path of the model.
@@ -61,6 +85,7 @@ def train_sentencepiece(text_file: PathLike, output_dir: PathLike, vocab_size: i
     sentences = [s for s in read_kv(text_file, allow_empty=True).values() if s]
     if not sentences:
         raise ValueError(f"{text_file}: no transcripts to train a SentencePiece model on")
+    tags = lang_tags_of(sentences, text_file) if lang_tags else []
     corpus = output_dir / "train.txt"
     _write_lines(corpus, sentences)
     # Train under a temporary prefix, so an interrupted run never leaves a model that looks complete.
@@ -68,7 +93,7 @@ def train_sentencepiece(text_file: PathLike, output_dir: PathLike, vocab_size: i
     spm.SentencePieceTrainer.train(
         input=str(corpus), model_prefix=str(prefix), vocab_size=vocab_size, model_type=model_type,
         character_coverage=character_coverage, hard_vocab_limit=False, input_sentence_size=10_000_000,
-        shuffle_input_sentence=True, minloglevel=2)
+        shuffle_input_sentence=True, minloglevel=2, user_defined_symbols=tags, add_dummy_prefix=not tags)
     os.replace(f"{prefix}.vocab", output_dir / "bpe.vocab")
     os.replace(f"{prefix}.model", output_dir / "bpe.model")
     pieces = [line.split("\t")[0] for line in (output_dir / "bpe.vocab").read_text(encoding="utf-8").splitlines()]

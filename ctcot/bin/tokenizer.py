@@ -32,6 +32,8 @@ def get_parser() -> argparse.ArgumentParser:
     bpe.add_argument("--vocab_size", type=int, required=True, help="pieces to ask for (at most)")
     bpe.add_argument("--model_type", default="unigram", choices=["unigram", "bpe", "char", "word"])
     bpe.add_argument("--character_coverage", type=float, default=1.0)
+    bpe.add_argument("--lang_tags", action="store_true",
+                     help="every transcript begins with a target-language tag (<2de>): make the tags pieces")
 
     phn = commands.add_parser("phonemize", help="write the espeak-ng phoneme transcript of a text file")
     phn.add_argument("--text", required=True, help="Kaldi text file (<utt> <transcript>)")
@@ -54,7 +56,7 @@ def get_parser() -> argparse.ArgumentParser:
 def make_units(args: argparse.Namespace) -> None:
     if args.command == "bpe":
         tokenizers.train_sentencepiece(args.text, args.output_dir, args.vocab_size, args.model_type,
-                                       args.character_coverage)
+                                       args.character_coverage, args.lang_tags)
     elif args.command == "phonemize":
         tokenizers.phonemize_text_file(args.text, args.output, args.voice)
     elif args.command == "phoneme_list":

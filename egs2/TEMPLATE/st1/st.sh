@@ -28,7 +28,7 @@ train_set=train      # Training set (a directory of data/).
 valid_set=dev        # Validation set.
 test_sets="test"     # Sets to decode, space-separated.
 src_lang=en          # Source language.
-tgt_lang=de          # Target language.
+tgt_lang=de          # Target language; mul: one-to-many, every target begins with a <2xx> language tag.
 src_case=lc.rm       # Case of the source transcripts (text.<src_case>.<src_lang>).
 tgt_case=tc          # Case of the target translations (text.<tgt_case>.<tgt_lang>).
 speed_perturb_factors=""  # Stage 2, e.g. "0.9 1.0 1.1"; empty: no speed perturbation.
@@ -122,6 +122,10 @@ if [ -n "${speed_perturb_factors}" ]; then train_set_sp=${train_set}_sp; else tr
 data_feats=${dumpdir}/fbank
 src_text_raw=text.${src_case}.${src_lang}
 tgt_text=text.${tgt_case}.${tgt_lang}
+# Multilingual targets: the tags are SentencePiece pieces, decoding is forced to start with the test
+# set's tag (ctcot.bin.st_inference), and scoring ignores them.
+lang_tag_opt=""
+if [ "${tgt_lang}" = mul ]; then lang_tag_opt=--lang_tags; fi
 tgt_tokendir=data/token_list/tgt_bpe_${bpemode}${tgt_nbpe}
 tgt_bpemodel=${tgt_tokendir}/bpe.model
 tgt_shape=text_shape.bpe_${bpemode}${tgt_nbpe}
@@ -312,8 +316,9 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
                 --vocab_size "${src_nbpe}" --model_type "${bpemode}"
         fi
+        # shellcheck disable=SC2086
         ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
-            --vocab_size "${tgt_nbpe}" --model_type "${bpemode}"
+            --vocab_size "${tgt_nbpe}" --model_type "${bpemode}" ${lang_tag_opt}
         log "  shape files for ESPnet's batch samplers"
         for dset in ${train_set_sp} ${valid_set}; do
             dir=${data_feats}/${dset}
@@ -461,12 +466,18 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
         rm -rf "${dir}/logdir"
         mkdir -p "${dir}/logdir"
         ${python} -m ctcot.bin.split_keys "${data_feats}/${dset}/feats.scp" "${dir}/logdir" --nj "${inference_nj}"
+        inference_program=(espnet2.bin.st_inference)
+        if [ -n "${lang_tag_opt}" ]; then
+            tag=$(awk 'NR == 1 {print $2}' "${data_feats}/${dset}/${tgt_text}")
+            inference_program=(ctcot.bin.st_inference --tgt_lang_tag "${tag}")
+            log "  ${dset}: hypotheses start with ${tag}"
+        fi
         pids=()
         for keys in "${dir}"/logdir/keys.*.scp; do
             n=$(basename "${keys}" .scp); n=${n#keys.}
             # One thread per job: the jobs are the parallelism.
             # shellcheck disable=SC2086
-            OMP_NUM_THREADS=1 ${python} -m espnet2.bin.st_inference --ngpu "${inference_ngpu}" --batch_size 1 \
+            OMP_NUM_THREADS=1 ${python} -m "${inference_program[@]}" --ngpu "${inference_ngpu}" --batch_size 1 \
                 --config "${inference_config}" \
                 --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
                 --key_file "${keys}" --st_train_config "${st_exp}/config.yaml" \
@@ -495,8 +506,9 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
     for dset in ${test_sets}; do
         dir=${st_exp}/${inference_tag}/${dset}
         require "${dir}/.done" "stage 9"
+        # shellcheck disable=SC2086
         ${python} -m ctcot.bin.score_st --hyp "${dir}/text" --ref "${data_feats}/${dset}/${tgt_text}" \
-            --output_json "${dir}/result.json" --exp_dir "${st_exp}"
+            --output_json "${dir}/result.json" --exp_dir "${st_exp}" ${lang_tag_opt/--lang_tags/--strip_lang_tags}
     done
     cat "${st_exp}/RESULTS.md"
     stage_done 10

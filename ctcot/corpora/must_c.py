@@ -1,0 +1,273 @@
+"""MuST-C (v1.0, v2.0) English→X speech translation: the release's layout into Kaldi data dirs.
+
+Reads, for each target language ``<tgt>`` and set (train, dev, tst-COMMON, tst-HE)::
+
+    <root>/en-<tgt>/data/<set>/txt/<set>.yaml    - {duration: 3.5, offset: 16.08, speaker_id: spk.1, wav: ted_1.wav}
+    <root>/en-<tgt>/data/<set>/txt/<set>.en      one English line per yaml line
+    <root>/en-<tgt>/data/<set>/txt/<set>.<tgt>   one translation per yaml line
+    <root>/en-<tgt>/data/<set>/wav/ted_<talk>.wav
+
+(v2.0 adds fields to the yaml lines; they are ignored) and writes ``<output_dir>/<set>.en-<tgt>/``
+as ESPnet's MuST-C recipe does::
+
+    wav.scp     ted_00001 /abs/en-de/data/train/wav/ted_1.wav
+    segments    ted_00001_0016080_0019580 ted_00001 16.080 19.580
+    utt2spk     ted_00001_0016080_0019580 ted_00001          (the talk is the speaker)
+    spk2utt
+    text.{tc,lc,lc.rm}.{en,<tgt>}                            (see ctcot.corpora.normalize)
+
+Utterance ids are ESPnet's, ``ted_<talk:05d>_<start ms:07d>_<end ms:07d>``, where the talk number
+comes from ``speaker_id: spk.<talk>``. Segments shorter than 0.2 s are widened to 0.2 s around
+their centre (not dropped), and segments whose ids collide (the same offsets twice) are all dropped,
+as ESPnet does. Lines whose English or translation is empty are dropped too, and logged.
+
+With several targets (one-to-many multilingual ST), each ``<set>.en-<tgt>`` also gets
+``text.<case>.mul``: the translation after a target-language tag, ``<2de> Hallo Welt.``; and the
+training and dev sets of all targets are combined into ``train.en-<tgt1>_<tgt2>...`` (and dev), whose
+ids and recordings end in ``_<tgt>`` because the same English segment occurs once per target.
+
+Everything is checked before anything is written; each data dir is then written into a temporary
+dir and moved into place, so a failed run leaves earlier outputs as they were.
+
+Usage:
+    python -m ctcot.corpora.must_c --root /data/MUST_C --tgt_langs de --output_dir data
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from ctcot.corpora.normalize import CASES, text_variants
+from ctcot.data_dir import utt2spk_to_spk2utt, write_kv
+
+__all__ = ["TARGETS", "SETS", "LANG_TAG", "Segment", "read_set", "prepare_must_c", "main"]
+
+logger = logging.getLogger(__name__)
+
+TARGETS = ("de", "es", "fr", "it", "nl", "pt", "ro", "ru")  # MuST-C v1.0; v2.0 has en-de only
+SETS = ("train", "dev", "tst-COMMON", "tst-HE")
+MIN_DURATION = 0.2  # seconds; shorter segments are widened to this
+LANG_TAG = "<2{}>"
+
+# One yaml line, as MuST-C writes them: "- {duration: 3.5, offset: 16.08, speaker_id: spk.1, wav: ted_1.wav}"
+_YAML_LINE = re.compile(r"^-\s*\{(.*)\}\s*$")
+_SPEAKER = re.compile(r"^spk\.(\d+)$")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment of a talk, with its texts (``text[case][lang]``)."""
+
+    utt_id: str
+    recording: str  # ted_<talk:05d>
+    wav: Path
+    start: float  # seconds, after widening, rounded to the millisecond as in the id
+    end: float
+    text: Dict[str, Dict[str, str]]
+
+
+def _parse_yaml_line(line: str, where: str) -> Dict[str, str]:
+    """The fields of one yaml line, read as MuST-C writes them (a flow mapping per line): a full
+    YAML parser takes minutes on the 250k-line training yaml and cannot name the bad line."""
+    match = _YAML_LINE.match(line)
+    fields = {}
+    if match:
+        for item in match.group(1).split(","):
+            key, sep, value = item.partition(":")
+            if sep:
+                fields[key.strip()] = value.strip().strip("'\"")
+    missing = [k for k in ("duration", "offset", "speaker_id", "wav") if k not in fields]
+    if not match or missing:
+        raise ValueError(f"{where}: expected '- {{duration: <s>, offset: <s>, speaker_id: spk.<talk>, "
+                         f"wav: ted_<talk>.wav}}', got {line.strip()!r}")
+    return fields
+
+
+def _milliseconds(seconds: float) -> int:
+    return int(1000 * round(seconds, 7) + 0.5)  # ESPnet's rounding: 7 decimals, then half up
+
+
+def _read_lines(path: Path) -> List[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f]
+
+
+def read_set(root: Path, tgt_lang: str, set_name: str) -> List[Segment]:
+    """Read and check one set of one language pair (nothing is written).
+
+    Raises:
+        FileNotFoundError / ValueError: a missing directory, yaml, text file or wav; a malformed
+            yaml line; line counts that differ between the yaml and the text files.
+    """
+    set_dir = root / f"en-{tgt_lang}" / "data" / set_name
+    if not set_dir.is_dir():
+        raise FileNotFoundError(
+            f"{set_dir} does not exist: expected MuST-C's en-{tgt_lang}/data/{{{','.join(SETS)}}}/ under {root}")
+    yaml_path = set_dir / "txt" / f"{set_name}.yaml"
+    lines = _read_lines(yaml_path)
+    texts = {lang: _read_lines(set_dir / "txt" / f"{set_name}.{lang}") for lang in ("en", tgt_lang)}
+    yaml_lines = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    for lang, text in texts.items():
+        if len(text) != len(yaml_lines):
+            raise ValueError(f"{set_dir / 'txt' / f'{set_name}.{lang}'} has {len(text)} lines but "
+                             f"{yaml_path} has {len(yaml_lines)} segments: they must be line-aligned")
+
+    segments, missing_wavs, empty = [], {}, []
+    for index, (line_no, line) in enumerate(yaml_lines):
+        where = f"{yaml_path}:{line_no}"
+        fields = _parse_yaml_line(line, where)
+        speaker = _SPEAKER.match(fields["speaker_id"])
+        try:
+            duration, offset = float(fields["duration"]), float(fields["offset"])
+        except ValueError:
+            raise ValueError(f"{where}: duration and offset must be numbers, got {line.strip()!r}") from None
+        if speaker is None or duration < 0 or offset < 0:
+            raise ValueError(f"{where}: expected speaker_id spk.<talk number> and non-negative duration "
+                             f"and offset, got {line.strip()!r}")
+        wav = set_dir / "wav" / fields["wav"]
+        if not wav.is_file():
+            missing_wavs.setdefault(wav, where)
+            continue
+        widen = max(0.0, (MIN_DURATION - duration) / 2)
+        start, end = max(0.0, offset - widen), offset + duration + widen
+        talk = int(speaker.group(1))
+        raw = {lang: text[index] for lang, text in texts.items()}
+        variants = {lang: text_variants(value, lang) for lang, value in raw.items()}
+        if any(not v["tc"] for v in variants.values()):
+            empty.append(where)
+            continue
+        start_ms, end_ms = _milliseconds(start), _milliseconds(end)
+        segments.append(Segment(
+            utt_id=f"ted_{talk:05d}_{start_ms:07d}_{end_ms:07d}", recording=f"ted_{talk:05d}", wav=wav.resolve(),
+            start=start_ms / 1000, end=end_ms / 1000,
+            text={case: {lang: variants[lang][case] for lang in variants} for case in CASES}))
+    if missing_wavs:
+        listed = "; ".join(f"{wav} (first used at {where})" for wav, where in list(missing_wavs.items())[:5])
+        raise FileNotFoundError(f"{len(missing_wavs)} talk wav(s) of {set_dir} are missing: {listed}")
+    if empty:
+        logger.warning(f"{yaml_path}: dropped {len(empty)} segment(s) with an empty transcript or translation "
+                       f"(e.g. {', '.join(empty[:3])})")
+
+    counts: Dict[str, int] = {}
+    for segment in segments:
+        counts[segment.utt_id] = counts.get(segment.utt_id, 0) + 1
+    duplicated = {utt for utt, n in counts.items() if n > 1}
+    if duplicated:
+        logger.warning(f"{yaml_path}: dropped {sum(counts[u] for u in duplicated)} segments sharing "
+                       f"{len(duplicated)} id(s) (duplicated offsets), e.g. {sorted(duplicated)[:3]}")
+    segments = [s for s in segments if s.utt_id not in duplicated]
+    if not segments:
+        raise ValueError(f"{yaml_path}: no usable segments")
+    return segments
+
+
+def _tagged(segment: Segment, tgt_lang: str) -> Dict[str, str]:
+    return {case: f"{LANG_TAG.format(tgt_lang)} {segment.text[case][tgt_lang]}" for case in CASES}
+
+
+def _write_set(output: Path, segments: Sequence[Segment], tgt_langs: Sequence[str], multilingual: bool,
+               suffix: bool = False) -> None:
+    """Write one data dir: into a temporary dir first, then moved into place (replacing ``output``).
+
+    ``segments`` pairs each segment with its target language through ``tgt_langs`` (same length);
+    ``suffix`` appends ``_<tgt>`` to ids and recordings (combined multilingual sets).
+    """
+    tables: Dict[str, Dict[str, str]] = {name: {} for name in ("wav.scp", "segments", "utt2spk")}
+    for segment, tgt in zip(segments, tgt_langs):
+        end = f"_{tgt}" if suffix else ""
+        utt, recording = segment.utt_id + end, segment.recording + end
+        tables["wav.scp"][recording] = str(segment.wav)
+        tables["segments"][utt] = f"{recording} {segment.start:.3f} {segment.end:.3f}"
+        tables["utt2spk"][utt] = segment.recording
+        for case in CASES:
+            tables.setdefault(f"text.{case}.en", {})[utt] = segment.text[case]["en"]
+            if multilingual:
+                tables.setdefault(f"text.{case}.mul", {})[utt] = _tagged(segment, tgt)[case]
+            if not suffix:
+                tables.setdefault(f"text.{case}.{tgt}", {})[utt] = segment.text[case][tgt]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        for name, table in tables.items():
+            write_kv(tmp / name, table)
+        write_kv(tmp / "spk2utt", {spk: " ".join(utts) for spk, utts in utt2spk_to_spk2utt(tables["utt2spk"]).items()})
+        if output.exists():
+            old = output.with_name(f".{output.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(output, old)
+            os.replace(tmp, output)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info(f"{output}: {len(segments)} utterances from {len(tables['wav.scp'])} talks")
+
+
+def prepare_must_c(root: Path, tgt_langs: Sequence[str], output_dir: Path, sets: Sequence[str] = SETS) -> List[Path]:
+    """Write ``<output_dir>/<set>.en-<tgt>`` for every target and set (and the combined multilingual
+    train/dev sets with several targets); returns the dirs written.
+
+    Raises:
+        FileNotFoundError / ValueError: see :func:`read_set`; also an unknown target or set.
+    """
+    root, output_dir = Path(root), Path(output_dir)
+    unknown = [lang for lang in tgt_langs if lang not in TARGETS]
+    if unknown or not tgt_langs:
+        raise ValueError(f"unsupported MuST-C target language(s) {unknown or tgt_langs}: expected some of {' '.join(TARGETS)}")
+    bad_sets = [s for s in sets if s not in SETS]
+    if bad_sets:
+        raise ValueError(f"unknown MuST-C set(s) {bad_sets}: expected some of {' '.join(SETS)}")
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"MuST-C root {root} does not exist: download MuST-C (https://mt.fbk.eu/must-c/), unpack it so that "
+            f"{root}/en-<tgt>/data/train/ exists, and set MUST_C in egs2/must_c/st1/db.sh (or export MUST_C)")
+    multilingual = len(tgt_langs) > 1
+    data = {(lang, s): read_set(root, lang, s) for lang in tgt_langs for s in sets}  # all checks first
+
+    written = []
+    for (lang, set_name), segments in data.items():
+        out = output_dir / f"{set_name}.en-{lang}"
+        _write_set(out, segments, [lang] * len(segments), multilingual)
+        written.append(out)
+    if multilingual:
+        for set_name in ("train", "dev"):
+            if set_name not in sets:
+                continue
+            segments = [seg for lang in tgt_langs for seg in data[(lang, set_name)]]
+            langs = [lang for lang in tgt_langs for _ in data[(lang, set_name)]]
+            out = output_dir / f"{set_name}.en-{'_'.join(tgt_langs)}"
+            _write_set(out, segments, langs, multilingual, suffix=True)
+            written.append(out)
+    return written
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, required=True, help="MuST-C root, holding en-<tgt>/ directories")
+    parser.add_argument("--tgt_langs", nargs="+", required=True, choices=TARGETS, metavar="LANG",
+                        help=f"Target language(s), of {' '.join(TARGETS)}; several: multilingual")
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS, metavar="SET",
+                        help=f"Sets to prepare, of {' '.join(SETS)}")
+    parser.add_argument("--output_dir", type=Path, default=Path("data"), help="Where the data dirs go")
+    return parser
+
+
+def main(cmd: Optional[Sequence[str]] = None) -> int:
+    from ctcot.bin import run
+
+    args = get_parser().parse_args(cmd)
+    return run(lambda: prepare_must_c(args.root, args.tgt_langs, args.output_dir, args.sets))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,6 +2,7 @@
 import shutil
 
 import pytest
+import sentencepiece as spm
 from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 
@@ -96,3 +97,20 @@ def test_split_keys(tmp_path, lines, parts, sizes):
     assert [len(p) for p in pieces] == sizes
     assert sum(pieces, []) == scp.read_text().splitlines()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"keys.{i}.scp" for i in range(1, len(sizes) + 1)]
+
+
+def test_lang_tags_become_first_pieces_and_untagged_lines_are_refused(tmp_path):
+    text = tmp_path / "text.tc.mul"
+    lines = [f"u{i:03d}_{lang} <2{lang}> {sentence}" for i in range(20)
+             for lang, sentence in [("de", "Er war kein junger Mann."), ("es", "No era un joven.")]]
+    text.write_text("\n".join(sorted(lines)) + "\n", encoding="utf-8")
+    model = tokenizers.train_sentencepiece(text, tmp_path / "spm", vocab_size=40, lang_tags=True)
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    pieces = sp.encode("<2es> No era", out_type=str)
+    assert pieces[0] == "<2es>" and pieces[1].startswith("▁") and sp.decode(pieces) == "<2es> No era"
+    assert {"<2de>", "<2es>"} <= set(tokenizers.read_token_list(tmp_path / "spm" / "tokens.txt"))
+    assert tokenizers.strip_lang_tag("<2de> Er war") == "Er war" and tokenizers.strip_lang_tag("<2de>") == ""
+
+    text.write_text("a <2de> Er war\nb Er war\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"transcript 2 \('Er war'\) does not begin with a target-language tag"):
+        tokenizers.train_sentencepiece(text, tmp_path / "spm2", vocab_size=40, lang_tags=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import unicodedata
 from typing import Dict
 
@@ -39,13 +40,16 @@ def normalize_punctuation(line: str, lang: str) -> str:
     return _SPACES.sub(" ", _normalizer(lang).normalize(line)).strip()
 
 
-def _is_punct(char: str) -> bool:
-    return char != "'" and (char in _PERL_PUNCT_SYMBOLS or unicodedata.category(char).startswith("P"))
+@functools.lru_cache(maxsize=None)
+def _punctuation_table() -> Dict[int, None]:
+    """str.translate table deleting what remove_punctuation deletes (built once, ~0.3 s)."""
+    return {code: None for code in range(sys.maxunicode + 1)
+            if chr(code) != "'" and (chr(code) in _PERL_PUNCT_SYMBOLS or unicodedata.category(chr(code)).startswith("P"))}
 
 
 def remove_punctuation(line: str) -> str:
     """Delete punctuation except apostrophes, then squeeze white space."""
-    return _SPACES.sub(" ", "".join(c for c in line if not _is_punct(c))).strip()
+    return _SPACES.sub(" ", line.translate(_punctuation_table())).strip()
 
 
 def text_variants(line: str, lang: str) -> Dict[str, str]:

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# CoVoST 2 (Common Voice v4 speech): one of its 21 X->En or 15 En->X directions per run, with the
+# paper's setup: CTC+OT pre-training on phonemes, MT-initialised decoder, beam 5, sacreBLEU.
+#   ./run.sh --src_lang es --tgt_lang en                         X->En: the paper's medium config
+#   ./run.sh --src_lang en --tgt_lang de --conf large --ngpu 4    En->X: the paper uses the large config
+#   ./run.sh --src_lang fr --tgt_lang en --pretrain ctc --src_token_type bpe   the CTC baseline
+# Set COVOST2 and COMMONVOICE in db.sh first (or export them). --src_lang, --tgt_lang and --conf are run.sh's
+# own, anywhere on the line; every other option goes to st.sh (./st.sh --help); later options win.
+# One direction per recipe directory: exp/, dump/ and data/token_list/ are not named by direction.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+src_lang=es
+tgt_lang=en
+conf=medium   # conf/medium or conf/large
+st_opts=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --src_lang|--tgt_lang|--conf)
+            [ $# -ge 2 ] || { echo "$0: option $1 needs a value" 1>&2; exit 1; }
+            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
+        --src_lang=*|--tgt_lang=*|--conf=*)
+            name=${1%%=*}; printf -v "${name#--}" '%s' "${1#*=}"; shift ;;
+        *) st_opts+=("$1"); shift ;;
+    esac
+done
+
+# Phonemes (espeak-ng) as source units, as in the paper, where espeak-ng reads the language: it has
+# no Mongolian voice, and its Japanese one reads kanji as "Chinese letter". Those get SentencePiece.
+case "${src_lang}" in
+    mn|ja) src_token_type=bpe ;;
+    *) src_token_type=phn ;;
+esac
+pair=${src_lang}-${tgt_lang}
+
+../../../tools/setup_env.sh   # a no-op when tools/venv is up to date
+
+./st.sh \
+    --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" --src_case lc.rm --tgt_case tc \
+    --train_set "train.${pair}" --valid_set "dev.${pair}" --test_sets "test.${pair}" \
+    --local_data_opts "--src_lang ${src_lang} --tgt_lang ${tgt_lang}" \
+    --conf_dir "conf/${conf}" --ngpu 1 --nj 16 --inference_nj 16 \
+    --src_token_type "${src_token_type}" --src_nbpe 10000 --tgt_nbpe 10000 \
+    --pretrain ctc_ot --st_init_decoder_from_mt true \
+    "${st_opts[@]}"

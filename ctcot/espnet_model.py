@@ -18,7 +18,8 @@ number of source tokens ``N = sum(src_text_lengths)``::
     loss = (ctc_weight * sum_b CTC_b + ot_weight * sum_b OT_b) / N
 
 The logged ``loss_ctc`` and ``loss_ot`` are the two sums divided by ``N`` (unweighted);
-``sinkhorn`` is the mean divergence per utterance.
+``sinkhorn`` is the mean divergence per utterance. The batch's weight (ESPnet's third output) is
+``N``: data-parallel processes are combined, and epoch statistics averaged, per source token.
 """
 from __future__ import annotations
 
@@ -165,7 +166,9 @@ class CTCOTModel(AbsESPnetModel):
             stats["sinkhorn"] = divergence.detach().mean()
 
         stats["loss"] = loss.detach()
-        loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
+        # The weight ESPnet gives this batch when it combines processes and averages logged stats:
+        # its source tokens, so that N processes optimise exactly what one does on their joint batch.
+        loss, stats, weight = force_gatherable((loss, stats, num_tokens.detach()), loss.device)
         return loss, stats, weight
 
     def encode(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

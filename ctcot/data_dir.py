@@ -30,6 +30,7 @@ import math
 import os
 import re
 import shutil
+import tempfile
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ __all__ = [
     "validate_data_dir",
     "fix_data_dir",
     "subset_data_dir",
+    "write_data_dirs",
     "combine_data_dirs",
 ]
 
@@ -704,6 +706,34 @@ def _write_dir(data_dir: Path, tables: Mapping[str, Mapping[str, str]]) -> None:
             (data_dir / name).unlink()
     for name, mapping in tables.items():
         write_kv(data_dir / name, mapping)
+
+
+def write_data_dirs(output_dir: PathLike, dirs: Mapping[str, Mapping[str, Mapping[str, str]]]) -> List[Path]:
+    """Write whole data directories ``<output_dir>/<name>`` from their tables (file name -> key ->
+    value; ``spk2utt`` is made from ``utt2spk``), replacing directories of those names.
+
+    All are written into one temporary directory inside ``output_dir`` first; only renames are left
+    after that, so a failure while writing leaves the earlier directories as they were.
+
+    Returns:
+        The directories written.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=output_dir))
+    try:
+        for name, tables in dirs.items():
+            _write_dir(staging / name, tables)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # Were these renames interrupted, the earlier directories would be in the staging one, not lost.
+    for name in dirs:
+        if (output_dir / name).exists():
+            os.replace(output_dir / name, staging / f"{name}.old")
+        os.replace(staging / name, output_dir / name)
+    shutil.rmtree(staging)
+    return [output_dir / name for name in dirs]
 
 
 def subset_data_dir(src: PathLike, dst: PathLike, utt_ids: Iterable[str], *,

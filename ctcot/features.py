@@ -127,10 +127,11 @@ def read_audio(source: str, start: float = 0.0, end: float = -1.0) -> Tuple[int,
         rate, audio = kaldiio.load_mat(source)
         first = int(start * rate)
         return rate, audio[first:] if end == -1 else audio[first : int(end * rate)]
-    rate = soundfile.info(source).samplerate
-    stop = None if end == -1 else int(end * rate)
-    audio, rate = soundfile.read(source, start=int(start * rate), stop=stop, dtype="int16", always_2d=False)
-    return rate, audio
+    with soundfile.SoundFile(source) as f:
+        first = int(start * f.samplerate)
+        f.seek(first)
+        audio = f.read(-1 if end == -1 else max(0, int(end * f.samplerate) - first), dtype="int16")
+        return f.samplerate, audio
 
 
 def _resample(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:

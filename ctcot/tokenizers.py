@@ -23,7 +23,7 @@ import sentencepiece as spm
 from ctcot.data_dir import atomic_write, read_kv
 
 __all__ = [
-    "SPECIAL_FIRST", "SPECIAL_LAST", "LANG_TAG", "lang_tags_of", "strip_lang_tag", "train_sentencepiece", "phonemize", "phonemize_text_file", "phoneme_inventory",
+    "SPECIAL_FIRST", "SPECIAL_LAST", "LANG_TAG", "lang_tag", "lang_tags_of", "strip_lang_tag", "train_sentencepiece", "phonemize", "phonemize_text_file", "phoneme_inventory",
     "write_token_list", "read_token_list", "tokenizer_for", "write_shape_file",
 ]
 
@@ -33,6 +33,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 SPECIAL_FIRST = ("<blank>", "<unk>")
 SPECIAL_LAST = ("<sos/eos>",)
 LANG_TAG = re.compile(r"^(<2[^<>\s]+>)(?: |$)")  # a target-language tag first in a sentence: "<2de> Hallo"
+
+
+def lang_tag(lang: str) -> str:
+    """The target-language tag of ``lang``: ``<2de>``."""
+    return f"<2{lang}>"
 
 
 def strip_lang_tag(sentence: str) -> str:

@@ -12,7 +12,7 @@ import soundfile
 from ctcot import data_dir as dd
 from ctcot.bin import validate_data_dir as validate_cli
 from ctcot.data_dir import (DataDirError, combine_data_dirs, fix_data_dir, read_kv, subset_data_dir,
-                            utt2spk_to_spk2utt, validate_data_dir, write_kv)
+                            utt2spk_to_spk2utt, validate_data_dir, write_data_dirs, write_kv)
 
 # utterance, recording, start, end, English, German. Recordings are 1.6 s long.
 UTTERANCES = [
@@ -374,3 +374,21 @@ def test_cli_exit_codes(tmp_path):
     assert "dropped utterance 'spk2-utt3'" in result.stderr
     assert validate_cli.main([str(tmp_path)]) == 0
     assert validate_cli.main([str(tmp_path / "missing")]) == 1
+
+
+def test_write_data_dirs_replaces_whole_dirs_or_nothing(tmp_path):
+    tables = {"wav.scp": {"a": "/a.wav", "b": "/b.wav"}, "utt2spk": {"a": "s1", "b": "s1"}, "text.tc.de": {"a": "A", "b": "B"}}
+    old = tmp_path / "dev"
+    old.mkdir()
+    (old / "segments").write_text("stale\n")
+    assert write_data_dirs(tmp_path, {"dev": tables, "test": tables}) == [tmp_path / "dev", tmp_path / "test"]
+    assert sorted(p.name for p in old.iterdir()) == ["spk2utt", "text.tc.de", "utt2spk", "wav.scp"]
+    assert read_kv(old / "spk2utt") == {"s1": "a b"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev", "test"]  # no staging dir left
+
+    before = (old / "text.tc.de").read_bytes()
+    with pytest.raises(ValueError):
+        write_data_dirs(tmp_path, {"dev": {**tables, "text.tc.de": {"a": "new", "b": "new"}},
+                                   "test": {**tables, "utt2spk": {"a": "s1", "b": ""}}})  # bad second dir
+    assert (old / "text.tc.de").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev", "test"]

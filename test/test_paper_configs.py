@@ -29,6 +29,7 @@ def test_hyperparameters_are_the_papers(size):
         assert config["optim"] == "adam" and config["optim_conf"] == {"lr": 0.002, "betas": [0.9, 0.98]}, name
         assert config["scheduler_conf"] == {"warmup_steps": 10000} and config["grad_clip"] == 10, name
         assert config["keep_nbest_models"] == 10, name  # st.sh averages them
+        assert config["batch_type"] == "length", name  # numel would count target tokens x vocabulary
         if "specaug" in config:
             assert config["specaug_conf"]["apply_freq_mask"] and config["specaug_conf"]["apply_time_mask"], name
         if "lsm_weight" in config.get("model_conf", {}):

@@ -36,8 +36,8 @@ of 10^5 rows: such a row can be neither trained on nor scored (an empty referenc
 would only fail validation later.
 
 Everything (the direction, both tsvs, every needed clip, that no set is empty) is checked before
-anything is written; the data dirs are then written into temporary dirs and moved into place
-together, so a failed run leaves the outputs of an earlier one as they were.
+anything is written; the data dirs are then written into a temporary dir and moved into place
+together (``ctcot.data_dir.write_data_dirs``), so a failed run leaves earlier outputs as they were.
 
 Usage:
     python -m ctcot.corpora.covost2 --covost_root downloads/covost2 --cv_root downloads/commonvoice \\
@@ -49,8 +49,6 @@ import argparse
 import csv
 import logging
 import os
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +58,7 @@ from tqdm import tqdm
 
 from ctcot.bin import run
 from ctcot.corpora.normalize import text_variants
-from ctcot.data_dir import MAX_SHOWN_PROBLEMS, utt2spk_to_spk2utt, validate_data_dir, write_kv
+from ctcot.data_dir import MAX_SHOWN_PROBLEMS, write_data_dirs
 
 __all__ = ["XX_EN_SOURCES", "EN_XX_TARGETS", "SETS", "Utterance", "check_direction", "set_name",
            "read_covost2", "prepare_covost2", "get_parser", "main"]
@@ -276,14 +274,12 @@ def read_covost2(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: str)
     return sets
 
 
-def _write_data_dir(directory: Path, utts: Sequence[Utterance]) -> None:
-    directory.mkdir()
-    write_kv(directory / "wav.scp", {u.utt_id: u.clip for u in utts})
-    utt2spk = {u.utt_id: u.speaker for u in utts}
-    write_kv(directory / "utt2spk", utt2spk)
-    write_kv(directory / "spk2utt", {spk: " ".join(ids) for spk, ids in utt2spk_to_spk2utt(utt2spk).items()})
+def _tables(utts: Sequence[Utterance]) -> Dict[str, Dict[str, str]]:
+    """The files of one data dir (``spk2utt`` apart)."""
+    tables = {"wav.scp": {u.utt_id: u.clip for u in utts}, "utt2spk": {u.utt_id: u.speaker for u in utts}}
     for name in utts[0].texts:
-        write_kv(directory / name, {u.utt_id: u.texts[name] for u in utts})
+        tables[name] = {u.utt_id: u.texts[name] for u in utts}
+    return tables
 
 
 def prepare_covost2(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: str,
@@ -294,26 +290,11 @@ def prepare_covost2(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: s
         ValueError, FileNotFoundError: see :func:`read_covost2`; nothing is written then.
     """
     sets = read_covost2(covost_root, cv_root, src_lang, tgt_lang)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    outputs = {dset: output_dir / set_name(dset, src_lang, tgt_lang) for dset in SETS}
-    tmp_root = Path(tempfile.mkdtemp(prefix=f".covost2.{src_lang}-{tgt_lang}.", dir=output_dir))
-    try:
-        for dset, utts in sets.items():
-            _write_data_dir(tmp_root / dset, utts)
-            validate_data_dir(tmp_root / dset, require_audio_exists=False)  # the clips were checked
-    except BaseException:
-        shutil.rmtree(tmp_root, ignore_errors=True)
-        raise
-    # Only renames are left. Were they interrupted, the earlier dirs would be in tmp_root, not lost.
-    for dset, output in outputs.items():
-        if output.exists():
-            os.replace(output, tmp_root / f"{dset}.old")
-        os.replace(tmp_root / dset, output)
-    shutil.rmtree(tmp_root)
-    for dset, output in outputs.items():
-        logger.info(f"{output}: {len(sets[dset])} utterances, {len({u.speaker for u in sets[dset]})} speakers")
-    return list(outputs.values())
+    written = write_data_dirs(output_dir, {set_name(dset, src_lang, tgt_lang): _tables(utts)
+                                           for dset, utts in sets.items()})
+    for path, utts in zip(written, sets.values()):
+        logger.info(f"{path}: {len(utts)} utterances, {len({u.speaker for u in utts})} speakers")
+    return written
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -26,8 +26,9 @@ With several targets (one-to-many multilingual ST), each ``<set>.en-<tgt>`` also
 training and dev sets of all targets are combined into ``train.en-<tgt1>_<tgt2>...`` (and dev), whose
 ids and recordings end in ``_<tgt>`` because the same English segment occurs once per target.
 
-Everything is checked before anything is written; each data dir is then written into a temporary
-dir and moved into place, so a failed run leaves earlier outputs as they were.
+Everything is checked before anything is written; the data dirs are then written into a temporary
+dir and moved into place (``ctcot.data_dir.write_data_dirs``), so a failed run leaves earlier
+outputs as they were.
 
 Usage:
     python -m ctcot.corpora.must_c --root /data/MUST_C --tgt_langs de --output_dir data
@@ -36,25 +37,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ctcot.corpora.normalize import CASES, text_variants
-from ctcot.data_dir import utt2spk_to_spk2utt, write_kv
+from ctcot.data_dir import write_data_dirs
+from ctcot.tokenizers import lang_tag
 
-__all__ = ["TARGETS", "SETS", "LANG_TAG", "Segment", "read_set", "prepare_must_c", "main"]
+__all__ = ["TARGETS", "SETS", "Segment", "read_set", "prepare_must_c", "main"]
 
 logger = logging.getLogger(__name__)
 
 TARGETS = ("de", "es", "fr", "it", "nl", "pt", "ro", "ru")  # MuST-C v1.0; v2.0 has en-de only
 SETS = ("train", "dev", "tst-COMMON", "tst-HE")
 MIN_DURATION = 0.2  # seconds; shorter segments are widened to this
-LANG_TAG = "<2{}>"
 
 # One yaml line, as MuST-C writes them: "- {duration: 3.5, offset: 16.08, speaker_id: spk.1, wav: ted_1.wav}"
 _YAML_LINE = re.compile(r"^-\s*\{(.*)\}\s*$")
@@ -170,17 +168,10 @@ def read_set(root: Path, tgt_lang: str, set_name: str) -> List[Segment]:
     return segments
 
 
-def _tagged(segment: Segment, tgt_lang: str) -> Dict[str, str]:
-    return {case: f"{LANG_TAG.format(tgt_lang)} {segment.text[case][tgt_lang]}" for case in CASES}
-
-
-def _write_set(output: Path, segments: Sequence[Segment], tgt_langs: Sequence[str], multilingual: bool,
-               suffix: bool = False) -> None:
-    """Write one data dir: into a temporary dir first, then moved into place (replacing ``output``).
-
-    ``segments`` pairs each segment with its target language through ``tgt_langs`` (same length);
-    ``suffix`` appends ``_<tgt>`` to ids and recordings (combined multilingual sets).
-    """
+def _tables(segments: Sequence[Segment], tgt_langs: Sequence[str], multilingual: bool,
+            suffix: bool = False) -> Dict[str, Dict[str, str]]:
+    """The files of one data dir (``spk2utt`` apart). ``tgt_langs`` gives each segment's target
+    language; ``suffix`` appends ``_<tgt>`` to ids and recordings (combined multilingual sets)."""
     tables: Dict[str, Dict[str, str]] = {name: {} for name in ("wav.scp", "segments", "utt2spk")}
     for segment, tgt in zip(segments, tgt_langs):
         end = f"_{tgt}" if suffix else ""
@@ -191,26 +182,10 @@ def _write_set(output: Path, segments: Sequence[Segment], tgt_langs: Sequence[st
         for case in CASES:
             tables.setdefault(f"text.{case}.en", {})[utt] = segment.text[case]["en"]
             if multilingual:
-                tables.setdefault(f"text.{case}.mul", {})[utt] = _tagged(segment, tgt)[case]
+                tables.setdefault(f"text.{case}.mul", {})[utt] = f"{lang_tag(tgt)} {segment.text[case][tgt]}"
             if not suffix:
                 tables.setdefault(f"text.{case}.{tgt}", {})[utt] = segment.text[case][tgt]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
-        for name, table in tables.items():
-            write_kv(tmp / name, table)
-        write_kv(tmp / "spk2utt", {spk: " ".join(utts) for spk, utts in utt2spk_to_spk2utt(tables["utt2spk"]).items()})
-        if output.exists():
-            old = output.with_name(f".{output.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(output, old)
-            os.replace(tmp, output)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    logger.info(f"{output}: {len(segments)} utterances from {len(tables['wav.scp'])} talks")
+    return tables
 
 
 def prepare_must_c(root: Path, tgt_langs: Sequence[str], output_dir: Path, sets: Sequence[str] = SETS) -> List[Path]:
@@ -234,20 +209,18 @@ def prepare_must_c(root: Path, tgt_langs: Sequence[str], output_dir: Path, sets:
     multilingual = len(tgt_langs) > 1
     data = {(lang, s): read_set(root, lang, s) for lang in tgt_langs for s in sets}  # all checks first
 
-    written = []
-    for (lang, set_name), segments in data.items():
-        out = output_dir / f"{set_name}.en-{lang}"
-        _write_set(out, segments, [lang] * len(segments), multilingual)
-        written.append(out)
+    dirs = {f"{set_name}.en-{lang}": _tables(segments, [lang] * len(segments), multilingual)
+            for (lang, set_name), segments in data.items()}
     if multilingual:
         for set_name in ("train", "dev"):
             if set_name not in sets:
                 continue
             segments = [seg for lang in tgt_langs for seg in data[(lang, set_name)]]
             langs = [lang for lang in tgt_langs for _ in data[(lang, set_name)]]
-            out = output_dir / f"{set_name}.en-{'_'.join(tgt_langs)}"
-            _write_set(out, segments, langs, multilingual, suffix=True)
-            written.append(out)
+            dirs[f"{set_name}.en-{'_'.join(tgt_langs)}"] = _tables(segments, langs, multilingual, suffix=True)
+    written = write_data_dirs(output_dir, dirs)
+    for path, tables in zip(written, dirs.values()):
+        logger.info(f"{path}: {len(tables['utt2spk'])} utterances from {len(tables['wav.scp'])} talks")
     return written
 
 

@@ -1,0 +1,364 @@
+"""The paper's ablation on one corpus: ST from each pre-training, with and without MT-decoder
+initialisation, over several seeds, through a recipe's ``run.sh``.
+
+Le et al. (ICML 2023) claim an ordering: CTC+OT pre-training beats CTC, which beats CE, and
+initialising the ST decoder from an MT decoder helps CTC-style encoders far more than CE ones.
+:func:`plan_jobs` lays the experiment out as ``run.sh`` calls that share every stage they can:
+
+- ``shared``: stages 1-6 once (data, features, tokenizers, MT);
+- ``pretrain_<type>``: stage 7 once per pre-training, then ``gap_<type>``: stage 12 (the
+  modality gap of its encoder to the MT encoder);
+- ``st_<variant>_seed<n>``: stages 8-10 (ST training, decoding, scoring) per variant and seed,
+  into ``exp/st_<variant>_seed<n>``, with ``--seed <n>`` added to the ST training options.
+
+The seeds vary ST training (the initialisation of what is not pre-trained, batch order,
+dropout, SpecAugment); MT and pre-training are shared by every seed. Every variant gets the same
+ST configuration, hence the same budget. :func:`run_jobs` runs the jobs in dependency order,
+several at a time, each logging to its own file; ``st.sh`` skips finished stages, so an
+interrupted ablation is resumed by running it again. :func:`summarize` and
+:func:`write_summary` make the table (mean ± sample std over seeds) and the bar chart.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import statistics
+import subprocess
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ctcot.data_dir import atomic_write
+
+__all__ = ["PRETRAINS", "Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
+           "summarize", "write_summary"]
+
+PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot")
+# Figures of the modality-gap analysis (stage 12, gap.json) shown in the table: key, header.
+GAP_FIGURES = (("sinkhorn", "Sinkhorn ↓"), ("cosine_margin", "cos margin ↑"),
+               ("linear_cka", "CKA ↑"), ("retrieval_top1", "R@1 ↑"))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One ST system of the ablation: a pre-training type and the ST decoder's initialisation."""
+
+    pretrain: str
+    mt_decoder: bool
+
+    @property
+    def tag(self) -> str:
+        """st.sh's default ST tag: ``<pretrain>`` plus ``_mtdec`` with the MT-initialised decoder."""
+        return self.pretrain + ("_mtdec" if self.mt_decoder else "")
+
+    def st_tag(self, seed: int) -> str:
+        return f"{self.tag}_seed{seed}"
+
+
+@dataclass
+class Job:
+    """One ``run.sh`` call: its name, its options, and the jobs it must wait for."""
+
+    name: str
+    args: List[str]
+    after: Tuple[str, ...] = ()
+    variant: Optional[Variant] = None
+    seed: Optional[int] = None
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = "") -> List[Job]:
+    """The ``run.sh`` calls of an ablation, in a good order to run them.
+
+    ST jobs come seed by seed (every variant's first seed before any second seed), so a
+    partial run already compares every variant.
+
+    Args:
+        variants: The ST systems to train.
+        seeds: ST training seeds.
+        st_args: Extra options of ESPnet's ST training, for every variant (e.g. ``--max_epoch 5``).
+
+    Returns:
+        The jobs; each one's ``after`` names jobs earlier in the list.
+    """
+    if not variants or not seeds:
+        raise ValueError("an ablation needs at least one variant and one seed")
+    for variant in variants:
+        if variant.pretrain not in PRETRAINS:
+            raise ValueError(f"unknown pre-training {variant.pretrain!r}: expected one of {', '.join(PRETRAINS)}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {list(seeds)}")
+    needs_mt = any(v.mt_decoder or v.pretrain == "ctc_ot" for v in variants)
+    # Stages 1-6 under options that make stage 6 train the MT model when any variant uses it.
+    shared = ["--stage", "1", "--stop_stage", "6", "--pretrain", "ctc_ot" if needs_mt else "none",
+              "--st_init_decoder_from_mt", _bool(needs_mt)]
+    jobs = [Job("shared", shared)]
+    pretrains = [p for p in dict.fromkeys(v.pretrain for v in variants) if p != "none"]
+    for pretrain in pretrains:
+        jobs.append(Job(f"pretrain_{pretrain}",
+                        ["--stage", "7", "--stop_stage", "7", "--pretrain", pretrain], ("shared",)))
+    for pretrain in pretrains:
+        # The analysis needs the MT model: with no variant using it, stage 6 has not made one.
+        if needs_mt:
+            jobs.append(Job(f"gap_{pretrain}", ["--stage", "12", "--stop_stage", "12", "--pretrain", pretrain],
+                            (f"pretrain_{pretrain}",)))
+    for seed in seeds:
+        for variant in variants:
+            after = ("shared",) if variant.pretrain == "none" else ("shared", f"pretrain_{variant.pretrain}")
+            options = f"{st_args} --seed {seed}".strip()
+            jobs.append(Job(f"st_{variant.st_tag(seed)}",
+                            ["--stage", "8", "--stop_stage", "10", "--pretrain", variant.pretrain,
+                             "--st_init_decoder_from_mt", _bool(variant.mt_decoder),
+                             "--st_tag", variant.st_tag(seed), "--st_args", options],
+                            after, variant, seed))
+    return jobs
+
+
+def _run_one(job: Job, command: List[str], log_path: Path, env: Mapping[str, str]) -> int:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"# {' '.join(command)}\n# started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        log.flush()
+        # A session of its own: an interrupted ablation stops the whole job (st.sh and its
+        # training or decoding processes), not only the shell.
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(env),
+                                   start_new_session=True)
+        try:
+            return process.wait()
+        except BaseException:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+            raise
+
+
+def run_jobs(jobs: Sequence[Job], run_sh: Sequence[str], log_dir: Path, parallel: int = 1,
+             env: Optional[Mapping[str, str]] = None, on_done=None) -> Dict[str, str]:
+    """Run ``run_sh + job.args`` for every job, ``parallel`` at a time, in dependency order.
+
+    Each job's output goes to ``<log_dir>/<job name>.log``. A failed job does not stop the
+    others, but the jobs after it are skipped.
+
+    Args:
+        jobs: From :func:`plan_jobs`.
+        run_sh: The recipe's command, e.g. ``["./run.sh", "--ngpu", "1"]``.
+        log_dir: Where the logs go.
+        parallel: How many jobs run at once.
+        env: Their environment (default: this process's).
+        on_done: Called as ``on_done(job, status, seconds)`` after each job.
+
+    Returns:
+        Each job's status: ``"done"``, ``"failed"`` or ``"skipped"``.
+    """
+    env = dict(os.environ if env is None else env)
+    status: Dict[str, str] = {}
+    pending = list(jobs)
+    running: Dict[Future, Tuple[Job, float]] = {}
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        while pending or running:
+            for job in list(pending):
+                if any(status.get(dep) in ("failed", "skipped") for dep in job.after):
+                    status[job.name] = "skipped"
+                    pending.remove(job)
+                    logging.warning("skipped %s: %s did not succeed", job.name,
+                                    ", ".join(d for d in job.after if status[d] != "done"))
+                elif len(running) < parallel and all(status.get(dep) == "done" for dep in job.after):
+                    pending.remove(job)
+                    log_path = log_dir / f"{job.name}.log"
+                    logging.info("start %s (log: %s)", job.name, log_path)
+                    future = pool.submit(_run_one, job, [*run_sh, *job.args], log_path, env)
+                    running[future] = (job, time.monotonic())
+            if not running:
+                if pending:  # only possible with a dependency outside the list
+                    raise ValueError(f"jobs wait for unknown jobs: {[j.name for j in pending]}")
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job, start = running.pop(future)
+                seconds = time.monotonic() - start
+                status[job.name] = "done" if future.result() == 0 else "failed"
+                if status[job.name] == "failed":
+                    logging.error("%s failed after %.0f s: see %s", job.name, seconds, log_dir / f"{job.name}.log")
+                if on_done is not None:
+                    on_done(job, status[job.name], seconds)
+    return status
+
+
+def _only(paths: List[Path], what: str) -> Optional[Path]:
+    if len(paths) > 1:
+        raise ValueError(f"several {what}: {', '.join(map(str, paths))}; remove the stale ones")
+    return paths[0] if paths else None
+
+
+def collect_runs(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int],
+                 test_set: str) -> List[Dict]:
+    """The scores of every finished ST run, from ``exp/st_<variant>_seed<n>/decode_*/<test_set>/result.json``.
+
+    Returns:
+        One dict per finished run: ``pretrain``, ``mt_decoder``, ``seed``, ``bleu``, ``chrf``,
+        ``ter``, ``num_sentences``, ``result`` (the file).
+    """
+    runs = []
+    for seed in seeds:
+        for variant in variants:
+            st_exp = expdir / f"st_{variant.st_tag(seed)}"
+            path = _only(sorted(st_exp.glob(f"decode_*/{test_set}/result.json")), f"results of {test_set} in {st_exp}")
+            if path is None:
+                continue
+            result = json.loads(path.read_text(encoding="utf-8"))
+            runs.append(dict(pretrain=variant.pretrain, mt_decoder=variant.mt_decoder, seed=seed,
+                             bleu=result["bleu"], chrf=result["chrf"], ter=result["ter"],
+                             num_sentences=result["num_sentences"], result=str(path)))
+    return runs
+
+
+def read_gaps(expdir: Path, pretrains: Sequence[str]) -> Dict[str, Dict]:
+    """The modality-gap figures of each pre-training (stage 12's ``exp/pretrain_<type>/modality_gap_*/gap.json``)."""
+    gaps = {}
+    for pretrain in pretrains:
+        path = _only(sorted((expdir / f"pretrain_{pretrain}").glob("modality_gap_*/gap.json")),
+                     f"modality-gap results of {pretrain}")
+        if path is not None:
+            gaps[pretrain] = json.loads(path.read_text(encoding="utf-8"))
+    return gaps
+
+
+def _mean_std(values: List[float]) -> Tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(runs: Sequence[Mapping], variants: Sequence[Variant]) -> List[Dict]:
+    """Mean and sample standard deviation over seeds of BLEU and chrF, per variant.
+
+    Returns:
+        One dict per variant with at least one run: ``pretrain``, ``mt_decoder``, ``seeds``,
+        ``bleu_mean``, ``bleu_std``, ``chrf_mean``, ``chrf_std``, ``bleu_runs``, ``chrf_runs``.
+    """
+    rows = []
+    for variant in variants:
+        mine = [r for r in runs if r["pretrain"] == variant.pretrain and r["mt_decoder"] == variant.mt_decoder]
+        if not mine:
+            continue
+        row: Dict = dict(pretrain=variant.pretrain, mt_decoder=variant.mt_decoder, seeds=[r["seed"] for r in mine])
+        for metric in ("bleu", "chrf"):
+            values = [r[metric] for r in mine]
+            row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(values)
+            row[f"{metric}_runs"] = values
+        rows.append(row)
+    return rows
+
+
+def _cell(row: Optional[Mapping], metric: str) -> str:
+    if row is None:
+        return "–"
+    return f"{row[metric + '_mean']:.2f} ± {row[metric + '_std']:.2f}"
+
+
+def _gap_cell(gap: Optional[Mapping], key: str) -> str:
+    if gap is None or key not in gap.get("metrics", gap):
+        return "–"
+    return f"{gap.get('metrics', gap)[key]:.3f}"
+
+
+def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrains: Sequence[str],
+                   decoder_inits: Sequence[bool]) -> str:
+    """One line per pre-training: BLEU and chrF (mean ± std) per decoder initialisation, gap figures."""
+    by_key = {(r["pretrain"], r["mt_decoder"]): r for r in rows}
+    names = {False: "random dec.", True: "MT dec."}
+    header = ["pre-training"]
+    header += [f"BLEU, {names[d]}" for d in decoder_inits] + [f"chrF, {names[d]}" for d in decoder_inits]
+    header += ["seeds"] + [name for _, name in GAP_FIGURES]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for pretrain in pretrains:
+        cells = [pretrain]
+        cells += [_cell(by_key.get((pretrain, d)), "bleu") for d in decoder_inits]
+        cells += [_cell(by_key.get((pretrain, d)), "chrf") for d in decoder_inits]
+        counts = {len(by_key[(pretrain, d)]["seeds"]) for d in decoder_inits if (pretrain, d) in by_key}
+        cells.append("/".join(str(c) for c in sorted(counts)) or "0")
+        cells += [_gap_cell(gaps.get(pretrain), key) for key, _ in GAP_FIGURES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], decoder_inits: Sequence[bool], path: Path) -> None:
+    """Grouped bars of BLEU and chrF (mean, std as error bars, each seed as a dot) per pre-training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    by_key = {(r["pretrain"], r["mt_decoder"]): r for r in rows}
+    names = {False: "ST decoder random", True: "ST decoder from MT"}
+    colours = {False: "#9ecae1", True: "#3182bd"}
+    width = 0.8 / len(decoder_inits)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric, label in zip(axes, ("bleu", "chrf"), ("BLEU", "chrF")):
+        for k, dec in enumerate(decoder_inits):
+            xs = np.arange(len(pretrains)) + (k - (len(decoder_inits) - 1) / 2) * width
+            present = [(x, by_key[(p, dec)]) for x, p in zip(xs, pretrains) if (p, dec) in by_key]
+            if not present:
+                continue
+            ax.bar([x for x, _ in present], [r[f"{metric}_mean"] for _, r in present], width,
+                   yerr=[r[f"{metric}_std"] for _, r in present], capsize=3, color=colours[dec],
+                   label=names[dec], edgecolor="black", linewidth=0.5)
+            for x, r in present:
+                ax.scatter([x] * len(r[f"{metric}_runs"]), r[f"{metric}_runs"], s=10, color="black", zorder=3)
+        ax.set_xticks(np.arange(len(pretrains)))
+        ax.set_xticklabels(pretrains)
+        ax.set_xlabel("speech pre-training")
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle("ST from each pre-training: mean ± std over seeds (dots: seeds)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], seeds: Sequence[int],
+                  test_set: str, command: str = "") -> Path:
+    """Write ``RESULTS.md``, ``results.json``, ``runs.tsv`` and ``bleu_chrf.png`` into ``output_dir``.
+
+    Uses whatever runs have finished, so it can be called while the ablation goes on.
+
+    Returns:
+        The path of ``RESULTS.md``.
+    """
+    pretrains = list(dict.fromkeys(v.pretrain for v in variants))
+    decoder_inits = sorted({v.mt_decoder for v in variants})
+    runs = collect_runs(expdir, variants, seeds, test_set)
+    rows = summarize(runs, variants)
+    gaps = read_gaps(expdir, [p for p in pretrains if p != "none"])
+    output_dir.mkdir(parents=True, exist_ok=True)
+    expected = len(variants) * len(seeds)
+    lines = [f"# Ablation: ST from each pre-training, {test_set}", ""]
+    if command:
+        lines += [f"Command: `{command}`", ""]
+    lines += [f"{len(runs)} of {expected} ST runs finished (seeds {', '.join(map(str, seeds))}). "
+              "BLEU and chrF: sacreBLEU, mean ± sample standard deviation over seeds. "
+              "The gap figures (stage 12, the pre-trained speech encoder against the MT encoder on the "
+              "validation set) do not depend on the ST seed: Sinkhorn divergence (lower: closer), cosine "
+              "of mean-pooled states of the same utterance minus that of different ones, linear CKA, "
+              "speech-to-text retrieval accuracy.", "",
+              table_markdown(rows, gaps, pretrains, decoder_inits), ""]
+    if rows:
+        plot_bars(rows, pretrains, decoder_inits, output_dir / "bleu_chrf.png")
+        lines += ["![BLEU and chrF](bleu_chrf.png)", ""]
+    results_md = output_dir / "RESULTS.md"
+    atomic_write(results_md, ("\n".join(lines)).encode("utf-8"))
+    atomic_write(output_dir / "results.json", (json.dumps(
+        dict(command=command, test_set=test_set, seeds=list(seeds), summary=rows, runs=runs, gaps=gaps),
+        indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    tsv = ["pretrain\tmt_decoder\tseed\tbleu\tchrf\tter\tresult"]
+    tsv += [f"{r['pretrain']}\t{_bool(r['mt_decoder'])}\t{r['seed']}\t{r['bleu']:.2f}\t{r['chrf']:.2f}\t"
+            f"{r['ter']:.2f}\t{r['result']}" for r in runs]
+    atomic_write(output_dir / "runs.tsv", ("\n".join(tsv) + "\n").encode("utf-8"))
+    return results_md

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Run the paper's ablation through a recipe's run.sh and tabulate it (see ctcot.ablation).
+
+Usage (from a recipe directory, egs2/<corpus>/st1):
+    python -m ctcot.bin.ablation --seeds 1 2 3 --jobs 2
+    python -m ctcot.bin.ablation --seeds 1 2 3 --st_args "--max_epoch 5" -- --ngpu 1
+    python -m ctcot.bin.ablation --summarize_only      # the table of what has finished
+
+Trains ST from each of --pretrains, with a random and an MT-initialised decoder
+(--mt_decoder_init), once per seed, sharing data, features, tokenizers, MT and pre-training.
+Options after "--" go to every run.sh call. Writes <expdir>/ablation/{RESULTS.md, results.json,
+runs.tsv, bleu_chrf.png} after every finished run, and each job's log to
+<expdir>/ablation/logs/. Running it again resumes: finished stages are skipped.
+"""
+import argparse
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from ctcot.ablation import PRETRAINS, Variant, plan_jobs, run_jobs, write_summary
+from ctcot.bin import setup_logging
+
+
+def _bool(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text == "true"
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run_sh", default="./run.sh", help="the recipe's run script (default: %(default)s)")
+    parser.add_argument("--pretrains", nargs="+", default=list(PRETRAINS), choices=PRETRAINS,
+                        help="speech pre-trainings (default: all)")
+    parser.add_argument("--mt_decoder_init", nargs="+", type=_bool, default=[False, True],
+                        help="ST decoder initialised from the MT decoder: false, true or both (default: both)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="ST training seeds (default: 1 2 3)")
+    parser.add_argument("--st_args", default="",
+                        help="extra options of ESPnet's ST training for every run, e.g. '--max_epoch 5'")
+    parser.add_argument("--jobs", type=int, default=1, help="run.sh calls at once (default: 1)")
+    parser.add_argument("--threads_per_job", type=int, default=0,
+                        help="OMP_NUM_THREADS and decoding jobs of each call (default: CPU cores / --jobs)")
+    parser.add_argument("--expdir", default="exp", help="the recipe's experiment directory (default: %(default)s)")
+    parser.add_argument("--test_set", default="test", help="the test set of the table (default: %(default)s)")
+    parser.add_argument("--output_dir", default=None, help="where the table goes (default: <expdir>/ablation)")
+    parser.add_argument("--summarize_only", action="store_true", help="only write the table of finished runs")
+    parser.add_argument("run_sh_args", nargs="*", help="options for every run.sh call (after '--')")
+    return parser
+
+
+def main(cmd: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if cmd is None else cmd
+    args = get_parser().parse_args(argv)
+    setup_logging()
+    if args.jobs < 1:
+        logging.error("--jobs must be at least 1")
+        return 2
+    expdir = Path(args.expdir)
+    output_dir = Path(args.output_dir) if args.output_dir else expdir / "ablation"
+    variants = [Variant(p, d) for p in args.pretrains for d in args.mt_decoder_init]
+    command = shlex.join(["python -m ctcot.bin.ablation", *argv])
+
+    def summarize() -> Path:
+        return write_summary(output_dir, expdir, variants, args.seeds, args.test_set, command)
+
+    try:
+        if not args.summarize_only:
+            jobs = plan_jobs(variants, args.seeds, args.st_args)
+            threads = args.threads_per_job or max(1, (os.cpu_count() or 1) // args.jobs)
+            run_sh = [args.run_sh, "--expdir", args.expdir, "--inference_nj", str(threads), *args.run_sh_args]
+            env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+            logging.info("%d jobs (%d ST runs), %d at a time, %d thread(s) each; logs in %s",
+                         len(jobs), len(variants) * len(args.seeds), args.jobs, threads, output_dir / "logs")
+            count = {"n": 0}
+
+            def on_done(job, status, seconds):
+                count["n"] += 1
+                logging.info("[%d/%d] %s %s in %dm%02ds", count["n"], len(jobs), job.name, status,
+                             seconds // 60, seconds % 60)
+                if job.variant is not None and status == "done":
+                    summarize()
+
+            status = run_jobs(jobs, run_sh, output_dir / "logs", args.jobs, env, on_done)
+        results_md = summarize()
+    except (ValueError, OSError) as err:
+        logging.error("%s", err)
+        return 1
+    print(results_md.read_text(encoding="utf-8"))
+    logging.info("wrote %s", results_md)
+    if not args.summarize_only:
+        failed = sorted(name for name, s in status.items() if s != "done")
+        if failed:
+            logging.error("%d job(s) did not finish: %s (logs in %s)", len(failed), ", ".join(failed),
+                          output_dir / "logs")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

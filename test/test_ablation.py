@@ -1,0 +1,149 @@
+"""The ablation driver: its plan, its scheduler, its table, and a real run on the tiny mini corpus."""
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctcot.ablation import Variant, plan_jobs, run_jobs, summarize, write_summary
+
+ALL = [Variant(p, d) for p in ("none", "ce", "ctc", "ctc_ce", "ctc_ot") for d in (False, True)]
+
+
+def option(job, name):
+    return job.args[job.args.index(name) + 1]
+
+
+def test_plan_shares_stages_and_orders_dependencies():
+    jobs = plan_jobs(ALL, [1, 2, 3], "--max_epoch 5")
+    names = [j.name for j in jobs]
+    assert names[:5] == ["shared", "pretrain_ce", "pretrain_ctc", "pretrain_ctc_ce", "pretrain_ctc_ot"]
+    assert [n for n in names if n.startswith("gap_")] == ["gap_ce", "gap_ctc", "gap_ctc_ce", "gap_ctc_ot"]
+    st = [j for j in jobs if j.name.startswith("st_")]
+    assert len(st) == 30 and len(jobs) == 1 + 4 + 4 + 30
+    # Every seed of every variant once; seed-major order, so early results cover all variants.
+    assert [(j.variant, j.seed) for j in st] == [(v, s) for s in (1, 2, 3) for v in ALL]
+    for job in jobs:  # dependencies come earlier in the list
+        assert all(dep in names[:names.index(job.name)] for dep in job.after)
+    job = next(j for j in st if j.name == "st_ctc_ot_mtdec_seed2")
+    assert job.after == ("shared", "pretrain_ctc_ot")
+    assert option(job, "--st_args") == "--max_epoch 5 --seed 2"
+    assert option(job, "--st_tag") == "ctc_ot_mtdec_seed2"
+    assert option(job, "--st_init_decoder_from_mt") == "true"
+    assert option(job, "--stage") == "8" and option(job, "--stop_stage") == "10"
+    assert next(j for j in st if j.name == "st_none_seed1").after == ("shared",)
+    # The shared stages train the MT model because some variant uses it.
+    assert option(jobs[0], "--pretrain") == "ctc_ot" and option(jobs[0], "--stop_stage") == "6"
+
+
+def test_plan_without_mt_has_no_mt_and_no_gap():
+    jobs = plan_jobs([Variant("ctc", False), Variant("none", False)], [7])
+    assert [j.name for j in jobs] == ["shared", "pretrain_ctc", "st_ctc_seed7", "st_none_seed7"]
+    assert option(jobs[0], "--st_init_decoder_from_mt") == "false" and option(jobs[0], "--pretrain") == "none"
+
+
+@pytest.mark.parametrize("variants, seeds, message", [
+    ([Variant("ctc_ot_x", True)], [1], "unknown pre-training 'ctc_ot_x'"),
+    ([Variant("ctc", True)], [1, 1], "seeds must be distinct"),
+    ([], [1], "at least one variant"),
+])
+def test_plan_rejects_bad_requests(variants, seeds, message):
+    with pytest.raises(ValueError, match=message):
+        plan_jobs(variants, seeds)
+
+
+def test_scheduler_runs_in_dependency_order_in_parallel_and_skips_after_failures(tmp_path):
+    # A fake run.sh: records start/end times, sleeps, fails for pretrain_ctc.
+    script = tmp_path / "run.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        f"echo \"start $* $(date +%s.%N)\" >> {tmp_path}/calls\n"
+        "sleep 0.3\n"
+        "if [ \"$*\" = '--stage 7 --stop_stage 7 --pretrain ctc' ]; then exit 3; fi\n"
+        f"echo \"end $* $(date +%s.%N)\" >> {tmp_path}/calls\n")
+    script.chmod(0o755)
+    jobs = plan_jobs([Variant("none", True), Variant("ctc", True), Variant("ctc_ot", True)], [1, 2])
+    done = []
+    status = run_jobs(jobs, [str(script)], tmp_path / "logs", parallel=3,
+                      on_done=lambda job, s, seconds: done.append(job.name))
+    assert status["pretrain_ctc"] == "failed"
+    assert status["gap_ctc"] == status["st_ctc_mtdec_seed1"] == status["st_ctc_mtdec_seed2"] == "skipped"
+    assert all(status[n] == "done" for n in ("shared", "pretrain_ctc_ot", "gap_ctc_ot", "st_none_mtdec_seed1",
+                                            "st_ctc_ot_mtdec_seed2"))
+    assert "st_ctc_mtdec_seed1" not in done  # skipped jobs never ran
+    calls = [line.split() for line in (tmp_path / "calls").read_text().splitlines()]
+    times = {(c[0], " ".join(c[1:-1])): float(c[-1]) for c in calls}
+    shared_end = times[("end", " ".join(jobs[0].args))]
+    assert all(t >= shared_end for (kind, _), t in times.items() if kind == "start" and _ != " ".join(jobs[0].args))
+    # Several jobs overlapped: some job started before another one ended.
+    starts = sorted(t for (k, _), t in times.items() if k == "start")
+    ends = sorted(t for (k, _), t in times.items() if k == "end")
+    assert starts[2] < ends[1]
+    assert (tmp_path / "logs" / "pretrain_ctc.log").read_text().startswith(f"# {script} --stage 7")
+
+
+def write_result(expdir: Path, tag: str, test_set: str, bleu: float, chrf: float):
+    path = expdir / f"st_{tag}" / "decode_decode_st_valid.acc.ave" / test_set / "result.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(dict(bleu=bleu, chrf=chrf, ter=80.0, num_sentences=200)))
+
+
+def test_summary_table_statistics_and_plot(tmp_path):
+    expdir = tmp_path / "exp"
+    variants = [Variant("ce", False), Variant("ce", True), Variant("ctc_ot", True)]
+    scores = {"ce": [1.0, 2.0, 4.0], "ce_mtdec": [3.0, 3.5, 4.5], "ctc_ot_mtdec": [5.0, 6.0]}  # a seed missing
+    for tag, values in scores.items():
+        for seed, bleu in enumerate(values, 1):
+            write_result(expdir, f"{tag}_seed{seed}", "test", bleu, 10 * bleu)
+    write_result(expdir, "ce_seed1", "dev", 99.0, 99.0)  # another set: ignored
+    gap = expdir / "pretrain_ctc_ot" / "modality_gap_dev" / "gap.json"
+    gap.parent.mkdir(parents=True)
+    gap.write_text(json.dumps(dict(sinkhorn=1.2345, cosine_margin=0.5, linear_cka=0.75, retrieval_top1=0.9)))
+
+    results_md = write_summary(tmp_path / "out", expdir, variants, [1, 2, 3], "test", "the command")
+    text = results_md.read_text()
+    assert "8 of 9 ST runs finished" in text and "Command: `the command`" in text
+    ce = f"{statistics.fmean([1, 2, 4]):.2f} ± {statistics.stdev([1, 2, 4]):.2f}"
+    row = next(line for line in text.splitlines() if line.startswith("| ce |"))
+    assert row.split(" | ")[1] == ce  # BLEU with a random decoder
+    assert row.split(" | ")[3] == f"{statistics.fmean([10, 20, 40]):.2f} ± {statistics.stdev([10, 20, 40]):.2f}"
+    assert row.endswith("| 3 | – | – | – | – |")  # 3 seeds, no gap figures for ce
+    row = next(line for line in text.splitlines() if line.startswith("| ctc_ot |"))
+    assert row.split(" | ")[1] == "–" and row.split(" | ")[2] == "5.50 ± 0.71"
+    assert row.endswith("| 2 | 1.234 | 0.500 | 0.750 | 0.900 |")
+    summary = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert len(summary["runs"]) == 8 and summary["gaps"]["ctc_ot"]["linear_cka"] == 0.75
+    assert len((tmp_path / "out" / "runs.tsv").read_text().splitlines()) == 9
+    png = (tmp_path / "out" / "bleu_chrf.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert summarize([], variants) == []
+
+
+def test_ablation_on_the_tiny_corpus_shares_stages_and_resumes(tmp_path):
+    from test_recipe import TINY, make_recipe
+
+    recipe = make_recipe(tmp_path)
+    command = ["./ablation.sh", "--pretrains", "none", "ctc_ot", "--mt_decoder_init", "true", "--seeds", "1", "2",
+               "--jobs", "2", "--", *TINY]
+    first = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=1200)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = recipe / "exp" / "ablation"
+    assert "4 of 4 ST runs finished" in (out / "RESULTS.md").read_text()
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert sorted((r["pretrain"], r["seed"]) for r in runs) == [("ctc_ot", 1), ("ctc_ot", 2), ("none", 1), ("none", 2)]
+    for run in runs:  # each run scored its own hypotheses of the test set
+        assert Path(recipe / run["result"]).parent.joinpath("text").stat().st_size > 0
+    # The seed reached ESPnet; pre-training and MT ran once for all seeds.
+    for seed in (1, 2):
+        assert f"seed: {seed}\n" in (recipe / f"exp/st_ctc_ot_mtdec_seed{seed}/config.yaml").read_text()
+    assert (recipe / "exp/pretrain_ctc_ot/train.log").read_text().count("# Started at") == 1
+    assert (recipe / "exp/mt_train_mt/train.log").read_text().count("# Started at") == 1
+    assert (out / "bleu_chrf.png").stat().st_size > 0
+
+    # Run again: every stage is found done, nothing is trained or decoded again.
+    again = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    log = (out / "logs" / "st_ctc_ot_mtdec_seed2.log").read_text()
+    assert log.count("valid.acc.ave.pth exists: done before") == 1 and log.count("/text: done before") == 1

@@ -27,7 +27,6 @@ import signal
 import statistics
 import subprocess
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -121,29 +120,24 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
     return jobs
 
 
-def _run_one(job: Job, command: List[str], log_path: Path, env: Mapping[str, str]) -> int:
+def _start(command: List[str], log_path: Path, env: Mapping[str, str]) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"# {' '.join(command)}\n# started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         log.flush()
-        # A session of its own: an interrupted ablation stops the whole job (st.sh and its
+        # A session of its own, so that stopping the ablation stops the whole job (st.sh and its
         # training or decoding processes), not only the shell.
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(env),
-                                   start_new_session=True)
-        try:
-            return process.wait()
-        except BaseException:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait()
-            raise
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(env), start_new_session=True)
 
 
 def run_jobs(jobs: Sequence[Job], run_sh: Sequence[str], log_dir: Path, parallel: int = 1,
-             env: Optional[Mapping[str, str]] = None, on_done=None) -> Dict[str, str]:
+             env: Optional[Mapping[str, str]] = None, on_done=None, poll_seconds: float = 0.5) -> Dict[str, str]:
     """Run ``run_sh + job.args`` for every job, ``parallel`` at a time, in dependency order.
 
     Each job's output goes to ``<log_dir>/<job name>.log``. A failed job does not stop the
-    others, but the jobs after it are skipped.
+    others, but the jobs after it are skipped. If this function is interrupted (Ctrl-C, or an
+    exception in ``on_done``), the running jobs are terminated; their trainings resume from the
+    last epoch when the ablation is run again.
 
     Args:
         jobs: From :func:`plan_jobs`.
@@ -152,53 +146,64 @@ def run_jobs(jobs: Sequence[Job], run_sh: Sequence[str], log_dir: Path, parallel
         parallel: How many jobs run at once.
         env: Their environment (default: this process's).
         on_done: Called as ``on_done(job, status, seconds)`` after each job.
+        poll_seconds: How often running jobs are checked.
 
     Returns:
         Each job's status: ``"done"``, ``"failed"`` or ``"skipped"``.
     """
     env = dict(os.environ if env is None else env)
+    names = {job.name for job in jobs}
+    unknown = sorted({dep for job in jobs for dep in job.after} - names)
+    if unknown:
+        raise ValueError(f"jobs wait for unknown jobs: {unknown}")
     status: Dict[str, str] = {}
     pending = list(jobs)
-    running: Dict[Future, Tuple[Job, float]] = {}
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
+    running: Dict[str, Tuple[Job, subprocess.Popen, float]] = {}
+    try:
         while pending or running:
             for job in list(pending):
                 if any(status.get(dep) in ("failed", "skipped") for dep in job.after):
                     status[job.name] = "skipped"
                     pending.remove(job)
                     logging.warning("skipped %s: %s did not succeed", job.name,
-                                    ", ".join(d for d in job.after if status[d] != "done"))
+                                    ", ".join(d for d in job.after if status.get(d) != "done"))
                 elif len(running) < parallel and all(status.get(dep) == "done" for dep in job.after):
                     pending.remove(job)
                     log_path = log_dir / f"{job.name}.log"
                     logging.info("start %s (log: %s)", job.name, log_path)
-                    future = pool.submit(_run_one, job, [*run_sh, *job.args], log_path, env)
-                    running[future] = (job, time.monotonic())
-            if not running:
-                if pending:  # only possible with a dependency outside the list
-                    raise ValueError(f"jobs wait for unknown jobs: {[j.name for j in pending]}")
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                job, start = running.pop(future)
+                    running[job.name] = (job, _start([*run_sh, *job.args], log_path, env), time.monotonic())
+            time.sleep(poll_seconds)
+            for name, (job, process, start) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                del running[name]
                 seconds = time.monotonic() - start
-                status[job.name] = "done" if future.result() == 0 else "failed"
-                if status[job.name] == "failed":
-                    logging.error("%s failed after %.0f s: see %s", job.name, seconds, log_dir / f"{job.name}.log")
+                status[name] = "done" if process.returncode == 0 else "failed"
+                if status[name] == "failed":
+                    logging.error("%s failed after %.0f s: see %s", name, seconds, log_dir / f"{name}.log")
                 if on_done is not None:
-                    on_done(job, status[job.name], seconds)
+                    on_done(job, status[name], seconds)
+    except BaseException:
+        for job, process, _ in running.values():
+            logging.warning("stopping %s", job.name)
+            os.killpg(process.pid, signal.SIGTERM)
+        for _, process, _ in running.values():
+            process.wait()
+        raise
     return status
 
 
 def _only(paths: List[Path], what: str) -> Optional[Path]:
     if len(paths) > 1:
-        raise ValueError(f"several {what}: {', '.join(map(str, paths))}; remove the stale ones")
+        raise ValueError(f"several {what}: {', '.join(map(str, paths))}; choose one with --decode_dir")
     return paths[0] if paths else None
 
 
 def collect_runs(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int],
-                 test_set: str) -> List[Dict]:
-    """The scores of every finished ST run, from ``exp/st_<variant>_seed<n>/decode_*/<test_set>/result.json``.
+                 test_set: str, decode_dir: str = "decode_*") -> List[Dict]:
+    """The scores of every finished ST run, from ``exp/st_<variant>_seed<n>/<decode_dir>/<test_set>/result.json``.
+
+    ``decode_dir`` is a glob pattern that must match at most one decoding of each run.
 
     Returns:
         One dict per finished run: ``pretrain``, ``mt_decoder``, ``seed``, ``bleu``, ``chrf``,
@@ -208,7 +213,8 @@ def collect_runs(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int]
     for seed in seeds:
         for variant in variants:
             st_exp = expdir / f"st_{variant.st_tag(seed)}"
-            path = _only(sorted(st_exp.glob(f"decode_*/{test_set}/result.json")), f"results of {test_set} in {st_exp}")
+            path = _only(sorted(st_exp.glob(f"{decode_dir}/{test_set}/result.json")),
+                         f"results of {test_set} in {st_exp}")
             if path is None:
                 continue
             result = json.loads(path.read_text(encoding="utf-8"))
@@ -218,13 +224,16 @@ def collect_runs(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int]
     return runs
 
 
-def read_gaps(expdir: Path, pretrains: Sequence[str]) -> Dict[str, Dict]:
-    """The modality-gap figures of each pre-training (stage 12's ``exp/pretrain_<type>/modality_gap_*/gap.json``)."""
+def read_gaps(expdir: Path, pretrains: Sequence[str], valid_set: str, suffix: str = "") -> Dict[str, Dict]:
+    """The modality-gap figures of each pre-training that has them (stage 12).
+
+    Reads ``exp/pretrain_<type>/modality_gap_<valid_set><suffix>/gap.json``: with no suffix, the
+    speech encoder against the MT encoder; with ``_own_text``, CTC+OT's against its own text encoder.
+    """
     gaps = {}
     for pretrain in pretrains:
-        path = _only(sorted((expdir / f"pretrain_{pretrain}").glob("modality_gap_*/gap.json")),
-                     f"modality-gap results of {pretrain}")
-        if path is not None:
+        path = expdir / f"pretrain_{pretrain}" / f"modality_gap_{valid_set}{suffix}" / "gap.json"
+        if path.is_file():
             gaps[pretrain] = json.loads(path.read_text(encoding="utf-8"))
     return gaps
 
@@ -261,9 +270,7 @@ def _cell(row: Optional[Mapping], metric: str) -> str:
 
 
 def _gap_cell(gap: Optional[Mapping], key: str) -> str:
-    if gap is None or key not in gap.get("metrics", gap):
-        return "–"
-    return f"{gap.get('metrics', gap)[key]:.3f}"
+    return "–" if gap is None or gap.get(key) is None else f"{gap[key]:.3f}"
 
 
 def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrains: Sequence[str],
@@ -324,7 +331,7 @@ def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], decoder_inits: 
 
 
 def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], seeds: Sequence[int],
-                  test_set: str, command: str = "") -> Path:
+                  test_set: str, valid_set: str = "dev", command: str = "", decode_dir: str = "decode_*") -> Path:
     """Write ``RESULTS.md``, ``results.json``, ``runs.tsv`` and ``bleu_chrf.png`` into ``output_dir``.
 
     Uses whatever runs have finished, so it can be called while the ablation goes on.
@@ -334,9 +341,11 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
     """
     pretrains = list(dict.fromkeys(v.pretrain for v in variants))
     decoder_inits = sorted({v.mt_decoder for v in variants})
-    runs = collect_runs(expdir, variants, seeds, test_set)
+    runs = collect_runs(expdir, variants, seeds, test_set, decode_dir)
     rows = summarize(runs, variants)
-    gaps = read_gaps(expdir, [p for p in pretrains if p != "none"])
+    pretrained = [p for p in pretrains if p != "none"]
+    gaps = read_gaps(expdir, pretrained, valid_set)
+    own_text_gaps = read_gaps(expdir, pretrained, valid_set, "_own_text")
     output_dir.mkdir(parents=True, exist_ok=True)
     expected = len(variants) * len(seeds)
     lines = [f"# Ablation: ST from each pre-training, {test_set}", ""]
@@ -344,19 +353,27 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
         lines += [f"Command: `{command}`", ""]
     lines += [f"{len(runs)} of {expected} ST runs finished (seeds {', '.join(map(str, seeds))}). "
               "BLEU and chrF: sacreBLEU, mean ± sample standard deviation over seeds. "
-              "The gap figures (stage 12, the pre-trained speech encoder against the MT encoder on the "
-              "validation set) do not depend on the ST seed: Sinkhorn divergence (lower: closer), cosine "
-              "of mean-pooled states of the same utterance minus that of different ones, linear CKA, "
-              "speech-to-text retrieval accuracy.", "",
+              f"The gap figures (stage 12: the pre-trained speech encoder against the MT encoder on {valid_set}) "
+              "do not depend on the ST seed: Sinkhorn divergence (lower: closer), cosine of mean-pooled "
+              "states of the same utterance minus that of different ones, linear CKA, speech-to-text "
+              "retrieval accuracy (top 1).", "",
               table_markdown(rows, gaps, pretrains, decoder_inits), ""]
+    if own_text_gaps:
+        header = " | ".join(name for _, name in GAP_FIGURES)
+        lines += ["Against the pre-training's own text encoder (CTC+OT trains it, starting from the MT encoder):", "",
+                  f"| pre-training | {header} | R@1 chance |", "|---|" + "---:|" * (len(GAP_FIGURES) + 1)]
+        for pretrain, gap in own_text_gaps.items():
+            cells = [_gap_cell(gap, key) for key, _ in GAP_FIGURES] + [_gap_cell(gap, "retrieval_chance_top1")]
+            lines.append(f"| {pretrain} | " + " | ".join(cells) + " |")
+        lines.append("")
     if rows:
         plot_bars(rows, pretrains, decoder_inits, output_dir / "bleu_chrf.png")
         lines += ["![BLEU and chrF](bleu_chrf.png)", ""]
     results_md = output_dir / "RESULTS.md"
     atomic_write(results_md, ("\n".join(lines)).encode("utf-8"))
     atomic_write(output_dir / "results.json", (json.dumps(
-        dict(command=command, test_set=test_set, seeds=list(seeds), summary=rows, runs=runs, gaps=gaps),
-        indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        dict(command=command, test_set=test_set, valid_set=valid_set, seeds=list(seeds), summary=rows, runs=runs,
+             gaps=gaps, own_text_gaps=own_text_gaps), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     tsv = ["pretrain\tmt_decoder\tseed\tbleu\tchrf\tter\tresult"]
     tsv += [f"{r['pretrain']}\t{_bool(r['mt_decoder'])}\t{r['seed']}\t{r['bleu']:.2f}\t{r['chrf']:.2f}\t"
             f"{r['ter']:.2f}\t{r['result']}" for r in runs]

@@ -1,7 +1,7 @@
 """The Siamese speech/text pre-training model of Le et al. (ICML 2023), for ESPnet's trainer.
 
 Speech side (kept for ST):   speech -> frontend -> specaug -> normalize -> encoder -> CTC(src_text)
-Text side (pre-training only): src_text -> text_frontend (token embedding) -> text_encoder
+Text side (pre-training only): <sos/eos> + src_text -> text_frontend (token embedding) -> text_encoder
 
 The OT loss is the Sinkhorn divergence (:mod:`ctcot.ot`) between the final speech-encoder
 states and the final text-encoder states of each utterance. The module names match ESPnet's
@@ -183,12 +183,20 @@ class CTCOTModel(AbsESPnetModel):
         return encoder_out, encoder_out_lens
 
     def encode_text(self, src_text: torch.Tensor, src_text_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Text side: (B, N) token ids padded with -1 -> final states (B, T, D) and lengths (B,)."""
+        """Text side: (B, N) token ids padded with -1 -> final states (B, N + 1, D) and lengths (B,).
+
+        The input is ``<sos/eos>`` (the last token) followed by the tokens, exactly what ESPnet's MT
+        model feeds its encoder, so an MT-initialised text encoder starts from the states the MT
+        decoder was trained on; the ``<sos/eos>`` state takes part in the OT loss, as the paper's
+        EOS state does.
+        """
         if self.text_encoder is None:
             raise RuntimeError("this model has no text encoder (ot_weight is 0)")
-        tokens = src_text.masked_fill(src_text < 0, 0)  # padding is masked by the lengths
+        src_text = src_text[:, : src_text_lengths.max()]
+        sos = src_text.new_full((src_text.size(0), 1), self.vocab_size - 1)
+        tokens = torch.cat([sos, src_text.masked_fill(src_text < 0, 0)], dim=1)  # padding: masked by lengths
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.text_encoder_freeze):
-            embedded, lengths = self.text_frontend(tokens, src_text_lengths)
+            embedded, lengths = self.text_frontend(tokens, src_text_lengths + 1)
             text_out, text_out_lens, _ = self.text_encoder(embedded, lengths)
         if self.text_encoder_detach:
             text_out = text_out.detach()

@@ -39,6 +39,10 @@ where :math:`P, Q, R, U` are the row-normalised plans of the problems
 :math:`\beta \to \beta`. This is exactly what geomloss's autograd computes through its last
 extrapolation step; here it is computed in the forward pass (two batched matmuls per side),
 so backward only rescales it and nothing of size :math:`S \times T` is kept for autograd.
+
+Plan. :func:`transport_plan` runs the same loop for :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)`
+alone and returns its entropic plan :math:`\pi_{ij} = \alpha_i P_{ij}` (for inspection, e.g.
+the alignment of speech frames to source tokens; not differentiable).
 """
 from __future__ import annotations
 
@@ -48,7 +52,7 @@ from typing import List, Tuple
 import numpy as np
 import torch
 
-__all__ = ["sinkhorn_divergence", "append_positions", "epsilon_schedule"]
+__all__ = ["sinkhorn_divergence", "transport_plan", "append_positions", "epsilon_schedule"]
 
 _LOG2_E = 1.0 / math.log(2.0)
 
@@ -144,19 +148,18 @@ def _batched_schedule(
     return torch.from_numpy(eps).to(device, dtype), torch.from_numpy(active).to(device)
 
 
-def _sinkhorn_debiased(
-    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor,
-    blur: float, scaling: float, need_grad: bool,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The solver on prepared inputs (positions appended, padding zeroed, no autograd).
+def _setup(
+    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor, blur: float, scaling: float
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Centred points, per-utterance temperature schedules and base-2 log-weights of the solvers.
 
     Args:
         xs: (B, S, D) points of the first measures; ys: (B, T, D) of the second.
         x_mask: (B, S) bool, real positions; y_mask: (B, T) likewise.
 
     Returns:
-        loss (B,), and the gradients (B, S, D) and (B, T, D) of each loss[b] (zeros on padding;
-        empty tensors when ``need_grad`` is false).
+        xs (B, S, D) and ys (B, T, D) centred (padding zero); eps and active (K, B) as
+        :func:`_batched_schedule`'s; a_log (B, S) and b_log (B, T), -inf on padding.
     """
     x_lengths, y_lengths = x_mask.sum(1), y_mask.sum(1)
     # Centre each utterance: OT is translation-invariant, and the half-squared-distance
@@ -177,6 +180,24 @@ def _sinkhorn_debiased(
     # Uniform masses on real positions, exactly zero (log -inf) on padding; base-2 logs.
     a_log = torch.where(x_mask, -torch.log2(x_lengths.to(xs.dtype)).unsqueeze(1), -math.inf)
     b_log = torch.where(y_mask, -torch.log2(y_lengths.to(xs.dtype)).unsqueeze(1), -math.inf)
+    return xs, ys, eps_steps, active_steps, a_log, b_log
+
+
+def _sinkhorn_debiased(
+    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor,
+    blur: float, scaling: float, need_grad: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The solver on prepared inputs (positions appended, padding zeroed, no autograd).
+
+    Args:
+        xs: (B, S, D) points of the first measures; ys: (B, T, D) of the second.
+        x_mask: (B, S) bool, real positions; y_mask: (B, T) likewise.
+
+    Returns:
+        loss (B,), and the gradients (B, S, D) and (B, T, D) of each loss[b] (zeros on padding;
+        empty tensors when ``need_grad`` is false).
+    """
+    xs, ys, eps_steps, active_steps, a_log, b_log = _setup(xs, x_mask, ys, y_mask, blur, scaling)
 
     c_xy = _half_sq_dist(xs, ys)  # (B, S, T)
     c_yx = c_xy.transpose(1, 2).contiguous()  # (B, T, S)
@@ -219,6 +240,40 @@ def _sinkhorn_debiased(
     return loss, grad_x, grad_y
 
 
+def _sinkhorn_plan(
+    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor, blur: float, scaling: float
+) -> torch.Tensor:
+    """The plan of OT_eps(alpha, beta) on prepared inputs: the loop of :func:`_sinkhorn_debiased`
+    for its (f_ba, g_ab) pair alone (the other two never enter it), then pi = a_i P_ij.
+
+    Args:
+        xs: (B, S, D) points of the first measures; ys: (B, T, D) of the second.
+        x_mask: (B, S) bool, real positions; y_mask: (B, T) likewise.
+
+    Returns:
+        (B, S, T) plan, zero on padded rows and columns.
+    """
+    xs, ys, eps_steps, active_steps, a_log, b_log = _setup(xs, x_mask, ys, y_mask, blur, scaling)
+    c_xy = _half_sq_dist(xs, ys)  # (B, S, T)
+    c_yx = c_xy.transpose(1, 2).contiguous()  # (B, T, S)
+
+    k = _LOG2_E / eps_steps[0]
+    f_ba, g_ab = _softmin(k, c_xy, b_log)[0], _softmin(k, c_yx, a_log)[0]
+    for eps, active in zip(eps_steps, active_steps):
+        k = _LOG2_E / eps
+        kk = k.unsqueeze(1)
+        ft_ba = _softmin(k, c_xy, b_log + kk * g_ab)[0]
+        gt_ab = _softmin(k, c_yx, a_log + kk * f_ba)[0]
+        keep = ~active.unsqueeze(1)
+        f_ba = torch.where(keep, f_ba, 0.5 * (f_ba + ft_ba))
+        g_ab = torch.where(keep, g_ab, 0.5 * (g_ab + gt_ab))
+
+    # The last half-step: f is the exact soft C-transform of g, so the rows of P sum to 1 and
+    # pi_ij = a_i b_j exp((f_i + g_j - C_ij) / eps) = a_i P_ij has the first marginal exactly.
+    plan = _softmin(k, c_xy, b_log + kk * g_ab, with_plan=True)[1]
+    return plan * a_log.exp2().unsqueeze(2)
+
+
 class _SinkhornDivergence(torch.autograd.Function):
     """Autograd wrapper: the gradient is computed with the loss and rescaled in backward."""
 
@@ -236,6 +291,49 @@ class _SinkhornDivergence(torch.autograd.Function):
             return None, None, None, None, None, None
         scale = grad_loss.view(-1, 1, 1)
         return grad_x * scale, None, grad_y * scale, None, None, None
+
+
+def _check_arguments(
+    x: torch.Tensor, x_lengths: torch.Tensor, y: torch.Tensor, y_lengths: torch.Tensor,
+    blur: float, scaling: float, position_weight: float,
+) -> None:
+    """Raise ``ValueError`` naming the argument of the public functions that is wrong."""
+    if x.dim() != 3 or y.dim() != 3 or x.size(0) != y.size(0) or x.size(2) != y.size(2):
+        raise ValueError(f"expected x (B, S, D) and y (B, T, D), got {tuple(x.shape)} and {tuple(y.shape)}")
+    for name, lengths, size in (("x_lengths", x_lengths, x.size(1)), ("y_lengths", y_lengths, y.size(1))):
+        if lengths.shape != (x.size(0),) or lengths.is_floating_point():
+            raise ValueError(f"{name} must be an integer tensor of shape ({x.size(0)},), got {lengths}")
+        if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > size):
+            raise ValueError(f"{name} must lie in [1, {size}], got {lengths.tolist()}")
+    if not blur > 0:
+        raise ValueError(f"blur must be positive, got {blur}")
+    if not 0 < scaling < 1:
+        raise ValueError(f"scaling must lie in (0, 1), got {scaling}")
+    if position_weight < 0:
+        raise ValueError(f"position_weight must be >= 0, got {position_weight}")
+
+
+def _prepare(
+    x: torch.Tensor, x_lengths: torch.Tensor, y: torch.Tensor, y_lengths: torch.Tensor, position_weight: float
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The solvers' inputs: computation dtype, positions appended, padding zeroed.
+
+    Returns:
+        xs (B, S, D'), x_mask (B, S) bool, ys (B, T, D'), y_mask (B, T) bool, with D' = D + 1
+        when ``position_weight`` > 0, else D.
+    """
+    dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
+    x_lengths, y_lengths = x_lengths.to(x.device), y_lengths.to(x.device)
+    x_mask = torch.arange(x.size(1), device=x.device) < x_lengths.unsqueeze(1)
+    y_mask = torch.arange(y.size(1), device=x.device) < y_lengths.unsqueeze(1)
+    xs, ys = x.to(dtype), y.to(dtype)
+    if position_weight > 0:
+        xs = append_positions(xs, x_lengths, position_weight)
+        ys = append_positions(ys, y_lengths, position_weight)
+    # Padding may hold anything (even NaN): zero it so every cost entry is finite.
+    xs = xs.masked_fill(~x_mask.unsqueeze(2), 0.0)
+    ys = ys.masked_fill(~y_mask.unsqueeze(2), 0.0)
+    return xs, x_mask, ys, y_mask
 
 
 def sinkhorn_divergence(
@@ -267,33 +365,49 @@ def sinkhorn_divergence(
     Returns:
         (B,) tensor of divergences, in the computation dtype.
     """
-    if x.dim() != 3 or y.dim() != 3 or x.size(0) != y.size(0) or x.size(2) != y.size(2):
-        raise ValueError(f"expected x (B, S, D) and y (B, T, D), got {tuple(x.shape)} and {tuple(y.shape)}")
-    for name, lengths, size in (("x_lengths", x_lengths, x.size(1)), ("y_lengths", y_lengths, y.size(1))):
-        if lengths.shape != (x.size(0),) or lengths.is_floating_point():
-            raise ValueError(f"{name} must be an integer tensor of shape ({x.size(0)},), got {lengths}")
-        if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > size):
-            raise ValueError(f"{name} must lie in [1, {size}], got {lengths.tolist()}")
-    if not blur > 0:
-        raise ValueError(f"blur must be positive, got {blur}")
-    if not 0 < scaling < 1:
-        raise ValueError(f"scaling must lie in (0, 1), got {scaling}")
-    if position_weight < 0:
-        raise ValueError(f"position_weight must be >= 0, got {position_weight}")
-
-    dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
+    _check_arguments(x, x_lengths, y, y_lengths, blur, scaling, position_weight)
     with torch.autocast(device_type=x.device.type, enabled=False):
-        x_lengths, y_lengths = x_lengths.to(x.device), y_lengths.to(x.device)
-        x_mask = torch.arange(x.size(1), device=x.device) < x_lengths.unsqueeze(1)
-        y_mask = torch.arange(y.size(1), device=x.device) < y_lengths.unsqueeze(1)
-        xs, ys = x.to(dtype), y.to(dtype)
-        if position_weight > 0:
-            xs = append_positions(xs, x_lengths, position_weight)
-            ys = append_positions(ys, y_lengths, position_weight)
-        # Padding may hold anything (even NaN): zero it so every cost entry is finite.
-        xs = xs.masked_fill(~x_mask.unsqueeze(2), 0.0)
-        ys = ys.masked_fill(~y_mask.unsqueeze(2), 0.0)
+        xs, x_mask, ys, y_mask = _prepare(x, x_lengths, y, y_lengths, position_weight)
         if torch.is_grad_enabled() and (xs.requires_grad or ys.requires_grad):
             return _SinkhornDivergence.apply(xs, x_mask, ys, y_mask, blur, scaling)
         with torch.no_grad():
             return _sinkhorn_debiased(xs, x_mask, ys, y_mask, blur, scaling, need_grad=False)[0]
+
+
+def transport_plan(
+    x: torch.Tensor,
+    x_lengths: torch.Tensor,
+    y: torch.Tensor,
+    y_lengths: torch.Tensor,
+    *,
+    blur: float = 0.05,
+    scaling: float = 0.5,
+    position_weight: float = 1.0,
+) -> torch.Tensor:
+    r"""Entropic transport plan :math:`\pi` of :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)` per utterance.
+
+    The plan of the :math:`\alpha \to \beta` term of :func:`sinkhorn_divergence` (same options,
+    same solver and schedule, position coordinate included):
+    :math:`\pi_{ij} = \alpha_i P_{ij}`, :math:`P` the row-normalised plan of the last
+    Sinkhorn half-step. Its rows sum to :math:`1/S` exactly; its columns sum to :math:`1/T`
+    up to the solver's convergence (with the default ``blur`` and ``scaling`` the loop ends
+    after one iteration at the final temperature, so the column sums are approximate). After
+    CTC+OT pre-training the plan of speech frames to source tokens should look like a
+    monotonic alignment. Not differentiable; computed in fp32 (fp64 inputs stay fp64).
+
+    Args:
+        x: (B, S, D) first sequences, e.g. speech-encoder states.
+        x_lengths: (B,) integer lengths of ``x``, each in [1, S].
+        y: (B, T, D) second sequences, e.g. text-encoder states.
+        y_lengths: (B,) integer lengths of ``y``, each in [1, T].
+        blur: Entropic blur; eps = blur ** 2. Must be positive.
+        scaling: eps-scaling ratio of successive blurs, in (0, 1).
+        position_weight: Scale of the appended position coordinate; 0 turns it off.
+
+    Returns:
+        (B, S, T) plans, exactly zero on padded rows and columns.
+    """
+    _check_arguments(x, x_lengths, y, y_lengths, blur, scaling, position_weight)
+    with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
+        xs, x_mask, ys, y_mask = _prepare(x, x_lengths, y, y_lengths, position_weight)
+        return _sinkhorn_plan(xs, x_mask, ys, y_mask, blur, scaling)

@@ -1,8 +1,9 @@
 """The ablation driver: its plan, its scheduler, its table, and a real run on the tiny mini corpus."""
 import json
+import os
 import statistics
 import subprocess
-import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,27 @@ def test_scheduler_runs_in_dependency_order_in_parallel_and_skips_after_failures
     assert (tmp_path / "logs" / "pretrain_ctc.log").read_text().startswith(f"# {script} --stage 7")
 
 
+def test_an_interrupted_ablation_stops_its_running_jobs(tmp_path):
+    script = tmp_path / "run.sh"
+    script.write_text("#!/usr/bin/env bash\n"
+                      f"if [ \"$*\" = '--stage 7 --stop_stage 7 --pretrain ctc' ]; then echo $$ > {tmp_path}/pid; sleep 60; fi\n")
+    script.chmod(0o755)
+
+    def interrupt(job, status, seconds):
+        if job.name == "pretrain_ce":
+            while not (tmp_path / "pid").exists():
+                time.sleep(0.05)
+            raise KeyboardInterrupt
+
+    jobs = plan_jobs([Variant("ce", False), Variant("ctc", False)], [1])
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs(jobs, [str(script)], tmp_path / "logs", parallel=2, on_done=interrupt, poll_seconds=0.05)
+    assert time.monotonic() - start < 30
+    with pytest.raises(ProcessLookupError):  # the sleeping job was stopped
+        os.kill(int((tmp_path / "pid").read_text()), 0)
+
+
 def write_result(expdir: Path, tag: str, test_set: str, bleu: float, chrf: float):
     path = expdir / f"st_{tag}" / "decode_decode_st_valid.acc.ave" / test_set / "result.json"
     path.parent.mkdir(parents=True)
@@ -102,7 +124,11 @@ def test_summary_table_statistics_and_plot(tmp_path):
     gap.parent.mkdir(parents=True)
     gap.write_text(json.dumps(dict(sinkhorn=1.2345, cosine_margin=0.5, linear_cka=0.75, retrieval_top1=0.9)))
 
-    results_md = write_summary(tmp_path / "out", expdir, variants, [1, 2, 3], "test", "the command")
+    own = expdir / "pretrain_ctc_ot" / "modality_gap_dev_own_text" / "gap.json"
+    own.parent.mkdir(parents=True)
+    own.write_text(json.dumps(dict(sinkhorn=0.5, cosine_margin=0.25, linear_cka=0.8, retrieval_top1=0.1,
+                                   retrieval_chance_top1=0.005)))
+    results_md = write_summary(tmp_path / "out", expdir, variants, [1, 2, 3], "test", "dev", "the command")
     text = results_md.read_text()
     assert "8 of 9 ST runs finished" in text and "Command: `the command`" in text
     ce = f"{statistics.fmean([1, 2, 4]):.2f} ± {statistics.stdev([1, 2, 4]):.2f}"
@@ -113,6 +139,7 @@ def test_summary_table_statistics_and_plot(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| ctc_ot |"))
     assert row.split(" | ")[1] == "–" and row.split(" | ")[2] == "5.50 ± 0.71"
     assert row.endswith("| 2 | 1.234 | 0.500 | 0.750 | 0.900 |")
+    assert "| ctc_ot | 0.500 | 0.250 | 0.800 | 0.100 | 0.005 |" in text  # against its own text encoder
     summary = json.loads((tmp_path / "out" / "results.json").read_text())
     assert len(summary["runs"]) == 8 and summary["gaps"]["ctc_ot"]["linear_cka"] == 0.75
     assert len((tmp_path / "out" / "runs.tsv").read_text().splitlines()) == 9

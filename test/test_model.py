@@ -123,6 +123,17 @@ def test_text_encoder_initialises_from_espnet_mt_encoder(tiny_corpus, tmp_path):
     for name, value in mt_model.frontend.state_dict().items():
         assert torch.equal(model.text_frontend.state_dict()[name], value), name
 
+    # The text side then computes exactly the MT encoder's states (<sos/eos> first, as ESPnet's
+    # MT model feeds its encoder), so OT pulls speech towards what the MT decoder was trained on.
+    model.eval(), mt_model.eval()
+    batch = make_batch(model.vocab_size)
+    with torch.no_grad():
+        ours, our_lens = model.encode_text(batch["src_text"], batch["src_text_lengths"])
+        theirs, their_lens = mt_model.encode(batch["src_text"], batch["src_text_lengths"])
+    assert torch.equal(our_lens, batch["src_text_lengths"] + 1) and torch.equal(our_lens, their_lens)
+    for b, n in enumerate(our_lens):
+        torch.testing.assert_close(ours[b, :n], theirs[b, :n])
+
 
 def test_speech_encoder_initialises_espnet_st_model(tiny_corpus, tmp_path):
     model = build_model(tiny_corpus["tokens"])

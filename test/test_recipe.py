@@ -48,7 +48,7 @@ def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
-    """The recipe after a full run (stages 1-11, speed perturbation, CTC+OT, MT-initialised decoder)."""
+    """The recipe after a full run (stages 1-12, speed perturbation, CTC+OT, MT-initialised decoder)."""
     recipe = make_recipe(tmp_path_factory.mktemp("full"))
     result = run(recipe, *SPEED)
     (recipe / "run.out").write_text(result.stdout + result.stderr)
@@ -163,6 +163,30 @@ def test_stage11_packed_model_decodes_like_stage9(recipe, tmp_path):
         utt, feats = next(iter(kaldiio.load_scp_sequential("dump/fbank/test/feats.scp")))
     hyp = speech2text(feats)[0][0]
     assert hyp == read_kv(recipe / DECODE / "text", allow_empty=True)[utt]
+
+
+def test_stage12_modality_gap(recipe):
+    gap_dir = recipe / "exp/pretrain_ctc_ot/modality_gap_dev"
+    gap = json.loads((gap_dir / "gap.json").read_text())
+    num_utts = len(ids(recipe / "dump/fbank/dev/feats.scp"))
+    assert gap["n_utts"] == num_utts and gap["retrieval_chance_top1"] == pytest.approx(1 / num_utts)
+    assert (gap["speech_model"]["model_file"], gap["text_model"]["model_file"]) == (
+        "exp/pretrain_ctc_ot/valid.loss.ave.pth", "exp/mt_train_mt/valid.acc.ave.pth")
+    assert gap["sinkhorn"] > 0 and 0 <= gap["linear_cka"] <= 1
+    assert gap["cosine_margin"] == pytest.approx(gap["cosine_paired"] - gap["cosine_unpaired"])
+    assert 0 <= gap["retrieval_top1"] <= gap["retrieval_top5"] <= 1
+    assert len((gap_dir / "per_utt.tsv").read_text().splitlines()) == num_utts + 1
+    plots = list(gap_dir.glob("plan_*.png")) + [gap_dir / "projection.png"]
+    assert len(plots) == 5 and all(p.stat().st_size > 1000 for p in plots)
+    assert "linear CKA" in (recipe / "run.out").read_text()
+    # CTC+OT also against its own text encoder
+    own = json.loads((recipe / "exp/pretrain_ctc_ot/modality_gap_dev_own_text/gap.json").read_text())
+    assert own["text_model"]["model_file"] == "exp/pretrain_ctc_ot/valid.loss.ave.pth" and own["n_utts"] == num_utts
+    # done before; nothing to analyse without pre-training
+    out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12").stdout
+    assert "modality_gap_dev/gap.json: done before" in out and "modality_gap_dev_own_text/gap.json: done before" in out
+    out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12", "--pretrain", "none").stdout
+    assert "no pre-trained speech encoder" in out
 
 
 def test_rerun_skips_finished_stages(recipe):

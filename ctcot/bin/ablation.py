@@ -47,6 +47,10 @@ def get_parser() -> argparse.ArgumentParser:
                         help="OMP_NUM_THREADS and decoding jobs of each call (default: CPU cores / --jobs)")
     parser.add_argument("--expdir", default="exp", help="the recipe's experiment directory (default: %(default)s)")
     parser.add_argument("--test_set", default="test", help="the test set of the table (default: %(default)s)")
+    parser.add_argument("--valid_set", default="dev",
+                        help="the recipe's validation set, where stage 12 measures the gap (default: %(default)s)")
+    parser.add_argument("--decode_dir", default="decode_*",
+                        help="the decoding of each ST run to read, a glob that must match one (default: %(default)s)")
     parser.add_argument("--output_dir", default=None, help="where the table goes (default: <expdir>/ablation)")
     parser.add_argument("--summarize_only", action="store_true", help="only write the table of finished runs")
     parser.add_argument("run_sh_args", nargs="*", help="options for every run.sh call (after '--')")
@@ -66,7 +70,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
     command = shlex.join(["python -m ctcot.bin.ablation", *argv])
 
     def summarize() -> Path:
-        return write_summary(output_dir, expdir, variants, args.seeds, args.test_set, command)
+        return write_summary(output_dir, expdir, variants, args.seeds, args.test_set, args.valid_set, command,
+                             args.decode_dir)
 
     try:
         if not args.summarize_only:

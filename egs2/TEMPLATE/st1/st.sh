@@ -13,7 +13,7 @@ cmdline="$0 $*"
 
 # General
 stage=1              # First stage to run.
-stop_stage=11        # Last stage to run.
+stop_stage=12        # Last stage to run.
 nj=4                 # Parallel jobs for feature extraction.
 inference_nj=4       # Parallel jobs for decoding.
 ngpu=0               # GPUs per training job (0: CPU). More than 1 runs ESPnet's DDP on this node.
@@ -65,6 +65,9 @@ inference_args=""    # Extra arguments of espnet2.bin.st_inference.
 inference_model=valid.acc.ave.pth  # Checkpoint of the ST experiment to decode with.
 gpu_inference=false  # Decode on the GPU (every job uses the first visible one) instead of CPUs.
 
+# Modality-gap analysis (stage 12)
+gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500".
+
 help_message=$(cat << EOF
 Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)
 
@@ -80,6 +83,9 @@ Stages:
   9: decoding of the test sets (ESPnet ST inference, beam search, averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
   11: packing of the ST model (ESPnet's packer)
+  12: modality-gap analysis of the pre-trained speech encoder vs the MT encoder on the validation set
+      (gap.json, per_utt.tsv and plots in <pretrain experiment>/modality_gap_<valid set>; CTC+OT also
+      vs its own text encoder, in modality_gap_<valid set>_own_text)
 A stage skips work it has done before with the same inputs (a .done file in its output) and
 otherwise redoes or resumes it; training stages resume from the last epoch.
 
@@ -529,6 +535,42 @@ if [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 11 ]; then
     ${python} -m espnet2.bin.pack st --st_train_config "${st_exp}/config.yaml" \
         --st_model_file "${st_exp}/${inference_model}" "${options[@]}" --outpath "${packed}"
     stage_done 11
+fi
+
+# --- stage 12 ------------------------------------------------------------------------------------
+if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
+    stage_start=${SECONDS}
+    gap_dir=${pretrain_exp}/modality_gap_${valid_set}
+    if [ "${pretrain}" = none ]; then
+        log "Stage 12: no pre-trained speech encoder to analyse (--pretrain none)"
+    else
+        require "${pretrain_model}" "stage 7"
+        require "${mt_model}" "stage 6 (it trains MT only when needed: --pretrain ctc_ot or --st_init_decoder_from_mt true)"
+        require "${valid_dir}/feats.scp" "stage 4"
+        # Against the MT encoder, for every pre-training: the space the MT-initialised decoder knows.
+        # CTC+OT also against its own text encoder, which trains with it (from the MT encoder).
+        analyses=("${mt_exp} ${mt_model} ${gap_dir}")
+        if [ "${pretrain}" = ctc_ot ]; then analyses+=("${pretrain_exp} ${pretrain_model} ${gap_dir}_own_text"); fi
+        for analysis in "${analyses[@]}"; do
+            read -r text_exp text_model dir <<< "${analysis}"
+            log "Stage 12: modality gap of ${pretrain_model} vs the text encoder of ${text_model} on ${valid_set} -> ${dir}"
+            sig=$(signature "$(cat "${pretrain_exp}/.done" "${text_exp}/.done" 2>/dev/null)" "${gap_args}" \
+                "$(md5sum < "${valid_dir}/feats.scp")" "$(md5sum < "${valid_dir}/${src_text}")")
+            if is_done "${dir}" "${sig}"; then
+                log "  ${dir}/gap.json: done before"
+            else
+                rm -rf "${dir}"  # no plots of an earlier run left beside the new ones
+                # shellcheck disable=SC2086
+                run_logged "${dir}/modality_gap.log" ${python} -m ctcot.bin.modality_gap \
+                    --speech_config "${pretrain_exp}/config.yaml" --speech_model "${pretrain_model}" \
+                    --text_config "${text_exp}/config.yaml" --text_model "${text_model}" \
+                    --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${dir}" ${gap_args}
+                mark_done "${dir}" "${sig}"
+            fi
+            sed 's/^/    /' "${dir}/summary.txt"
+        done
+    fi
+    stage_done 12
 fi
 
 log "Successfully finished in ${SECONDS}s"

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Measure the modality gap between a pre-trained speech encoder and a text encoder (st.sh stage 12).
+
+Usage (from a recipe directory, egs2/<corpus>/st1):
+    python -m ctcot.bin.modality_gap \\
+        --speech_config exp/pretrain_ctc_ot/config.yaml --speech_model exp/pretrain_ctc_ot/valid.loss.ave.pth \\
+        --text_config exp/mt_train_mt/config.yaml --text_model exp/mt_train_mt/valid.acc.ave.pth \\
+        --data_dir dump/fbank/dev --src_text text.phn.en --output_dir exp/pretrain_ctc_ot/modality_gap_dev
+
+Encodes the features of <data_dir>/feats.scp with the speech model (an ESPnet ASR model, i.e. CE or
+CTC+CE pre-training, or a ctcot CTCOTModel, i.e. CTC or CTC+OT) and the source transcripts with the
+text model (an ESPnet MT model's encoder, or a CTCOTModel's text encoder), then writes to
+--output_dir: gap.json (Sinkhorn divergence, paired/unpaired cosine, linear CKA, speech->text
+retrieval; "notes" says how each reads), per_utt.tsv, summary.txt (printed too), plan_<utt>.png
+(transport plans of speech frames to tokens) and projection.png (joint PCA of pooled states).
+Exits 1 with a message naming the file if an input is missing or inconsistent. See
+ctcot.modality_gap.
+"""
+import argparse
+import sys
+from typing import List, Optional
+
+from ctcot.bin import run
+from ctcot.modality_gap import SPEECH_TASKS, TEXT_TASKS, analyse, detect_task, format_summary, load_encoder
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Modality gap between a pre-trained speech encoder and a text encoder on a data set.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    group = parser.add_argument_group("models")
+    group.add_argument("--speech_config", required=True, help="config.yaml of the speech pre-training experiment")
+    group.add_argument("--speech_model", required=True, help="its checkpoint, e.g. valid.loss.ave.pth")
+    group.add_argument("--speech_task", choices=("auto", *SPEECH_TASKS), default="auto",
+                       help="ESPnet task of the speech model: asr (CE, CTC+CE) or ctcot (CTC, CTC+OT); "
+                            "auto: ctcot if the config has a text_encoder, else asr")
+    group.add_argument("--text_config", required=True,
+                       help="config.yaml of the text model, e.g. the MT experiment's (its source tokenisation is used)")
+    group.add_argument("--text_model", required=True, help="its checkpoint, e.g. valid.acc.ave.pth")
+    group.add_argument("--text_task", choices=("auto", *TEXT_TASKS), default="auto",
+                       help="ESPnet task of the text model: mt (the MT encoder) or ctcot (a CTC+OT model's text "
+                            "encoder); auto: ctcot if the config has a text_encoder, else mt")
+
+    group = parser.add_argument_group("data and output")
+    group.add_argument("--data_dir", required=True,
+                       help="data directory with feats.scp and --src_text, e.g. dump/fbank/dev")
+    group.add_argument("--src_text", required=True,
+                       help="source transcript file in --data_dir, as the text model was trained on (text.phn.en, ...)")
+    group.add_argument("--output_dir", required=True, help="where gap.json, per_utt.tsv and the plots go")
+    group.add_argument("--max_utts", type=int, default=None,
+                       help="analyse only the first N utterances of feats.scp; None: all")
+
+    group = parser.add_argument_group("optimal transport (the same for every model: comparable figures)")
+    group.add_argument("--ot_blur", type=float, default=0.05, help="entropic blur of the Sinkhorn divergence")
+    group.add_argument("--ot_scaling", type=float, default=0.5, help="its eps-scaling ratio, in (0, 1)")
+    group.add_argument("--ot_position_weight", type=float, default=1.0,
+                       help="scale of the relative-position coordinate appended to every state (0: none)")
+
+    group = parser.add_argument_group("plots and computation")
+    group.add_argument("--num_plans", type=int, default=4, help="utterances whose transport plan is plotted")
+    group.add_argument("--num_pairs_shown", type=int, default=50,
+                       help="speech/text pairs joined by a line in projection.png")
+    group.add_argument("--batch_size", type=int, default=16,
+                       help="utterances per text-encoder and Sinkhorn batch (the speech encoder gets one at a "
+                            "time, as in ESPnet's inference: its padded batches change the states)")
+    group.add_argument("--device", default="cpu", help="torch device of the encoders, e.g. cpu or cuda")
+    return parser
+
+
+def main(cmd: Optional[List[str]] = None) -> int:
+    args = get_parser().parse_args(cmd)
+    for name in ("batch_size", "max_utts"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            get_parser().error(f"--{name} must be at least 1")
+
+    def task() -> None:
+        speech_task = detect_task(args.speech_config, "speech") if args.speech_task == "auto" else args.speech_task
+        text_task = detect_task(args.text_config, "text") if args.text_task == "auto" else args.text_task
+        speech = load_encoder(args.speech_config, args.speech_model, speech_task, args.device)
+        text = load_encoder(args.text_config, args.text_model, text_task, args.device)
+        result = analyse(
+            speech, text, args.data_dir, args.src_text, args.output_dir,
+            blur=args.ot_blur, scaling=args.ot_scaling, position_weight=args.ot_position_weight,
+            batch_size=args.batch_size, num_plans=args.num_plans, num_pairs_shown=args.num_pairs_shown,
+            max_utts=args.max_utts, device=args.device,
+        )
+        print(format_summary(result))
+
+    return run(task)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

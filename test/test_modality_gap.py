@@ -1,0 +1,298 @@
+"""ctcot.modality_gap and ctcot.ot.transport_plan: the figures on inputs with known answers, the plan
+against POT, and python -m ctcot.bin.modality_gap end to end on tiny ESPnet models."""
+import json
+import logging
+
+import kaldiio
+import numpy as np
+import pytest
+import torch
+import yaml
+from espnet2.tasks.asr import ASRTask
+from espnet2.tasks.mt import MTTask
+
+from conftest import TINY_PRETRAIN_CONFIG, TINY_SPEECH_ENCODER, TINY_TEXT_ENCODER, WORDS, build_args
+from ctcot.bin.modality_gap import main
+from ctcot.modality_gap import (
+    cosine_matrix, cosine_scores, detect_task, encode_speech, encode_text, linear_cka, load_encoder,
+    retrieval_ranks, tokenize,
+)
+from ctcot.ot import append_positions, sinkhorn_divergence, transport_plan
+from ctcot.task import CTCOTTask
+
+# --- the figures ----------------------------------------------------------------------------------
+
+
+def random_orthogonal(dim, rng):
+    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
+    return q * np.sign(np.diag(r))
+
+
+def test_linear_cka_invariances_and_independence():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 8)) @ rng.standard_normal((8, 8))  # correlated columns
+    assert linear_cka(x, 3 * x @ random_orthogonal(8, rng) + 5.0) == pytest.approx(1.0, abs=1e-12)
+    assert linear_cka(x, x[:, :3]) < 1  # dimensions may differ
+    # independent representations: E[CKA] is about D / N
+    independent = [linear_cka(rng.standard_normal((500, 8)), rng.standard_normal((500, 8))) for _ in range(5)]
+    assert max(independent) < 0.1
+    # a non-isotropic scaling is not invariant
+    assert linear_cka(x, x * np.array([10.0] + [1.0] * 7)) < 0.99
+    assert linear_cka(x, np.ones((60, 8))) == 0.0
+    with pytest.raises(ValueError, match="expected"):
+        linear_cka(x, x[:10])
+
+
+def test_retrieval_ranks():
+    rng = np.random.default_rng(1)
+    pooled = rng.standard_normal((200, 16))
+    ranks = retrieval_ranks(cosine_matrix(pooled, pooled))
+    assert (ranks == 1).all()
+    shuffled = retrieval_ranks(cosine_matrix(pooled, pooled[rng.permutation(200)]))
+    assert (shuffled <= 1).mean() <= 5 / 200  # chance is 1/200
+    assert abs(shuffled.mean() - 100.5) < 15  # own text anywhere: mean rank (N + 1) / 2
+    # ties count against: a collapsed encoder does not retrieve
+    assert (retrieval_ranks(np.ones((4, 4))) == 4).all()
+    np.testing.assert_array_equal(retrieval_ranks(np.array([[0.9, 0.1, 0.95], [0.2, 0.5, 0.3], [0.0, 0.1, -1.0]])),
+                                  [2, 1, 3])
+
+
+def test_cosine_scores():
+    similarity = np.array([[1.0, 0.2, 0.0], [0.4, 0.5, 0.0], [0.0, 0.6, 0.0]])
+    paired, unpaired, margin = cosine_scores(similarity)
+    assert (paired, unpaired) == pytest.approx((0.5, 0.2))
+    assert margin == pytest.approx(0.3)
+    rng = np.random.default_rng(2)
+    # unrelated data of one distribution (a shared offset makes every cosine large): no margin
+    speech, text = rng.standard_normal((300, 16)) + 2, rng.standard_normal((300, 16)) + 2
+    paired, unpaired, margin = cosine_scores(cosine_matrix(speech, text))
+    assert paired > 0.5 and abs(margin) < 0.03
+    # paired data: a large margin
+    paired, unpaired, margin = cosine_scores(cosine_matrix(speech, speech + 0.3 * rng.standard_normal((300, 16))))
+    assert paired > 0.98 and margin > 0.1
+    assert cosine_matrix(np.zeros((1, 3)), np.ones((2, 3))).tolist() == [[0.0, 0.0]]
+
+
+# --- transport_plan -------------------------------------------------------------------------------
+
+LENGTHS_X, LENGTHS_Y = [30, 17, 1], [12, 5, 4]
+
+
+def padded_batch(dtype=torch.float64, seed=0, D=4):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(3, max(LENGTHS_X), D, generator=gen, dtype=dtype)
+    y = torch.randn(3, max(LENGTHS_Y), D, generator=gen, dtype=dtype) + 0.3
+    return x, torch.tensor(LENGTHS_X), y, torch.tensor(LENGTHS_Y)
+
+
+def test_transport_plan_matches_pot_when_converged():
+    """Slow annealing at a large blur converges; POT's exact log-domain Sinkhorn on the same points
+    (position appended; its cost ||x - y||^2 is 2 C, hence reg = 2 eps) gives the same plan."""
+    ot = pytest.importorskip("ot")
+    x, xl, y, yl = padded_batch()
+    blur = 2.0
+    plans = transport_plan(x, xl, y, yl, blur=blur, scaling=0.995)
+    for b in range(3):
+        n, m = LENGTHS_X[b], LENGTHS_Y[b]
+        xp = append_positions(x[b : b + 1, :n], xl[b : b + 1], 1.0)[0].numpy()
+        yp = append_positions(y[b : b + 1, :m], yl[b : b + 1], 1.0)[0].numpy()
+        expected = ot.bregman.sinkhorn_log(np.full(n, 1 / n), np.full(m, 1 / m), ot.dist(xp, yp, metric="sqeuclidean"),
+                                           reg=2 * blur**2, numItermax=100000, stopThr=1e-14)
+        plan = plans[b, :n, :m].numpy()
+        assert np.abs(plan - expected).max() < 2e-3 * expected.max()
+        np.testing.assert_allclose(plan.sum(1), 1 / n, rtol=1e-12)  # the last half-step: rows exact
+        np.testing.assert_allclose(plan.sum(0), 1 / m, rtol=3e-3)  # columns: up to convergence
+        assert plans[b, n:].abs().sum() == 0 and plans[b, :, m:].abs().sum() == 0
+
+
+def test_transport_plan_of_a_sequence_with_itself_is_the_diagonal():
+    """Identical sequences at a small blur: each frame is carried to itself (a monotonic alignment)."""
+    x = 3 * torch.randn(1, 20, 8, generator=torch.Generator().manual_seed(4))
+    lengths = torch.tensor([20])
+    plan = transport_plan(x, lengths, x.clone(), lengths)[0]
+    torch.testing.assert_close(plan, torch.eye(20) / 20, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-6)])
+def test_transport_plan_does_not_depend_on_padding(dtype, tol):
+    x, xl, y, yl = padded_batch(dtype)
+    x[1, LENGTHS_X[1]:] = float("nan")  # padding may hold anything
+    plans = transport_plan(x, xl, y, yl)
+    assert plans.shape == (3, 30, 12) and plans.dtype == dtype
+    for b in range(3):
+        n, m = LENGTHS_X[b], LENGTHS_Y[b]
+        alone = transport_plan(x[b : b + 1, :n], xl[b : b + 1], y[b : b + 1, :m], yl[b : b + 1])[0]
+        torch.testing.assert_close(plans[b, :n, :m], alone, rtol=0, atol=tol / (n * m))
+        torch.testing.assert_close(plans[b].sum(1)[:n], torch.full((n,), 1 / n, dtype=dtype))
+
+
+def test_transport_plan_checks_arguments_and_keeps_no_graph():
+    x, xl, y, yl = padded_batch(torch.float32)
+    with pytest.raises(ValueError, match="y_lengths must lie in"):
+        transport_plan(x, xl, y, torch.tensor([13, 1, 1]))
+    with pytest.raises(ValueError, match="blur must be positive"):
+        transport_plan(x, xl, y, yl, blur=0.0)
+    assert transport_plan(x.requires_grad_(), xl, y, yl).grad_fn is None
+
+
+# --- the program on tiny models -------------------------------------------------------------------
+
+TINY_DECODER = dict(attention_heads=2, linear_units=64, num_blocks=1, dropout_rate=0.0)
+
+
+def save_model(directory, task, config, **overrides):
+    """Build a tiny model of ``task``, save config.yaml and model.pth as training would."""
+    torch.manual_seed(0)
+    args = build_args(task, config, **overrides)
+    model = task.build_model(args)
+    directory.mkdir(parents=True)
+    (directory / "config.yaml").write_text(yaml.safe_dump(vars(args)))
+    torch.save(model.state_dict(), directory / "model.pth")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Word-level tokens, a data dir of random 80-dim features with transcripts, and four models:
+    a CTC+OT model, an ESPnet ASR model (CE) and an ESPnet MT model with 32-dim states, and a
+    CTC-only model (no text encoder) with 16-dim states."""
+    root = tmp_path_factory.mktemp("gap")
+    tokens = root / "tokens.txt"
+    tokens.write_text("\n".join(["<blank>", "<unk>", *WORDS, "<sos/eos>"]) + "\n")
+    data = root / "dev"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    utts = [f"utt{i:02d}" for i in range(7)]
+    with kaldiio.WriteHelper(f"ark,scp:{data}/feats.ark,{data}/feats.scp") as writer:
+        for utt in utts:
+            writer(utt, rng.standard_normal((int(rng.integers(30, 120)), 80)).astype(np.float32))
+    transcripts = {utt: " ".join(rng.choice(WORDS, int(rng.integers(2, 7)))) for utt in utts}
+    (data / "text.words").write_text("".join(f"{u} {t}\n" for u, t in transcripts.items()))
+
+    word_tokens = dict(src_token_list=str(tokens), src_token_type="word", src_bpemodel=None)
+    speech_conf = dict(frontend=None, input_size=80, normalize="utterance_mvn", encoder="transformer",
+                       encoder_conf=TINY_SPEECH_ENCODER)
+    ctcot = save_model(root / "pretrain_ctc_ot", CTCOTTask, {**TINY_PRETRAIN_CONFIG, **speech_conf}, **word_tokens)
+    asr = save_model(root / "pretrain_ce", ASRTask, {
+        **speech_conf, "decoder": "transformer", "decoder_conf": TINY_DECODER,
+        "model_conf": dict(ctc_weight=0.0)}, token_list=str(tokens), token_type="word", bpemodel=None)
+    mt = save_model(root / "mt", MTTask, dict(
+        frontend="embed", frontend_conf=dict(embed_dim=32, positional_dropout_rate=0.0),
+        encoder="transformer", encoder_conf=TINY_TEXT_ENCODER, decoder="transformer", decoder_conf=TINY_DECODER,
+    ), token_list=str(tokens), token_type="word", bpemodel=None, **word_tokens)
+    ctc16 = save_model(root / "pretrain_ctc", CTCOTTask, {
+        **TINY_PRETRAIN_CONFIG, **speech_conf, "encoder_conf": {**TINY_SPEECH_ENCODER, "output_size": 16},
+        "model_conf": dict(ctc_weight=1.0, ot_weight=0.0)}, **word_tokens)
+    return dict(root=root, data=data, utts=utts, transcripts=transcripts, ctcot=ctcot, asr=asr, mt=mt, ctc16=ctc16)
+
+
+def cli_args(tiny, speech, text, output_dir, *extra):
+    return ["--speech_config", str(tiny[speech] / "config.yaml"), "--speech_model", str(tiny[speech] / "model.pth"),
+            "--text_config", str(tiny[text] / "config.yaml"), "--text_model", str(tiny[text] / "model.pth"),
+            "--data_dir", str(tiny["data"]), "--src_text", "text.words", "--output_dir", str(output_dir),
+            "--batch_size", "3", *extra]
+
+
+def read_per_utt(path):
+    header, *rows = [line.split("\t") for line in path.read_text().splitlines()]
+    return [dict(zip(header, row)) for row in rows]
+
+
+def test_detect_task(tiny):
+    assert detect_task(tiny["ctcot"] / "config.yaml", "speech") == "ctcot"
+    assert detect_task(tiny["asr"] / "config.yaml", "speech") == "asr"
+    assert detect_task(tiny["mt"] / "config.yaml", "text") == "mt"
+    assert detect_task(tiny["ctcot"] / "config.yaml", "text") == "ctcot"
+
+
+def test_cli_ctc_ot_encoder_vs_mt_encoder(tiny, tmp_path, capsys):
+    out = tmp_path / "gap"
+    assert main(cli_args(tiny, "ctcot", "mt", out, "--num_plans", "2")) == 0
+    gap = json.loads((out / "gap.json").read_text())
+    n = len(tiny["utts"])
+    assert gap["n_utts"] == n and gap["speech_model"]["task"] == "ctcot" and gap["text_model"]["task"] == "mt"
+    assert gap["ot"] == dict(blur=0.05, scaling=0.5, position_weight=1.0) and "sinkhorn" in gap["notes"]
+    assert gap["sinkhorn"] > 0
+    assert -1 <= gap["cosine_unpaired"] <= 1 and -1 <= gap["cosine_paired"] <= 1
+    assert gap["cosine_margin"] == pytest.approx(gap["cosine_paired"] - gap["cosine_unpaired"])
+    assert 0 <= gap["linear_cka"] <= 1
+    assert 0 <= gap["retrieval_top1"] <= gap["retrieval_top5"] <= 1
+    assert (gap["retrieval_chance_top1"], gap["retrieval_chance_top5"]) == pytest.approx((1 / n, 5 / n))
+
+    rows = read_per_utt(out / "per_utt.tsv")
+    assert [r["utt_id"] for r in rows] == tiny["utts"]
+    # the MT encoder's states: <sos> and one per word
+    assert [int(r["tokens"]) for r in rows] == [len(tiny["transcripts"][u].split()) + 1 for u in tiny["utts"]]
+    assert np.mean([float(r["sinkhorn"]) for r in rows]) == pytest.approx(gap["sinkhorn"], rel=1e-5)
+    assert np.mean([int(r["rank"]) == 1 for r in rows]) == pytest.approx(gap["retrieval_top1"])
+    plots = sorted(p.name for p in out.glob("*.png"))
+    assert plots == sorted(["projection.png", f"plan_{tiny['utts'][0]}.png", f"plan_{tiny['utts'][-1]}.png"])
+    assert all((out / p).stat().st_size > 1000 for p in plots)
+    assert "linear CKA" in capsys.readouterr().out
+
+
+def test_cli_batched_figures_equal_one_utterance_alone(tiny, tmp_path):
+    """An ESPnet ASR (CE) speech encoder against a CTC+OT model's text encoder: per_utt.tsv's
+    values, computed in padded batches, equal those of each utterance encoded alone."""
+    out = tmp_path / "gap"
+    assert main(cli_args(tiny, "asr", "ctcot", out, "--num_plans", "0", "--ot_position_weight", "0.5")) == 0
+    gap = json.loads((out / "gap.json").read_text())
+    assert (gap["speech_model"]["task"], gap["text_model"]["task"]) == ("asr", "ctcot")
+    assert not list(out.glob("plan_*.png")) and (out / "projection.png").is_file()
+    rows = {r["utt_id"]: r for r in read_per_utt(out / "per_utt.tsv")}
+
+    speech = load_encoder(tiny["asr"] / "config.yaml", tiny["asr"] / "model.pth", "asr")
+    text = load_encoder(tiny["ctcot"] / "config.yaml", tiny["ctcot"] / "model.pth", "ctcot")
+    for utt in tiny["utts"][:3]:
+        ids = tokenize(text, {utt: tiny["transcripts"][utt]})[utt]
+        assert len(ids) == len(tiny["transcripts"][utt].split())
+        s = encode_speech(speech, [utt], tiny["data"] / "feats.scp", batch_size=1)[0]
+        t = encode_text(text, [ids], batch_size=1)[0]
+        value = sinkhorn_divergence(s[None], torch.tensor([len(s)]), t[None], torch.tensor([len(t)]),
+                                    position_weight=0.5).item()
+        assert (int(rows[utt]["frames"]), int(rows[utt]["tokens"])) == (len(s), len(t))
+        assert float(rows[utt]["sinkhorn"]) == pytest.approx(value, rel=1e-4)
+        cosine = torch.nn.functional.cosine_similarity(s.mean(0), t.mean(0), dim=0).item()
+        assert float(rows[utt]["cosine"]) == pytest.approx(cosine, abs=1e-5)
+
+
+def test_cli_spaces_of_different_sizes_get_only_cka(tiny, tmp_path, caplog):
+    out = tmp_path / "gap"
+    assert main(cli_args(tiny, "ctc16", "mt", out)) == 0
+    gap = json.loads((out / "gap.json").read_text())
+    assert (gap["speech_model"]["dim"], gap["text_model"]["dim"]) == (16, 32)
+    assert 0 < gap["linear_cka"] <= 1
+    assert all(gap[k] is None for k in ("sinkhorn", "cosine_margin", "retrieval_top1", "retrieval_top5"))
+    assert {r["sinkhorn"] for r in read_per_utt(out / "per_utt.tsv")} == {"NA"}
+    assert not list(out.glob("*.png")) and "only linear_cka" in caplog.text
+    # a CTC-only model has no text side
+    caplog.clear()
+    assert main(cli_args(tiny, "asr", "ctc16", tmp_path / "other")) == 1
+    assert "has no text encoder" in caplog.text
+
+
+def test_cli_errors_name_the_file(tiny, tmp_path, caplog):
+    caplog.set_level(logging.ERROR)
+    data = tmp_path / "dev"
+    data.mkdir()
+    (data / "text.words").write_text((tiny["data"] / "text.words").read_text())
+    args = cli_args(tiny, "ctcot", "mt", tmp_path / "out")
+    args[args.index("--data_dir") + 1] = str(data)
+    assert main(args) == 1
+    assert f"{data}/feats.scp: no such file" in caplog.text
+
+    # an utterance of feats.scp without transcript
+    (data / "feats.scp").write_text((tiny["data"] / "feats.scp").read_text())
+    lines = (tiny["data"] / "text.words").read_text().splitlines(True)
+    (data / "text.words").write_text("".join(lines[:2] + lines[3:]))
+    caplog.clear()
+    assert main(args) == 1
+    assert f"{data}/text.words: no transcript for 1 utterance(s)" in caplog.text and tiny["utts"][2] in caplog.text
+
+    # a checkpoint of another model
+    args = cli_args(tiny, "ctcot", "mt", tmp_path / "out")
+    args[args.index("--speech_model") + 1] = str(tiny["mt"] / "model.pth")
+    caplog.clear()
+    assert main(args) == 1
+    assert "model.pth does not fit the ctcot model" in caplog.text
+    assert not (tmp_path / "out").exists()

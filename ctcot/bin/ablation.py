@@ -13,6 +13,7 @@ runs.tsv, bleu_chrf.png} after every finished run, and each job's log to
 <expdir>/ablation/logs/. Running it again resumes: finished stages are skipped.
 """
 import argparse
+import json
 import logging
 import os
 import shlex
@@ -67,7 +68,10 @@ def main(cmd: Optional[List[str]] = None) -> int:
     expdir = Path(args.expdir)
     output_dir = Path(args.output_dir) if args.output_dir else expdir / "ablation"
     variants = [Variant(p, d) for p in args.pretrains for d in args.mt_decoder_init]
-    command = shlex.join(["python -m ctcot.bin.ablation", *argv])
+    command = "python -m ctcot.bin.ablation " + shlex.join(argv)
+    previous = output_dir / "results.json"
+    if args.summarize_only and previous.is_file():  # the table keeps the command that ran the ablation
+        command = json.loads(previous.read_text(encoding="utf-8")).get("command", command)
 
     def summarize() -> Path:
         return write_summary(output_dir, expdir, variants, args.seeds, args.test_set, args.valid_set, command,

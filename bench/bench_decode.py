@@ -38,7 +38,6 @@ ids) equals that of the BatchBeamSearch beam.
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -48,6 +47,7 @@ import yaml
 from espnet.nets.batch_beam_search import BatchBeamSearch
 from espnet.nets.beam_search import BeamSearch
 from espnet2.bin.st_inference import Speech2Text
+from machine import cpu_name  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES_PER_SECOND = 100
@@ -67,12 +67,6 @@ def decode_all(speech2text, feats):
         seconds += time.perf_counter() - start
         hyps[utt] = results[0][2]  # (text, tokens, token ids, hypothesis) of the best
     return seconds, hyps
-
-
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    return names[0] if names else platform.processor()
 
 
 def main():

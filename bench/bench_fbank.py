@@ -40,7 +40,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -52,6 +51,7 @@ import torchaudio
 from torchaudio.compliance.kaldi import fbank
 
 from ctcot.features import FbankConfig, compute_fbank, extract_data_dir, read_audio
+from machine import cpu_name  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = FbankConfig()
@@ -95,12 +95,6 @@ def time_extract(wav_scp_lines, num_utts, nj, repeats):
             if i:
                 times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    return names[0] if names else platform.processor()
 
 
 def main():

@@ -49,7 +49,6 @@ import functools
 import json
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
 import tempfile
@@ -63,6 +62,7 @@ from espnet2.tasks.st import STTask
 
 from ctcot.ot import sinkhorn_divergence
 from ctcot.task import CTCOTTask
+from machine import cpu_name  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"ctc_ot": "pretrain_ctc_ot.yaml", "ctc": "pretrain_ctc.yaml", "st": "train_st.yaml"}
@@ -168,12 +168,6 @@ def peak_memory_mb(name, args):
     if args.device.startswith("cuda"):
         return torch.cuda.max_memory_allocated(args.device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before  # ru_maxrss is in kB
-
-
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    return names[0] if names else platform.processor()
 
 
 def main():

@@ -391,9 +391,9 @@ def transport_plan(
     :math:`\pi_{ij} = \alpha_i P_{ij}`, :math:`P` the row-normalised plan of the last
     Sinkhorn half-step. Its rows sum to :math:`1/S` exactly; its columns sum to :math:`1/T`
     up to the solver's convergence (with the default ``blur`` and ``scaling`` the loop ends
-    after one iteration at the final temperature, so the column sums are approximate). After
-    CTC+OT pre-training the plan of speech frames to source tokens should look like a
-    monotonic alignment. Not differentiable; computed in fp32 (fp64 inputs stay fp64).
+    after one iteration at the final temperature, so the column sums are approximate). For
+    speech frames and source tokens, a monotonic band would be an alignment (the position
+    coordinate favours one). Not differentiable; computed in fp32 (fp64 inputs stay fp64).
 
     Args:
         x: (B, S, D) first sequences, e.g. speech-encoder states.

@@ -2,7 +2,6 @@
 import json
 import os
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -146,31 +145,3 @@ def test_summary_table_statistics_and_plot(tmp_path):
     png = (tmp_path / "out" / "bleu_chrf.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert summarize([], variants) == []
-
-
-def test_ablation_on_the_tiny_corpus_shares_stages_and_resumes(tmp_path):
-    from test_recipe import TINY, make_recipe
-
-    recipe = make_recipe(tmp_path)
-    command = ["./ablation.sh", "--pretrains", "none", "ctc_ot", "--mt_decoder_init", "true", "--seeds", "1", "2",
-               "--jobs", "2", "--", *TINY]
-    first = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=1200)
-    assert first.returncode == 0, first.stderr[-3000:]
-    out = recipe / "exp" / "ablation"
-    assert "4 of 4 ST runs finished" in (out / "RESULTS.md").read_text()
-    runs = json.loads((out / "results.json").read_text())["runs"]
-    assert sorted((r["pretrain"], r["seed"]) for r in runs) == [("ctc_ot", 1), ("ctc_ot", 2), ("none", 1), ("none", 2)]
-    for run in runs:  # each run scored its own hypotheses of the test set
-        assert Path(recipe / run["result"]).parent.joinpath("text").stat().st_size > 0
-    # The seed reached ESPnet; pre-training and MT ran once for all seeds.
-    for seed in (1, 2):
-        assert f"seed: {seed}\n" in (recipe / f"exp/st_ctc_ot_mtdec_seed{seed}/config.yaml").read_text()
-    assert (recipe / "exp/pretrain_ctc_ot/train.log").read_text().count("# Started at") == 1
-    assert (recipe / "exp/mt_train_mt/train.log").read_text().count("# Started at") == 1
-    assert (out / "bleu_chrf.png").stat().st_size > 0
-
-    # Run again: every stage is found done, nothing is trained or decoded again.
-    again = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
-    log = (out / "logs" / "st_ctc_ot_mtdec_seed2.log").read_text()
-    assert log.count("valid.acc.ave.pth exists: done before") == 1 and log.count("/text: done before") == 1

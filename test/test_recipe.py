@@ -189,12 +189,38 @@ def test_stage12_modality_gap(recipe):
     assert "no pre-trained speech encoder" in out
 
 
+def test_ablation_shares_finished_stages_and_resumes(recipe):
+    """./ablation.sh on the recipe after its full run: only the seeds' ST runs are new."""
+    command = ["./ablation.sh", "--pretrains", "ctc_ot", "--mt_decoder_init", "true", "--seeds", "1", "2",
+               "--jobs", "2", "--", *TINY, *SPEED]
+    first = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=1200)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = recipe / "exp" / "ablation"
+    assert "2 of 2 ST runs finished" in (out / "RESULTS.md").read_text()
+    summary = json.loads((out / "results.json").read_text())
+    assert sorted(r["seed"] for r in summary["runs"]) == [1, 2]
+    assert summary["gaps"]["ctc_ot"]["n_utts"] == len(ids(recipe / "dump/fbank/dev/feats.scp"))
+    for seed in (1, 2):  # the seed reached ESPnet; each run decoded and scored the test set
+        assert f"seed: {seed}\n" in (recipe / f"exp/st_ctc_ot_mtdec_seed{seed}/config.yaml").read_text()
+        assert (recipe / f"exp/st_ctc_ot_mtdec_seed{seed}/decode_decode_st_valid.acc.ave/test/text").stat().st_size
+    for exp in ("exp/pretrain_ctc_ot", "exp/mt_train_mt"):  # trained once, by the recipe's run
+        assert (recipe / exp / "train.log").read_text().count("# Started at") == 1
+    assert (out / "bleu_chrf.png").stat().st_size > 0
+
+    # Run again: every stage is found done.
+    again = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    log = (out / "logs" / "st_ctc_ot_mtdec_seed2.log").read_text()
+    assert log.count("valid.acc.ave.pth exists: done before") == 1 and log.count("/text: done before") == 1
+
+
 def test_rerun_skips_finished_stages(recipe):
     models = [recipe / "exp/mt_train_mt/valid.acc.ave.pth", recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth",
               recipe / ST_EXP / "valid.acc.ave.pth"]
     before = [m.resolve().stat().st_mtime_ns for m in models]
-    out = run(recipe, *SPEED, "--stage", "3", "--stop_stage", "9").stdout
-    assert out.count("done before") == 3 + 2 + 1 + 3 + 1  # features, filtering, tokens, trainings, decoding
+    out = run(recipe, *SPEED, "--stage", "2", "--stop_stage", "9").stdout
+    # speed perturbation, features, filtering, tokens, trainings, decoding
+    assert out.count("done before") == 1 + 3 + 2 + 1 + 3 + 1
     assert [m.resolve().stat().st_mtime_ns for m in models] == before
 
 

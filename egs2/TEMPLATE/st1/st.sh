@@ -244,8 +244,14 @@ fi
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ] && [ -n "${speed_perturb_factors}" ]; then
     stage_start=${SECONDS}
     log "Stage 2: speed perturbation of data/${train_set} by ${speed_perturb_factors} -> data/${train_set_sp}"
-    # shellcheck disable=SC2086
-    ${python} -m ctcot.bin.perturb_speed "data/${train_set}" "data/${train_set_sp}" --factors ${speed_perturb_factors}
+    sig=$(signature "${speed_perturb_factors}" "$(cat data/.done 2>/dev/null)")
+    if is_done "data/${train_set_sp}" "${sig}"; then
+        log "  data/${train_set_sp}: done before"
+    else
+        # shellcheck disable=SC2086
+        ${python} -m ctcot.bin.perturb_speed "data/${train_set}" "data/${train_set_sp}" --factors ${speed_perturb_factors}
+        mark_done "data/${train_set_sp}" "${sig}"
+    fi
     stage_done 2
 fi
 

@@ -103,11 +103,10 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
     for pretrain in pretrains:
         jobs.append(Job(f"pretrain_{pretrain}",
                         ["--stage", "7", "--stop_stage", "7", "--pretrain", pretrain], ("shared",)))
-    for pretrain in pretrains:
-        # The analysis needs the MT model: with no variant using it, stage 6 has not made one.
-        if needs_mt:
-            jobs.append(Job(f"gap_{pretrain}", ["--stage", "12", "--stop_stage", "12", "--pretrain", pretrain],
-                            (f"pretrain_{pretrain}",)))
+    # The gap analysis needs the MT model: with no variant using it, stage 6 has not made one.
+    for pretrain in pretrains if needs_mt else []:
+        jobs.append(Job(f"gap_{pretrain}", ["--stage", "12", "--stop_stage", "12", "--pretrain", pretrain],
+                        (f"pretrain_{pretrain}",)))
     for seed in seeds:
         for variant in variants:
             after = ("shared",) if variant.pretrain == "none" else ("shared", f"pretrain_{variant.pretrain}")

@@ -16,7 +16,8 @@ dropout, SpecAugment); MT and pre-training are shared by every seed. Every varia
 ST configuration, hence the same budget. :func:`run_jobs` runs the jobs in dependency order,
 several at a time, each logging to its own file; ``st.sh`` skips finished stages, so an
 interrupted ablation is resumed by running it again. :func:`summarize` and
-:func:`write_summary` make the table (mean ± sample std over seeds) and the bar chart.
+:func:`write_summary` make the table (mean ± sample std over seeds) and the bar chart;
+:func:`significance` tests the paper's claims with Welch's t-test over seeds.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from ctcot.data_dir import atomic_write
 
 __all__ = ["PRETRAINS", "Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
-           "summarize", "write_summary"]
+           "summarize", "welch_contrast", "significance", "significance_markdown", "write_summary"]
 
 PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot")
 # Figures of the modality-gap analysis (stage 12, gap.json) shown in the table: key, header.
@@ -262,6 +263,121 @@ def summarize(runs: Sequence[Mapping], variants: Sequence[Variant]) -> List[Dict
     return rows
 
 
+def welch_contrast(groups: Sequence[Sequence[float]], weights: Sequence[float]) -> Dict[str, float]:
+    """Welch's t-test of a linear contrast of group means, ``Σ w_i mean_i > 0``, groups of unequal variances.
+
+    The standard error is ``sqrt(Σ w_i² s_i²/n_i)`` and the degrees of freedom are Welch-Satterthwaite's,
+    ``(Σ w_i² s_i²/n_i)² / Σ (w_i² s_i²/n_i)² / (n_i − 1)``. With two groups and weights ``(1, -1)``
+    this is ``scipy.stats.ttest_ind(a, b, equal_var=False, alternative="greater")``.
+
+    Args:
+        groups: The values of each group (at least 2 each, not all groups constant).
+        weights: One weight per group, e.g. ``(1, -1, -1, 1)`` for a difference of differences.
+
+    Returns:
+        ``estimate``, ``se``, ``t``, ``df`` and ``p``, the one-sided p-value of ``estimate > 0``.
+    """
+    from scipy import stats
+
+    if len(groups) != len(weights):
+        raise ValueError(f"{len(groups)} groups but {len(weights)} weights")
+    if any(len(g) < 2 for g in groups):
+        raise ValueError("every group needs at least 2 values")
+    # Each group's share of the variance of the estimate: w² s² / n.
+    shares = [w * w * statistics.variance(g) / len(g) for g, w in zip(groups, weights)]
+    variance = sum(shares)
+    if variance == 0:
+        raise ValueError("no variance within any group")
+    estimate = sum(w * statistics.fmean(g) for g, w in zip(groups, weights))
+    se = variance ** 0.5
+    df = variance ** 2 / sum(v * v / (len(g) - 1) for v, g in zip(shares, groups))
+    t = estimate / se
+    return dict(estimate=estimate, se=se, t=t, df=df, p=float(stats.t.sf(t, df)))
+
+
+def _comparisons(variants: Sequence[Variant]) -> List[Tuple[str, List[Variant]]]:
+    """The paper's claims among ``variants``: a name and the groups (A, B, or X_mt, X, CE_mt, CE)."""
+    present = set(variants)
+    inits = sorted({v.mt_decoder for v in variants})
+    dec = {False: "random dec.", True: "MT dec."}
+    claims = []
+    for d in inits:  # pre-training helps
+        for x in ("ctc", "ctc_ot"):
+            claims.append((f"{x} > none, {dec[d]}", [Variant(x, d), Variant("none", d)]))
+    for x in ("ctc", "ctc_ot"):  # Figure 5: the MT-decoder gain is larger for CTC(+OT) than for CE
+        claims.append((f"MT-dec. gain: {x} > ce",
+                       [Variant(x, True), Variant(x, False), Variant("ce", True), Variant("ce", False)]))
+    for d in inits:  # OT helps CTC
+        claims.append((f"ctc_ot > ctc, {dec[d]}", [Variant("ctc_ot", d), Variant("ctc", d)]))
+    return [(name, groups) for name, groups in claims if all(g in present for g in groups)]
+
+
+def significance(runs: Sequence[Mapping], variants: Sequence[Variant],
+                 metrics: Sequence[str] = ("bleu", "chrf")) -> List[Dict]:
+    """Welch's t-tests over seeds of the paper's claims, one-sided in the claimed direction.
+
+    The claims, each tested where all its variants are among ``variants``: ctc and ctc_ot beat no
+    pre-training (per decoder initialisation); the MT-decoder gain of ctc and of ctc_ot is larger
+    than that of ce (the contrast ``(X_mtdec − X) − (ce_mtdec − ce)``); ctc_ot beats ctc.
+    A claim with a group of fewer than 2 finished seeds is kept with ``skipped`` saying why.
+
+    Returns:
+        One dict per claim and metric: ``claim``, ``metric``, ``groups`` (tags), ``seeds`` (runs per
+        group), ``mean_a``, ``mean_b`` (the two means; for the contrast, the two MT-decoder gains),
+        ``difference``, ``se``, ``t``, ``df``, ``p`` (None when skipped) and ``skipped`` (None or why).
+    """
+    from scipy import stats
+
+    values = {}
+    for run in runs:
+        values.setdefault((run["pretrain"], run["mt_decoder"]), []).append(run)
+    results = []
+    for claim, groups in _comparisons(variants):
+        for metric in metrics:
+            data = [[r[metric] for r in values.get((g.pretrain, g.mt_decoder), [])] for g in groups]
+            row: Dict = dict(claim=claim, metric=metric, groups=[g.tag for g in groups],
+                             seeds=[len(d) for d in data], mean_a=None, mean_b=None, difference=None,
+                             se=None, t=None, df=None, p=None, skipped=None)
+            few = [f"{g.tag}: {len(d)}" for g, d in zip(groups, data) if len(d) < 2]
+            if few:
+                row["skipped"] = "fewer than 2 seeds (" + ", ".join(few) + ")"
+            elif all(statistics.variance(d) == 0 for d in data):
+                row["skipped"] = "no variance over seeds"
+            elif len(groups) == 2:
+                test = stats.ttest_ind(data[0], data[1], equal_var=False, alternative="greater")
+                a, b = statistics.fmean(data[0]), statistics.fmean(data[1])
+                se = sum(statistics.variance(d) / len(d) for d in data) ** 0.5
+                row.update(mean_a=a, mean_b=b, difference=a - b, se=se, t=float(test.statistic),
+                           df=float(test.df), p=float(test.pvalue))
+            else:  # the gain of X minus the gain of CE
+                means = [statistics.fmean(d) for d in data]
+                test = welch_contrast(data, (1, -1, -1, 1))
+                row.update(mean_a=means[0] - means[1], mean_b=means[2] - means[3], difference=test["estimate"],
+                           se=test["se"], t=test["t"], df=test["df"], p=test["p"])
+            results.append(row)
+    return results
+
+
+def _number(value: Optional[float], spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def significance_markdown(tests: Sequence[Mapping]) -> str:
+    """The table of :func:`significance`: means, difference, t, df, one-sided p (``*``: p < 0.05), seeds."""
+    header = ["claim", "metric", "mean A", "mean B", "A − B", "t", "df", "p (one-sided)", "seeds"]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    for test in tests:
+        if test["skipped"]:
+            p = "skipped: " + test["skipped"]
+        else:
+            p = f"{test['p']:.3g}" + (" *" if test["p"] < 0.05 else "")
+        cells = [test["claim"], {"bleu": "BLEU", "chrf": "chrF"}.get(test["metric"], test["metric"]),
+                 _number(test["mean_a"], ".2f"), _number(test["mean_b"], ".2f"), _number(test["difference"], "+.2f"),
+                 _number(test["t"], ".2f"), _number(test["df"], ".1f"), p, "/".join(map(str, test["seeds"]))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _cell(row: Optional[Mapping], metric: str) -> str:
     if row is None:
         return "–"
@@ -368,11 +484,20 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
     if rows:
         plot_bars(rows, pretrains, decoder_inits, output_dir / "bleu_chrf.png")
         lines += ["![BLEU and chrF](bleu_chrf.png)", ""]
+    tests = significance(runs, variants)
+    lines += ["## Significance", "",
+              "Welch's t-test over seeds, one-sided in the direction the paper claims; p < 0.05 marked (*), "
+              "no correction for multiple comparisons. For \"MT-dec. gain: X > ce\", A and B are the gains "
+              "mean(X_mtdec) − mean(X) and mean(ce_mtdec) − mean(ce), tested as one contrast of the four groups "
+              "(Welch-Satterthwaite df); seeds: runs per group.", ""]
+    lines += [significance_markdown(tests) if tests else "None of the paper's comparisons is among these variants.",
+              ""]
     results_md = output_dir / "RESULTS.md"
     atomic_write(results_md, ("\n".join(lines)).encode("utf-8"))
     atomic_write(output_dir / "results.json", (json.dumps(
         dict(command=command, test_set=test_set, valid_set=valid_set, seeds=list(seeds), summary=rows, runs=runs,
-             gaps=gaps, own_text_gaps=own_text_gaps), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+             gaps=gaps, own_text_gaps=own_text_gaps, significance=tests),
+        indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     tsv = ["pretrain\tmt_decoder\tseed\tbleu\tchrf\tter\tresult"]
     tsv += [f"{r['pretrain']}\t{_bool(r['mt_decoder'])}\t{r['seed']}\t{r['bleu']:.2f}\t{r['chrf']:.2f}\t"
             f"{r['ter']:.2f}\t{r['result']}" for r in runs]

@@ -1,4 +1,4 @@
-"""The ablation driver: its plan, its scheduler, its table, and a real run on the tiny mini corpus."""
+"""The ablation driver: its plan, its scheduler, its table and its significance tests."""
 import json
 import os
 import statistics
@@ -6,8 +6,9 @@ import time
 from pathlib import Path
 
 import pytest
+from scipy import stats
 
-from ctcot.ablation import Variant, plan_jobs, run_jobs, summarize, write_summary
+from ctcot.ablation import Variant, plan_jobs, run_jobs, significance, summarize, welch_contrast, write_summary
 
 ALL = [Variant(p, d) for p in ("none", "ce", "ctc", "ctc_ce", "ctc_ot") for d in (False, True)]
 
@@ -141,7 +142,100 @@ def test_summary_table_statistics_and_plot(tmp_path):
     assert "| ctc_ot | 0.500 | 0.250 | 0.800 | 0.100 | 0.005 |" in text  # against its own text encoder
     summary = json.loads((tmp_path / "out" / "results.json").read_text())
     assert len(summary["runs"]) == 8 and summary["gaps"]["ctc_ot"]["linear_cka"] == 0.75
+    # None of these pairs is one of the paper's comparisons.
+    assert summary["significance"] == [] and "None of the paper's comparisons is among these variants." in text
     assert len((tmp_path / "out" / "runs.tsv").read_text().splitlines()) == 9
     png = (tmp_path / "out" / "bleu_chrf.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert summarize([], variants) == []
+
+
+def test_welch_contrast_against_a_hand_computation():
+    groups = [[1, 2, 3], [0, 0, 3], [2, 4], [1, 1, 4, 6]]  # means 2, 1, 3, 3; variances 1, 3, 2, 6
+    test = welch_contrast(groups, (1, -1, -1, 1))
+    # estimate 2 - 1 - 3 + 3; Σ s²/n = 1/3 + 3/3 + 2/2 + 6/4 = 23/6;
+    # df = (23/6)² / ((1/3)²/2 + 1²/2 + 1²/1 + 1.5²/3) = (529/36) / (83/36)
+    assert test["estimate"] == pytest.approx(1.0)
+    assert test["se"] == pytest.approx((23 / 6) ** 0.5)
+    assert test["df"] == pytest.approx(529 / 83)
+    assert test["t"] == pytest.approx(1 / (23 / 6) ** 0.5)
+    assert test["p"] == pytest.approx(stats.t.sf(1 / (23 / 6) ** 0.5, 529 / 83))
+    assert 0.3 < test["p"] < 0.4
+    # The other direction: the complementary p-value.
+    assert welch_contrast(groups, (-1, 1, 1, -1))["p"] == pytest.approx(1 - test["p"])
+    with pytest.raises(ValueError, match="at least 2"):
+        welch_contrast([[1.0], [1.0, 2.0]], (1, -1))
+    with pytest.raises(ValueError, match="no variance"):
+        welch_contrast([[1.0, 1.0], [2.0, 2.0]], (1, -1))
+
+
+def test_welch_contrast_of_two_groups_is_scipys_welch_test():
+    a, b = [20.1, 21.3, 19.8, 22.0], [18.0, 18.5, 17.2]
+    test = welch_contrast([a, b], (1, -1))
+    scipy_test = stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+    assert test["t"] == pytest.approx(scipy_test.statistic)
+    assert test["df"] == pytest.approx(scipy_test.df)
+    assert test["p"] == pytest.approx(scipy_test.pvalue)
+    assert test["df"] != pytest.approx(len(a) + len(b) - 2)  # not the pooled-variance test
+
+
+def test_summary_significance_table(tmp_path):
+    expdir = tmp_path / "exp"
+    scores = {"none_mtdec": [10.0, 10.6, 9.5], "ctc_mtdec": [14.0, 14.1, 13.8], "ctc_ot_mtdec": [14.1, 13.7, 14.0],
+              "ctc": [8.0, 8.3, 7.9], "ce": [9.0, 9.2, 8.8], "ce_mtdec": [9.5]}  # no "none" run; ce_mtdec: 1 seed
+    for tag, values in scores.items():
+        for seed, bleu in enumerate(values, 1):
+            write_result(expdir, f"{tag}_seed{seed}", "test", bleu, 3 * bleu)
+    variants = [Variant(p, d) for p in ("none", "ce", "ctc", "ctc_ot") for d in (False, True)]
+    results_md = write_summary(tmp_path / "out", expdir, variants, [1, 2, 3], "test", "dev")
+    text = results_md.read_text()
+    # After the existing table, with the test named.
+    assert text.index("## Significance") > text.index("| ctc_ot |")
+    assert "Welch's t-test over seeds, one-sided in the direction the paper claims; p < 0.05 marked" in text
+    tests = {(t["claim"], t["metric"]): t for t in json.loads((tmp_path / "out" / "results.json").read_text())
+             ["significance"]}
+    assert len(tests) == 2 * 8  # 2 metrics x (2 x 2 vs none, 2 contrasts, 2 ctc_ot vs ctc)
+
+    clear = tests[("ctc > none, MT dec.", "bleu")]  # clearly significant
+    expected = stats.ttest_ind(scores["ctc_mtdec"], scores["none_mtdec"], equal_var=False, alternative="greater")
+    assert clear["p"] == pytest.approx(expected.pvalue) and clear["p"] < 0.01
+    assert clear["t"] == pytest.approx(expected.statistic) and clear["df"] == pytest.approx(expected.df)
+    assert clear["mean_a"] == pytest.approx(13.9667, abs=1e-4)
+    assert clear["difference"] == pytest.approx(3.9333, abs=1e-4)
+    assert clear["seeds"] == [3, 3] and clear["skipped"] is None
+    assert clear["df"] < 3.5  # Welch: unequal variances, fewer than the pooled test's 4
+    row = next(line for line in text.splitlines() if line.startswith("| ctc > none, MT dec. | BLEU |"))
+    assert row == (f"| ctc > none, MT dec. | BLEU | 13.97 | 10.03 | +3.93 | {clear['t']:.2f} | {clear['df']:.1f} | "
+                   f"{clear['p']:.3g} * | 3/3 |")
+    unclear = tests[("ctc_ot > ctc, MT dec.", "bleu")]  # clearly not significant
+    assert unclear["p"] > 0.3 and unclear["difference"] < 0
+    row = next(line for line in text.splitlines() if line.startswith("| ctc_ot > ctc, MT dec. | BLEU |"))
+    assert row.split(" | ")[7] == f"{unclear['p']:.3g}"  # not marked
+    # chrF is 3 x BLEU here: the same t and p.
+    assert tests[("ctc > none, MT dec.", "chrf")]["p"] == pytest.approx(clear["p"])
+
+    # Groups with fewer than 2 seeds: skipped, with the reason.
+    assert tests[("ctc > none, random dec.", "bleu")]["skipped"] == "fewer than 2 seeds (none: 0)"
+    contrast = tests[("MT-dec. gain: ctc > ce", "bleu")]
+    assert contrast["skipped"] == "fewer than 2 seeds (ce_mtdec: 1)" and contrast["p"] is None
+    assert contrast["groups"] == ["ctc_mtdec", "ctc", "ce_mtdec", "ce"] and contrast["seeds"] == [3, 3, 1, 3]
+    skipped = "| – | – | – | – | – | skipped: fewer than 2 seeds (ce_mtdec: 1) | 3/3/1/3 |"
+    assert f"| MT-dec. gain: ctc > ce | BLEU {skipped}" in text
+
+
+def test_significance_contrast_of_the_mt_decoder_gain():
+    gains = {("ctc", True): [20.0, 21.0, 22.5], ("ctc", False): [10.0, 10.5, 11.5],
+             ("ce", True): [12.0, 12.4, 12.9], ("ce", False): [11.0, 11.5, 12.0, 11.2]}
+    runs = [dict(pretrain=p, mt_decoder=d, seed=s, bleu=b, chrf=b) for (p, d), values in gains.items()
+            for s, b in enumerate(values, 1)]
+    variants = [Variant(p, d) for p, d in gains]
+    tests = significance(runs, variants, metrics=("bleu",))
+    assert [t["claim"] for t in tests] == ["MT-dec. gain: ctc > ce"]  # no none or ctc_ot: nothing else
+    test = tests[0]
+    hand = welch_contrast(list(gains.values()), (1, -1, -1, 1))
+    assert test["difference"] == pytest.approx(hand["estimate"]) and test["p"] == pytest.approx(hand["p"])
+    mean = statistics.fmean
+    assert test["mean_a"] == pytest.approx(mean(gains[("ctc", True)]) - mean(gains[("ctc", False)]))
+    assert test["mean_b"] == pytest.approx(mean(gains[("ce", True)]) - mean(gains[("ce", False)]))
+    assert test["difference"] == pytest.approx(test["mean_a"] - test["mean_b"])  # ≈ 9.83 - 0.6
+    assert test["p"] < 0.01 and test["seeds"] == [3, 3, 3, 4]

@@ -1,5 +1,6 @@
 """ctcot.corpora.mini_st: the grammar against hand-checked German, corpus-wide agreement and
-word-order properties, and the tiny corpus end to end (espeak-ng audio, data dirs, re-runs)."""
+word-order properties at each difficulty level, and the tiny corpus end to end (espeak-ng audio,
+data dirs, re-runs)."""
 import io
 import logging
 import os
@@ -13,8 +14,8 @@ import soundfile
 
 from ctcot.corpora import mini_st
 from ctcot.corpora.mini_st import (
-    ADJECTIVES, MODALS, NOUNS, SAYING_VERBS, SIZES, SPEAKERS, TEST_SPEAKERS, TIME_ADVERBS, VERBS,
-    Clause, NounPhrase, PrepPhrase, Sentence,
+    ADJECTIVES, LEVELS, MODALS, NOUNS, SAYING_VERBS, SIZES, SPEAKERS, TEST_SPEAKERS, TIME_ADVERBS,
+    VERBS, Clause, NounPhrase, PrepPhrase, Sentence, speech,
 )
 
 DATA_FILES = {"wav.scp", "utt2spk", "spk2utt", "text.tc.en", "text.lc.rm.en", "text.tc.de"}
@@ -114,9 +115,29 @@ def test_invalid_phrases_are_rejected():
                  other=Clause(np_("the", "cat"), VERBS["sleep"]), other_first=True)
 
 
+# What 3000 pairs of each level must show (counts of checked cases are lower bounds).
+EXPECTED = {
+    "easy": dict(entries=(60, 100), en_types=(100, 250), de_types=(150, 400), accusatives=30,
+                 subjects=200, datives=100, verb_final=100, verb_second=200,
+                 markers=(", weil ", " nicht", " kein", "?", " im ", " zum ", " zur ", " den Jungen",
+                          " hat ", " ist ", " sind ", " auf.", " auf?")),
+    "hard": dict(entries=(250, 500), en_types=(400, 800), de_types=(600, 1200), accusatives=30,
+                 subjects=200, datives=100, verb_final=500, verb_second=200,
+                 markers=(", weil ", ", dass ", ", obwohl ", "Weil ", " nicht", " kein", "?", "Wen ",
+                          "Wem ", "Wer ", " im ", " zum ", " zur ", " den Jungen", " hat ", " ist ",
+                          " kann ", " will ", " auf.", " ein.", " zurück", " viele ", " zwei ", " und ",
+                          ", aber ")),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(LEVELS))
+def level(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def pairs():
-    return mini_st.generate_pairs(3000, seed=1)
+def pairs(level):
+    return mini_st.generate_pairs(3000, seed=1, level=level)
 
 
 def finite_forms():
@@ -132,13 +153,14 @@ def words(text):
     return re.findall(r"[\wäöüÄÖÜß]+", text)
 
 
-def test_deterministic_and_distinct(pairs):
-    assert mini_st.generate_pairs(300, seed=1) == pairs[:300]
-    assert mini_st.generate_pairs(300, seed=2) != pairs[:300]
+def test_deterministic_and_distinct(pairs, level):
+    assert mini_st.generate_pairs(300, seed=1, level=level) == pairs[:300]
+    assert mini_st.generate_pairs(300, seed=2, level=level) != pairs[:300]
     assert len({p.en_lc_rm for p in pairs}) == len(pairs)
     assert len({p.de_tc for p in pairs}) == len(pairs)
+    grammar = LEVELS[level]
     for p in pairs:
-        assert mini_st.MIN_WORDS <= len(p.en_lc_rm.split()) <= mini_st.MAX_WORDS, p
+        assert grammar.min_words <= len(p.en_lc_rm.split()) <= grammar.max_words, p
         assert p.en_lc_rm == mini_st.lowercase_remove_punctuation(p.en_tc)
         assert re.fullmatch(r"[a-z' ]+", p.en_lc_rm), p
         assert p.en_tc[0].isupper() and p.de_tc[0].isupper()
@@ -151,24 +173,47 @@ def test_at_most_one_negation_per_clause(pairs):
             assert len(re.findall(r"\b(?:no|not|cannot)\b", clause)) <= 1, p
 
 
-def test_vocabulary_size(pairs):
-    total = sum(mini_st.vocabulary_size().values())
-    assert 250 <= total <= 500, mini_st.vocabulary_size()
+def test_vocabulary_size(pairs, level):
+    expected = EXPECTED[level]
+    total = sum(LEVELS[level].vocabulary_size().values())
+    assert expected["entries"][0] <= total <= expected["entries"][1], LEVELS[level].vocabulary_size()
     en_types = {w for p in pairs for w in p.en_lc_rm.split()}
     de_types = {w for p in pairs for w in words(p.de_tc)}
-    # Word types include inflected forms (576 English, 891 German for this seed).
-    assert 400 <= len(en_types) <= 800 and 600 <= len(de_types) <= 1200, (len(en_types), len(de_types))
+    # Word types include inflected forms (hard: 576 English, 891 German for this seed).
+    assert expected["en_types"][0] <= len(en_types) <= expected["en_types"][1], len(en_types)
+    assert expected["de_types"][0] <= len(de_types) <= expected["de_types"][1], len(de_types)
 
 
-def test_every_construction_occurs(pairs):
+def test_levels_nest_and_the_easy_level_keeps_to_its_lexicon():
+    easy, hard = LEVELS["easy"], LEVELS["hard"]
+    for part in ("nouns", "adjectives", "verbs", "names", "time_adverbs"):
+        assert set(getattr(easy, part)) < set(getattr(hard, part)), part
+    assert easy.max_words < hard.max_words and mini_st.DEFAULT_LEVEL == "easy"
+    allowed = {w for n in easy.nouns for w in f"{n.en} {n.en_pl}".split()}
+    allowed |= {w for a in easy.adjectives for w in a.en.split()}
+    allowed |= {w for v in easy.verbs for w in f"{v.en} {v.en_3sg} {v.en_past} {v.en_particle}".split()}
+    allowed |= {w for t in easy.time_adverbs for w in t.en.split()} | {n.lower() for n in easy.names}
+    function_words = set("the a an my is are was were not do does did because to in on under behind "
+                         "next in front of with without for".split())
+    for p in mini_st.generate_pairs(2000, seed=3, level="easy"):
+        unknown = set(p.en_lc_rm.split()) - allowed - function_words
+        assert not unknown, (unknown, p)
+
+
+def test_unknown_level_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown level 'medium'; choose from"):
+        mini_st.generate_pairs(10, seed=0, level="medium")
+    with pytest.raises(ValueError, match="unknown level"):
+        mini_st.prepare_mini_st(tmp_path, "tiny", level="medium")
+
+
+def test_every_construction_occurs(pairs, level):
     german = " ".join(p.de_tc for p in pairs)
-    for marker in (", weil ", ", dass ", ", obwohl ", "Weil ", " nicht", " kein", "?", "Wen ", "Wem ",
-                   "Wer ", " im ", " zum ", " zur ", " den Jungen", " hat ", " ist ", " kann ", " will ",
-                   " auf.", " ein.", " zurück", " viele ", " zwei ", " und ", ", aber "):
+    for marker in EXPECTED[level]["markers"]:
         assert marker in german, marker
 
 
-def test_masculine_direct_objects_are_accusative(pairs):
+def test_masculine_direct_objects_are_accusative(pairs, level):
     """"sees the/a (adj) dog" → "den/einen/keinen (adj-en) Hund" (weak nouns: "den Jungen")."""
     verbs = [v for v in VERBS.values() if v.obj and v.obj_case == "acc" and not v.iobj]
     verb_forms = sorted({f"{form} {v.en_particle}".strip() for v in verbs
@@ -181,14 +226,14 @@ def test_masculine_direct_objects_are_accusative(pairs):
             if en_pattern.search(p.en_lc_rm):
                 checked += 1
                 assert de_pattern.search(p.de_tc), p
-    assert checked >= 30
+    assert checked >= EXPECTED[level]["accusatives"]
 
 
 GENDER_ARTICLES = {"the": {"m": ("Der", "e"), "f": ("Die", "e"), "n": ("Das", "e")},
                    "a": {"m": ("Ein", "er"), "f": ("Eine", "e"), "n": ("Ein", "es")}}
 
 
-def test_sentence_initial_subjects_agree(pairs):
+def test_sentence_initial_subjects_agree(pairs, level):
     """"The/A (adj) noun ..." opening a statement → German article and adjective ending by gender."""
     nouns = "|".join(sorted(NOUNS, key=len, reverse=True))
     opening = re.compile(rf"(The|An?) (?:({'|'.join(ADJECTIVES)}) )?({nouns})[ ,.]")  # singular only
@@ -202,10 +247,10 @@ def test_sentence_initial_subjects_agree(pairs):
         adjective = ADJECTIVES[m.group(2)].de_stem + ending + " " if m.group(2) else ""
         assert p.de_tc.startswith(f"{article} {adjective}{noun.de} "), p
         checked += 1
-    assert checked >= 200
+    assert checked >= EXPECTED[level]["subjects"]
 
 
-def test_prepositions_take_dative_and_contract(pairs):
+def test_prepositions_take_dative_and_contract(pairs, level):
     """"with/to/in the (adj) noun" → "mit dem/der", "zum/zur", "im/in der" + adjective in -en."""
     expected = {"with": {"m": "mit dem", "f": "mit der", "n": "mit dem"},
                 "to": {"m": "zum", "f": "zur", "n": "zum"},
@@ -220,7 +265,7 @@ def test_prepositions_take_dative_and_contract(pairs):
                     adjective = ADJECTIVES[m.group(1)].de_stem + "en " if m.group(1) else ""
                     assert f"{by_gender[noun.gender]} {adjective}{noun.german('dat', False)}" in p.de_tc, p
                     checked += 1
-    assert checked >= 100
+    assert checked >= EXPECTED[level]["datives"]
 
 
 def test_english_indefinite_article(pairs):
@@ -229,7 +274,7 @@ def test_english_indefinite_article(pairs):
             assert (article == "an") == (word[0] in "aeiou"), p
 
 
-def test_verb_final_in_subordinate_clauses(pairs):
+def test_verb_final_in_subordinate_clauses(pairs, level):
     finite = finite_forms()
     checked = 0
     for p in pairs:
@@ -244,10 +289,10 @@ def test_verb_final_in_subordinate_clauses(pairs):
                 continue
             assert clause.split()[-1] in finite, p
             checked += 1
-    assert checked >= 500
+    assert checked >= EXPECTED[level]["verb_final"]
 
 
-def test_verb_second_after_fronted_time_adverb(pairs):
+def test_verb_second_after_fronted_time_adverb(pairs, level):
     finite = finite_forms()
     adverbs = sorted(TIME_ADVERBS, key=lambda t: len(t.de), reverse=True)
     checked = 0
@@ -258,7 +303,7 @@ def test_verb_second_after_fronted_time_adverb(pairs):
         assert p.en_tc.startswith(time.en[0].upper() + time.en[1:] + ", "), p
         assert p.de_tc[len(time.de) + 1:].split()[0] in finite, p
         checked += 1
-    assert checked >= 200
+    assert checked >= EXPECTED[level]["verb_second"]
 
 
 def lemma_maps():
@@ -404,7 +449,7 @@ def test_rerun_reuses_valid_wavs(tiny, caplog):
 
 
 def test_missing_espeak_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(mini_st.shutil, "which", lambda name: None)
+    monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     with pytest.raises(FileNotFoundError, match="apt-get install espeak-ng"):
         mini_st.prepare_mini_st(tmp_path / "data", "tiny")
     assert not (tmp_path / "data").exists()

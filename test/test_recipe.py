@@ -133,6 +133,18 @@ def test_stages6_to_8_training_and_initialisation(recipe):
         assert "2epoch results" in log and "Averaging 2best models" in log, exp
 
 
+def test_stage6_scores_the_mt_model_on_gold_transcripts(recipe):
+    """The cascade's upper bound: ESPnet's MT beam search (the ST decoding config), scored."""
+    decode = recipe / "exp/mt_train_mt/decode_decode_st_valid.acc.ave/test"
+    hyps = read_kv(decode / "text", allow_empty=True)
+    refs = read_kv(recipe / "data/test" / TGT)
+    assert list(hyps) == list(refs)
+    expected = sacrebleu.corpus_bleu([hyps[u] for u in refs], [[refs[u] for u in refs]]).score
+    assert json.loads((decode / "result.json").read_text())["bleu"] == pytest.approx(expected)
+    rows = read_results_md(recipe / "exp/mt_train_mt/RESULTS.md")
+    assert [(r["test_set"], r["num_sentences"]) for r in rows] == [("test", 15)]
+
+
 def test_stage9_decoding(recipe):
     hyps = read_kv(recipe / DECODE / "text", allow_empty=True)
     assert list(hyps) == ids(recipe / "data/test" / TGT)

@@ -32,6 +32,7 @@ tgt_lang=de          # Target language; mul: one-to-many, every target begins wi
 src_case=lc.rm       # Case of the source transcripts (text.<src_case>.<src_lang>).
 tgt_case=tc          # Case of the target translations (text.<tgt_case>.<tgt_lang>).
 speed_perturb_factors=""  # Stage 2, e.g. "0.9 1.0 1.1"; empty: no speed perturbation.
+num_mel_bins=80           # Stage 3: mel bins of the log-mel fbank features (the paper: 80).
 min_wav_duration=0.1      # Stage 4: shorter training/validation utterances are dropped (seconds).
 max_wav_duration=30       # Stage 4: longer ones too.
 
@@ -74,10 +75,11 @@ Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)
 Stages:
   1: data preparation (local/data.sh) and validation of data/<set>
   2: speed perturbation of the training set (--speed_perturb_factors)
-  3: 80-dim log-mel fbank into ${dumpdir}/fbank, with global CMVN statistics
+  3: log-mel fbank (--num_mel_bins) into ${dumpdir}/fbank, with global CMVN statistics
   4: filtering of too short/long/empty utterances (training and validation sets only)
   5: tokenizers: SentencePiece (or espeak-ng phonemes) for the source, SentencePiece for the target
-  6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it
+  6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it, and its BLEU on the test sets'
+     gold source transcripts (beam search with the ST decoding config: the cascade's upper bound)
   7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot
   8: ST training (ESPnet ST task), initialised from stages 6 and 7
   9: decoding of the test sets (ESPnet ST inference, beam search, averaged checkpoint)
@@ -152,6 +154,9 @@ mt_exp=${expdir}/mt_${mt_tag}
 pretrain_exp=${expdir}/pretrain_${pretrain_tag}
 st_exp=${expdir}/st_${st_tag}
 mt_model=${mt_exp}/valid.acc.ave.pth
+inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${inference_model}" .pth)
+mt_inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${mt_model}" .pth)
+if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
 pretrain_model=${pretrain_exp}/valid.loss.ave.pth
 need_mt=false
 if [ "${pretrain}" = ctc_ot ] || "${st_init_decoder_from_mt}"; then need_mt=true; fi
@@ -203,6 +208,31 @@ require() {  # require <file> <what made it>
 }
 config_content() { [ -f "$1" ] || { log "Error: config $1 does not exist"; exit 1; }; cat "$1"; }
 
+# decode_jobs <dir> <key source> <program and arguments...>: --inference_nj jobs of the program
+# (ESPnet's --key_file and --output_dir added), each on a contiguous part of the keys of
+# <key source>; their 1-best hypotheses are joined into <dir>/text.
+decode_jobs() {
+    local dir=$1 key_source=$2 keys n pid failed=0 pids=()
+    shift 2
+    rm -rf "${dir}/logdir"
+    mkdir -p "${dir}/logdir"
+    ${python} -m ctcot.bin.split_keys "${key_source}" "${dir}/logdir" --nj "${inference_nj}"
+    for keys in "${dir}"/logdir/keys.*.scp; do
+        n=$(basename "${keys}" .scp); n=${n#keys.}
+        # One thread per job: the jobs are the parallelism.
+        OMP_NUM_THREADS=1 "$@" --key_file "${keys}" --output_dir "${dir}/logdir/output.${n}" \
+            > "${dir}/logdir/inference.${n}.log" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "${pid}" || failed=$((failed + 1)); done
+    if [ "${failed}" -gt 0 ]; then
+        log "Error: ${failed} decoding job(s) failed; see ${dir}/logdir/inference.*.log"
+        tail -n 15 "${dir}"/logdir/inference.*.log 1>&2
+        exit 1
+    fi
+    cat "${dir}"/logdir/output.*/1best_recog/text | sort -k1,1 > "${dir}/text"
+}
+
 # Arguments shared by every ESPnet training program reading our features.
 feats_args() {  # feats_args <train dir> <valid dir>
     echo "--input_size $(head -n1 "$1/feat_dim") --normalize global_mvn \
@@ -211,8 +241,9 @@ feats_args() {  # feats_args <train dir> <valid dir>
         --valid_data_path_and_name_and_type $2/feats.scp,speech,kaldi_ark \
         --train_shape_file $1/speech_shape --valid_shape_file $2/speech_shape"
 }
+# TensorBoard and matplotlib plots are ESPnet's defaults; a config can turn them off.
 common_train_args="--ngpu ${ngpu} --use_preprocessor true --non_linguistic_symbols none --cleaner none \
-    --resume true --use_tensorboard true --use_matplotlib true"
+    --resume true"
 if [ "${ngpu}" -gt 1 ]; then common_train_args+=" --multiprocessing_distributed true"; fi
 
 log "${cmdline}"
@@ -265,7 +296,8 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         else
             out=${data_feats}/${dset}
         fi
-        sig=$(signature "$(cat data/${dset}/{wav.scp,utt2spk} data/${dset}/text* data/${dset}/segments data/${dset}/utt2speed 2>/dev/null | md5sum)")
+        sig=$(signature "$(cat data/${dset}/{wav.scp,utt2spk} data/${dset}/text* data/${dset}/segments data/${dset}/utt2speed 2>/dev/null | md5sum)" \
+            "${num_mel_bins}")
         if is_done "${out}" "${sig}"; then
             log "  ${out}: done before"
             continue
@@ -276,7 +308,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         for f in wav.scp segments utt2spk spk2utt utt2speed utt2uniq utt2dur reco2dur "${src_text_raw}" "${tgt_text}"; do
             if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${out}/${f}"; else rm -f "${out}/${f}"; fi
         done
-        ${python} -m ctcot.bin.make_fbank --nj "${nj}" "data/${dset}" "${out}"
+        ${python} -m ctcot.bin.make_fbank --nj "${nj}" --num_mel_bins "${num_mel_bins}" "data/${dset}" "${out}"
         mark_done "${out}" "${sig}"
     done
     stage_done 3
@@ -376,6 +408,30 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                 --output_dir "${mt_exp}" ${mt_args}
             mark_done "${mt_exp}" "${sig}"
         fi
+        mt_test_sets=${test_sets}
+        if [ -n "${lang_tag_opt}" ]; then
+            log "  no MT decoding of the test sets: the MT model is multilingual (--tgt_lang mul)"
+            mt_test_sets=""
+        fi
+        for dset in ${mt_test_sets}; do
+            # The cascade's upper bound: beam search (the ST decoding config) on gold transcripts.
+            dir=${mt_exp}/${mt_inference_tag}/${dset}
+            sig=$(signature "$(config_content "${inference_config}")" "$(cat "${mt_exp}/.done")" \
+                "$(md5sum < "${data_feats}/${dset}/${src_text}")" "$(md5sum < "${data_feats}/${dset}/${tgt_text}")")
+            if is_done "${dir}" "${sig}"; then
+                log "  ${dir}/result.json: done before"
+                continue
+            fi
+            rm -f "${dir}/.done"
+            decode_jobs "${dir}" "${data_feats}/${dset}/${src_text}" \
+                ${python} -m espnet2.bin.mt_inference --ngpu "${inference_ngpu}" --batch_size 1 \
+                --config "${inference_config}" \
+                --data_path_and_name_and_type "${data_feats}/${dset}/${src_text},src_text,text" \
+                --mt_train_config "${mt_exp}/config.yaml" --mt_model_file "${mt_model}"
+            ${python} -m ctcot.bin.score_st --hyp "${dir}/text" --ref "${data_feats}/${dset}/${tgt_text}" \
+                --output_json "${dir}/result.json" --exp_dir "${mt_exp}"
+            mark_done "${dir}" "${sig}"
+        done
     fi
     stage_done 6
 fi
@@ -459,14 +515,11 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
     stage_done 8
 fi
 
-inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${inference_model}" .pth)
-
 # --- stage 9 -------------------------------------------------------------------------------------
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     stage_start=${SECONDS}
     log "Stage 9: decoding ${test_sets} with ${st_exp}/${inference_model} (${inference_nj} jobs)"
     require "${st_exp}/${inference_model}" "stage 8"
-    if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
     for dset in ${test_sets}; do
         dir=${st_exp}/${inference_tag}/${dset}
         sig=$(signature "$(config_content "${inference_config}")" "${inference_args}" \
@@ -475,36 +528,19 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
             log "  ${dir}/text: done before"
             continue
         fi
-        rm -rf "${dir}/logdir"
-        mkdir -p "${dir}/logdir"
-        ${python} -m ctcot.bin.split_keys "${data_feats}/${dset}/feats.scp" "${dir}/logdir" --nj "${inference_nj}"
         inference_program=(espnet2.bin.st_inference)
         if [ -n "${lang_tag_opt}" ]; then
             tag=$(awk 'NR == 1 {print $2}' "${data_feats}/${dset}/${tgt_text}")
             inference_program=(ctcot.bin.st_inference --tgt_lang_tag "${tag}")
             log "  ${dset}: hypotheses start with ${tag}"
         fi
-        pids=()
-        for keys in "${dir}"/logdir/keys.*.scp; do
-            n=$(basename "${keys}" .scp); n=${n#keys.}
-            # One thread per job: the jobs are the parallelism.
-            # shellcheck disable=SC2086
-            OMP_NUM_THREADS=1 ${python} -m "${inference_program[@]}" --ngpu "${inference_ngpu}" --batch_size 1 \
-                --config "${inference_config}" \
-                --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
-                --key_file "${keys}" --st_train_config "${st_exp}/config.yaml" \
-                --st_model_file "${st_exp}/${inference_model}" --output_dir "${dir}/logdir/output.${n}" \
-                ${inference_args} > "${dir}/logdir/st_inference.${n}.log" 2>&1 &
-            pids+=($!)
-        done
-        failed=0
-        for pid in "${pids[@]}"; do wait "${pid}" || failed=$((failed + 1)); done
-        if [ "${failed}" -gt 0 ]; then
-            log "Error: ${failed} decoding job(s) failed; see ${dir}/logdir/st_inference.*.log"
-            tail -n 15 "${dir}"/logdir/st_inference.*.log 1>&2
-            exit 1
-        fi
-        cat "${dir}"/logdir/output.*/1best_recog/text | sort -k1,1 > "${dir}/text"
+        # shellcheck disable=SC2086
+        decode_jobs "${dir}" "${data_feats}/${dset}/feats.scp" \
+            ${python} -m "${inference_program[@]}" --ngpu "${inference_ngpu}" --batch_size 1 \
+            --config "${inference_config}" \
+            --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
+            --st_train_config "${st_exp}/config.yaml" --st_model_file "${st_exp}/${inference_model}" \
+            ${inference_args}
         mark_done "${dir}" "${sig}"
         log "  ${dir}/text: $(wc -l < "${dir}/text") hypotheses"
     done

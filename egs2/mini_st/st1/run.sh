@@ -13,6 +13,6 @@ cd "$(dirname "$0")"
     --src_lang en --tgt_lang de --src_case lc.rm --tgt_case tc \
     --train_set train --valid_set dev --test_sets "test" \
     --src_token_type phn --tgt_nbpe 300 \
-    --nj 2 --inference_nj 2 \
+    --nj 2 --inference_nj 2 --num_mel_bins 40 \
     --pretrain ctc_ot --st_init_decoder_from_mt true \
     "$@"

@@ -1,0 +1,3 @@
+from ctcot.corpora.mini_st.prepare import main
+
+main()

@@ -82,7 +82,8 @@ def test_stage3_features(recipe):
     with contextlib.chdir(recipe):  # feats.scp holds paths relative to the recipe, as in ESPnet
         feats = dict(kaldiio.load_scp_sequential(str(org / "feats.scp")))
     assert {utt: m.shape[0] for utt, m in feats.items()} == frames
-    assert {m.shape[1] for m in feats.values()} == {80}
+    assert {m.shape[1] for m in feats.values()} == {40}  # run.sh's --num_mel_bins 40
+    assert (org / "feat_dim").read_text().split() == ["40"]
     stats = np.load(org / "feats_stats.npz")
     assert int(stats["count"]) == sum(frames.values())
     np.testing.assert_allclose(stats["sum"], sum(m.sum(0, dtype=np.float64) for m in feats.values()), rtol=1e-6)
@@ -231,8 +232,8 @@ def test_rerun_skips_finished_stages(recipe):
               recipe / ST_EXP / "valid.acc.ave.pth"]
     before = [m.resolve().stat().st_mtime_ns for m in models]
     out = run(recipe, *SPEED, "--stage", "2", "--stop_stage", "9").stdout
-    # speed perturbation, features, filtering, tokens, trainings, decoding
-    assert out.count("done before") == 1 + 3 + 2 + 1 + 3 + 1
+    # speed perturbation, features, filtering, tokens, trainings, MT decoding, ST decoding
+    assert out.count("done before") == 1 + 3 + 2 + 1 + 3 + 1 + 1
     assert [m.resolve().stat().st_mtime_ns for m in models] == before
 
 

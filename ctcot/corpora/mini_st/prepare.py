@@ -35,8 +35,8 @@ class SplitSizes(NamedTuple):
     test: int
 
 
-# Measured with --nj 2 on 2 CPU cores: tiny 0.8 s (+1 s start-up), default 30-35 s for 2.7 h
-# of audio (300 MB of wavs).
+# Measured with --nj 2 on 2 CPU cores: tiny 0.8 s (+1 s start-up); default, easy level, about 40 s
+# for 1.9 h of audio (210 MB of wavs; hard level: 2.7 h).
 SIZES: Dict[str, SplitSizes] = {
     "tiny": SplitSizes(train=60, dev=15, test=15),  # CI
     "default": SplitSizes(train=3000, dev=200, test=200),  # the demo recipe

@@ -325,7 +325,8 @@ class Level:
         tenses: relative weights of "present", "past" (German perfect) and "future" in
             statements, fronted sentences and yes/no questions (other forms: present and past).
         singular_dets, plural_dets: relative weights of the determiners (keys of ``DETERMINERS``).
-        plural, adjective, names: chance that a noun phrase is plural, has an adjective, is a name.
+        plural, adjective, names_rate: chance that a noun phrase is plural, has an adjective, is
+            a name.
         negation, modal, copula, pp, manner: chance that a clause is negated, has a modal verb,
             is a copula ("is tired"), has a prepositional phrase, a manner adverb.
         min_words, max_words: English words per sentence.

@@ -37,7 +37,9 @@ from ctcot.data_dir import atomic_write
 __all__ = ["PRETRAINS", "Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
            "summarize", "welch_contrast", "significance", "significance_markdown", "write_summary"]
 
-PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot")
+PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen")
+# Pre-trainings whose text encoder starts from the MT encoder (st.sh stage 7 needs the MT model).
+OT_PRETRAINS = ("ctc_ot", "ctc_ot_frozen")
 # Figures of the modality-gap analysis (stage 12, gap.json) shown in the table: key, header.
 GAP_FIGURES = (("sinkhorn", "Sinkhorn ↓"), ("cosine_margin", "cos margin ↑"),
                ("linear_cka", "CKA ↑"), ("retrieval_top1", "R@1 ↑"))
@@ -95,7 +97,7 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
             raise ValueError(f"unknown pre-training {variant.pretrain!r}: expected one of {', '.join(PRETRAINS)}")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {list(seeds)}")
-    needs_mt = any(v.mt_decoder or v.pretrain == "ctc_ot" for v in variants)
+    needs_mt = any(v.mt_decoder or v.pretrain in OT_PRETRAINS for v in variants)
     # Stages 1-6 under options that make stage 6 train the MT model when any variant uses it.
     shared = ["--stage", "1", "--stop_stage", "6", "--pretrain", "ctc_ot" if needs_mt else "none",
               "--st_init_decoder_from_mt", _bool(needs_mt)]

@@ -18,7 +18,10 @@ number of source tokens ``N = sum(src_text_lengths)``::
     loss = (ctc_weight * sum_b CTC_b + ot_weight * sum_b OT_b) / N
 
 The logged ``loss_ctc`` and ``loss_ot`` are the two sums divided by ``N`` (unweighted);
-``sinkhorn`` is the mean divergence per utterance. The batch's weight (ESPnet's third output) is
+``sinkhorn`` is the mean divergence per utterance. Validation also logs how close the two sides
+are (see :func:`pooled_similarity`): ``speech_text_cos``, the mean cosine of each utterance's
+mean-pooled speech and text states, and ``speech_text_r1``, the fraction of utterances whose own
+text is the nearest (by that cosine) among the batch's. The batch's weight (ESPnet's third output) is
 ``N``: data-parallel processes are combined, and epoch statistics averaged, per source token.
 """
 from __future__ import annotations
@@ -81,7 +84,9 @@ class CTCOTModel(AbsESPnetModel):
             ctc_weight, ot_weight: Weights of the two losses (see the module docstring).
             ot_blur, ot_scaling, ot_position_weight: Options of
                 :func:`ctcot.ot.sinkhorn_divergence`.
-            text_encoder_freeze: Keep the text side's parameters fixed (an ablation).
+            text_encoder_freeze: Keep the text side fixed (an ablation): no gradient, and in eval
+                mode (no dropout) while the rest trains, so its states are exactly those of the
+                MT encoder that initialised it.
             text_encoder_detach: Stop the OT gradient at the text states, so that only the
                 speech encoder moves towards the text (the text side still trains if
                 other losses reach it; with CTC+OT none does).
@@ -115,6 +120,7 @@ class CTCOTModel(AbsESPnetModel):
         if text_encoder_freeze and self.text_encoder is not None:
             for module in (self.text_frontend, self.text_encoder):
                 module.requires_grad_(False)
+            self.train(self.training)
         self.error_calculator = (
             ErrorCalculator(self.token_list, sym_space, sym_blank, report_cer, report_wer)
             if report_cer or report_wer else None
@@ -164,12 +170,23 @@ class CTCOTModel(AbsESPnetModel):
             loss = loss + self.ot_weight * loss_ot
             stats["loss_ot"] = loss_ot.detach()
             stats["sinkhorn"] = divergence.detach().mean()
+            if not self.training:
+                cosine, top1 = pooled_similarity(encoder_out.detach(), encoder_out_lens, text_out.detach(), text_out_lens)
+                stats["speech_text_cos"], stats["speech_text_r1"] = cosine, top1
 
         stats["loss"] = loss.detach()
         # The weight ESPnet gives this batch when it combines processes and averages logged stats:
         # its source tokens, so that N processes optimise exactly what one does on their joint batch.
         loss, stats, weight = force_gatherable((loss, stats, num_tokens.detach()), loss.device)
         return loss, stats, weight
+
+    def train(self, mode: bool = True) -> "CTCOTModel":
+        """ESPnet's train/eval switch; a frozen text side stays in eval mode."""
+        super().train(mode)
+        if self.text_encoder_freeze and self.text_encoder is not None:
+            self.text_frontend.eval()
+            self.text_encoder.eval()
+        return self
 
     def encode(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Speech side: (B, L[, F]) -> final encoder states (B, S, D) and lengths (B,)."""
@@ -213,3 +230,31 @@ class CTCOTModel(AbsESPnetModel):
         if self.frontend is None:  # features from the data loader; copied, since
             return speech.clone(), speech_lengths  # ESPnet's utterance_mvn works in place
         return self.frontend(speech, speech_lengths)
+
+
+def _masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) states, (B,) lengths -> (B, D) mean over the first ``lengths[b]`` states."""
+    mask = (torch.arange(states.size(1), device=states.device)[None, :] < lengths[:, None]).to(states.dtype)
+    return (states * mask[..., None]).sum(1) / lengths.clamp(min=1)[:, None].to(states.dtype)
+
+
+def pooled_similarity(speech: torch.Tensor, speech_lengths: torch.Tensor, text: torch.Tensor,
+                      text_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """How close a batch's speech and text states are, as stage 12 measures it on a whole set.
+
+    Args:
+        speech: (B, S, D) speech-encoder states; speech_lengths: (B,).
+        text: (B, T, D) text-encoder states; text_lengths: (B,).
+
+    Returns:
+        The mean over utterances of the cosine between the utterance's mean-pooled speech and
+        text states, and the fraction of utterances whose own text has the highest cosine among
+        the B texts (speech-to-text retrieval top-1 within the batch; chance 1/B).
+    """
+    pooled_speech = torch.nn.functional.normalize(_masked_mean(speech.float(), speech_lengths), dim=-1)
+    pooled_text = torch.nn.functional.normalize(_masked_mean(text.float(), text_lengths), dim=-1)
+    similarity = pooled_speech @ pooled_text.T  # (B, B)
+    own = similarity.diagonal()
+    # Ties count against, as in ctcot.modality_gap.retrieval_ranks.
+    top1 = (similarity >= own[:, None]).sum(1) == 1
+    return own.mean(), top1.to(own.dtype).mean()

@@ -28,12 +28,12 @@ from espnet2.torch_utils.initialize import initialize
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.preprocessor import CommonPreprocessor
-from espnet2.train.trainer import Trainer
 from espnet2.utils.get_default_kwargs import get_default_kwargs
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
 from ctcot.espnet_model import CTCOTModel
+from ctcot.trainer import EpochKeepingTrainer
 
 text_frontend_choices = ClassChoices(
     name="text_frontend",
@@ -76,7 +76,7 @@ class CTCOTTask(AbsTask):
         text_frontend_choices,
         text_encoder_choices,
     ]
-    trainer = Trainer
+    trainer = EpochKeepingTrainer  # ESPnet's, with --keep_epoch_models
 
     @classmethod
     def add_task_arguments(cls, parser: argparse.ArgumentParser):

@@ -47,7 +47,7 @@ def test_forward_backward_and_stats(tiny_corpus):
 
     model.eval()
     _, stats, _ = model(**batch)
-    assert "cer_ctc" in stats and stats["cer_ctc"] >= 0
+    assert "cer_ctc" in stats and stats["cer_ctc"] >= 0 and 0 <= stats["speech_text_r1"] <= 1
 
 
 def test_losses_are_normalised_by_source_tokens(tiny_corpus):
@@ -82,6 +82,43 @@ def test_frozen_text_encoder_gets_no_update(tiny_corpus):
     loss.sum().backward()
     assert all(g is None for g in grads(model.text_encoder) + grads(model.text_frontend))
     assert all(g is not None for g in grads(model.encoder))
+
+
+def test_frozen_text_encoder_keeps_its_weights_and_eval_mode(tiny_corpus):
+    torch.manual_seed(0)
+    model = build_model(tiny_corpus["tokens"], text_encoder_freeze=True)
+    model.train()
+    assert model.encoder.training and not model.text_encoder.training and not model.text_frontend.training
+    text_before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("text_")}
+    speech_before = model.encoder.embed.conv[0].weight.clone()
+    # ESPnet's trainer: one optimizer over all the model's parameters.
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for seed in range(3):
+        optimizer.zero_grad()
+        loss, _, _ = model(**make_batch(model.vocab_size, seed))
+        loss.sum().backward()
+        optimizer.step()
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in text_before.items())
+    assert not torch.equal(speech_before, model.encoder.embed.conv[0].weight)
+
+
+def test_validation_reports_pooled_similarity(tiny_corpus):
+    from ctcot.modality_gap import cosine_matrix, mean_pool, retrieval_ranks
+
+    model = build_model(tiny_corpus["tokens"]).eval()
+    batch = make_batch(model.vocab_size)
+    _, stats, _ = model(**batch)
+    with torch.no_grad():
+        speech_out, speech_lens = model.encode(batch["speech"], batch["speech_lengths"])
+        text_out, text_lens = model.encode_text(batch["src_text"], batch["src_text_lengths"])
+    # The same figures as stage 12's, on this batch.
+    similarity = cosine_matrix(mean_pool([s[:n] for s, n in zip(speech_out, speech_lens)]),
+                               mean_pool([t[:n] for t, n in zip(text_out, text_lens)]))
+    torch.testing.assert_close(stats["speech_text_cos"].item(), float(similarity.diagonal().mean()), rtol=1e-5, atol=1e-6)
+    assert stats["speech_text_r1"].item() == pytest.approx(float((retrieval_ranks(similarity) == 1).mean()))
+    model.train()
+    _, stats, _ = model(**batch)
+    assert "speech_text_cos" not in stats
 
 
 def test_detached_text_encoder_only_moves_speech(tiny_corpus):

@@ -49,8 +49,8 @@ mt_args=""           # Extra arguments of espnet2.bin.mt_train.
 mt_tag=""            # Default: the config's name.
 
 # Speech pre-training (stage 7)
-pretrain=ctc_ot      # none, ce, ctc, ctc_ce or ctc_ot.
-pretrain_config=""   # Default: ${conf_dir}/pretrain_${pretrain}.yaml.
+pretrain=ctc_ot      # none, ce, ctc, ctc_ce, ctc_ot or ctc_ot_frozen (CTC+OT, text encoder fixed at MT's).
+pretrain_config=""   # Default: ${conf_dir}/pretrain_${pretrain}.yaml (ctc_ot_frozen: pretrain_ctc_ot.yaml).
 pretrain_args=""     # Extra arguments of the training program.
 pretrain_tag=""      # Default: ${pretrain}.
 
@@ -80,7 +80,7 @@ Stages:
   5: tokenizers: SentencePiece (or espeak-ng phonemes) for the source, SentencePiece for the target
   6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it, and its BLEU on the test sets'
      gold source transcripts (beam search with the ST decoding config: the cascade's upper bound)
-  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot
+  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen
   8: ST training (ESPnet ST task), initialised from stages 6 and 7
   9: decoding of the test sets (ESPnet ST inference, beam search, averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
@@ -105,16 +105,18 @@ if [ $# -ne 0 ]; then
 fi
 
 case "${pretrain}" in
-    none|ce|ctc|ctc_ce|ctc_ot) ;;
-    *) log "Error: --pretrain ${pretrain}: expected none, ce, ctc, ctc_ce or ctc_ot"; exit 2 ;;
+    none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen) ;;
+    *) log "Error: --pretrain ${pretrain}: expected none, ce, ctc, ctc_ce, ctc_ot or ctc_ot_frozen"; exit 2 ;;
 esac
+# CTC+OT pre-trainings have a text encoder, initialised from the MT encoder.
+case "${pretrain}" in ctc_ot|ctc_ot_frozen) pretrain_ot=true ;; *) pretrain_ot=false ;; esac
 case "${src_token_type}" in
     bpe|phn) ;;
     *) log "Error: --src_token_type ${src_token_type}: expected bpe or phn"; exit 2 ;;
 esac
 
 : "${mt_config:=${conf_dir}/train_mt.yaml}"
-: "${pretrain_config:=${conf_dir}/pretrain_${pretrain}.yaml}"
+: "${pretrain_config:=${conf_dir}/pretrain_${pretrain%_frozen}.yaml}"  # ctc_ot_frozen: ctc_ot's
 : "${st_config:=${conf_dir}/train_st.yaml}"
 : "${inference_config:=${conf_dir}/decode_st.yaml}"
 : "${mt_tag:=$(basename "${mt_config}" .yaml)}"
@@ -159,7 +161,7 @@ mt_inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${mt
 if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
 pretrain_model=${pretrain_exp}/valid.loss.ave.pth
 need_mt=false
-if [ "${pretrain}" = ctc_ot ] || "${st_init_decoder_from_mt}"; then need_mt=true; fi
+if "${pretrain_ot}" || "${st_init_decoder_from_mt}"; then need_mt=true; fi
 
 # --- helpers ------------------------------------------------------------------------------------
 # A stage's output directory holds a .done file with the signature of its inputs (options and
@@ -445,9 +447,10 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         log "Stage 7: ${pretrain} pre-training -> ${pretrain_exp}; log: ${pretrain_exp}/train.log"
         require "${tokens_done}" "stage 5"
         init_args=""
-        if [ "${pretrain}" = ctc_ot ]; then
+        if "${pretrain_ot}"; then
             require "${mt_model}" "stage 6"
             init_args="--init_param ${mt_model}:frontend:text_frontend ${mt_model}:encoder:text_encoder"
+            if [ "${pretrain}" = ctc_ot_frozen ]; then init_args+=" --model_conf text_encoder_freeze=true"; fi
         fi
         sig=$(signature "$(config_content "${pretrain_config}")" "${pretrain_args}" "${init_args}" \
             "$(cat "${tokens_done}")" "$(cat "${mt_exp}/.done" 2>/dev/null)")
@@ -455,11 +458,11 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
             log "  ${pretrain_model} exists: done before"
         else
             case "${pretrain}" in
-                ce|ctc_ce)  # attention encoder-decoder ASR on the source transcript
-                    program="espnet2.bin.asr_train"
+                ce|ctc_ce)  # attention encoder-decoder ASR on the source transcript (ESPnet's)
+                    program="ctcot.bin.asr_train"
                     data_name=text
                     token_args="--token_type ${src_espnet_token_type} --token_list ${src_tokendir}/tokens.txt --bpemodel ${src_bpemodel}" ;;
-                ctc|ctc_ot)
+                ctc|ctc_ot|ctc_ot_frozen)
                     program="ctcot.bin.ctcot_train"
                     data_name=src_text
                     token_args=${src_token_args} ;;
@@ -587,11 +590,12 @@ if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
         log "Stage 12: no pre-trained speech encoder to analyse (--pretrain none)"
     else
         require "${pretrain_model}" "stage 7"
-        require "${mt_model}" "stage 6 (it trains MT only when needed: --pretrain ctc_ot or --st_init_decoder_from_mt true)"
+        require "${mt_model}" "stage 6 (it trains MT only when needed: --pretrain ctc_ot* or --st_init_decoder_from_mt true)"
         require "${valid_dir}/feats.scp" "stage 4"
         # Against the MT encoder, for every pre-training: the space the MT-initialised decoder knows.
         # CTC+OT also against its own text encoder, which trains with it (from the MT encoder).
         analyses=("${mt_exp} ${mt_model} ${gap_dir}")
+        # (A frozen text encoder is the MT encoder.)
         if [ "${pretrain}" = ctc_ot ]; then analyses+=("${pretrain_exp} ${pretrain_model} ${gap_dir}_own_text"); fi
         for analysis in "${analyses[@]}"; do
             read -r text_exp text_model dir <<< "${analysis}"

@@ -7,7 +7,8 @@ initialising the ST decoder from an MT decoder helps CTC-style encoders far more
 
 - ``shared``: stages 1-6 once (data, features, tokenizers, MT);
 - ``pretrain_<type>``: stage 7 once per pre-training, then ``gap_<type>``: stage 12 (the
-  modality gap of its encoder to the MT encoder);
+  zero-shot swap of its encoder with the MT decoder, the modality gap of its encoder to the MT
+  encoder, and the gap curves over its epochs);
 - ``st_<variant>_seed<n>``: stages 8-10 (ST training, decoding, scoring) per variant and seed,
   into ``exp/st_<variant>_seed<n>``, with ``--seed <n>`` added to the ST training options.
 
@@ -17,7 +18,8 @@ ST configuration, hence the same budget. :func:`run_jobs` runs the jobs in depen
 several at a time, each logging to its own file; ``st.sh`` skips finished stages, so an
 interrupted ablation is resumed by running it again. :func:`summarize` and
 :func:`write_summary` make the table (mean ± sample std over seeds) and the bar chart;
-:func:`significance` tests the paper's claims with Welch's t-test over seeds.
+:func:`significance` tests the paper's claims with Welch's t-test over seeds; :func:`figure5`
+gives the paper's Figure 5 (gains over CE, with confidence intervals).
 """
 from __future__ import annotations
 
@@ -34,8 +36,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ctcot.data_dir import atomic_write
 
-__all__ = ["PRETRAINS", "Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
-           "summarize", "welch_contrast", "significance", "significance_markdown", "write_summary"]
+__all__ = ["PRETRAINS", "OT_PRETRAINS", "Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
+           "read_curves", "summarize", "welch_contrast", "significance", "significance_markdown", "figure5",
+           "plot_figure5", "figure5_markdown", "write_summary"]
 
 PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen")
 # Pre-trainings whose text encoder starts from the MT encoder (st.sh stage 7 needs the MT model).
@@ -360,6 +363,107 @@ def significance(runs: Sequence[Mapping], variants: Sequence[Variant],
     return results
 
 
+def figure5(runs: Sequence[Mapping], variants: Sequence[Variant], metric: str = "bleu",
+            confidence: float = 0.95) -> List[Dict]:
+    """The paper's Figure 5: each variant's gain over CE pre-training with a random ST decoder.
+
+    For each variant ``X`` the gain is ``mean(X) − mean(ce)`` over seeds, with a Welch confidence
+    interval, ``gain ± t_{(1+confidence)/2, df} · sqrt(s_X²/n_X + s_ce²/n_ce)`` (Welch-Satterthwaite
+    df); None where a group has fewer than 2 seeds or no variance.
+
+    Returns:
+        One dict per variant with runs, in ``variants`` order: ``pretrain``, ``mt_decoder``, ``tag``,
+        ``gain``, ``ci_low``, ``ci_high``, ``seeds``; empty without finished ``ce`` runs.
+    """
+    from scipy import stats
+
+    values: Dict[Tuple[str, bool], List[float]] = {}
+    for run in runs:
+        values.setdefault((run["pretrain"], run["mt_decoder"]), []).append(run[metric])
+    base = values.get(("ce", False), [])
+    if not base:
+        return []
+    points = []
+    for variant in variants:
+        mine = values.get((variant.pretrain, variant.mt_decoder), [])
+        if not mine:
+            continue
+        gain = statistics.fmean(mine) - statistics.fmean(base)
+        low = high = None
+        if variant != Variant("ce", False) and len(mine) > 1 and len(base) > 1:
+            shares = [statistics.variance(mine) / len(mine), statistics.variance(base) / len(base)]
+            if sum(shares) > 0:
+                df = sum(shares) ** 2 / (shares[0] ** 2 / (len(mine) - 1) + shares[1] ** 2 / (len(base) - 1))
+                half = float(stats.t.ppf((1 + confidence) / 2, df)) * sum(shares) ** 0.5
+                low, high = gain - half, gain + half
+        points.append(dict(pretrain=variant.pretrain, mt_decoder=variant.mt_decoder, tag=variant.tag, gain=gain,
+                           ci_low=low, ci_high=high, seeds=len(mine)))
+    return points
+
+
+def plot_figure5(points: Sequence[Mapping], pretrains: Sequence[str], path: Path, metric: str = "BLEU") -> List[Dict]:
+    """Bars of :func:`figure5`'s gains per pre-training, without and with the MT decoder, CI as error bars.
+
+    Returns:
+        What was drawn: per bar, ``tag``, ``gain`` (its height) and ``error`` (below, above).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(1.3 * len(pretrains) + 2, 3.6))
+    drawn = []
+    for k, (dec, name, colour) in enumerate(((False, "ST decoder random", "#fdae6b"),
+                                              (True, "ST decoder from MT", "#e6550d"))):
+        mine = [(i, p) for i, pretrain in enumerate(pretrains) for p in points
+                if p["pretrain"] == pretrain and p["mt_decoder"] == dec]
+        if not mine:
+            continue
+        xs = np.array([i for i, _ in mine]) + (k - 0.5) * 0.4
+        gains = [p["gain"] for _, p in mine]
+        errors = [[p["gain"] - p["ci_low"] if p["ci_low"] is not None else 0 for _, p in mine],
+                  [p["ci_high"] - p["gain"] if p["ci_high"] is not None else 0 for _, p in mine]]
+        ax.bar(xs, gains, 0.4, yerr=errors, capsize=3, color=colour, edgecolor="black", linewidth=0.5, label=name)
+        drawn += [dict(tag=p["tag"], gain=g, error=(lo, hi)) for (_, p), g, lo, hi in zip(mine, gains, *errors)]
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(pretrains)))
+    ax.set_xticklabels(pretrains)
+    ax.set_xlabel("speech pre-training")
+    ax.set_ylabel(f"{metric} gain over CE, random decoder")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"Figure 5 of Le et al. on this corpus: {metric} gain over CE pre-training (95% CI over seeds)",
+                 fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return drawn
+
+
+def figure5_markdown(points: Sequence[Mapping]) -> str:
+    """The numbers of :func:`figure5`, one line per variant."""
+    lines = ["| variant | BLEU gain over ce | 95% CI | seeds |", "|---|---:|---:|---:|"]
+    for p in points:
+        ci = "–" if p["ci_low"] is None else f"[{p['ci_low']:+.2f}, {p['ci_high']:+.2f}]"
+        lines.append(f"| {p['tag']} | {p['gain']:+.2f} | {ci} | {p['seeds']} |")
+    return "\n".join(lines)
+
+
+def read_curves(expdir: Path, pretrains: Sequence[str], valid_set: str) -> Dict[str, List[Dict]]:
+    """The gap curves (stage 12's ``curves.tsv``) of each pre-training that has them."""
+    from ctcot.gap_curves import read_curve
+
+    curves = {}
+    for pretrain in pretrains:
+        path = expdir / f"pretrain_{pretrain}" / f"modality_gap_{valid_set}" / "curves.tsv"
+        if path.is_file():
+            curves[pretrain] = read_curve(path)
+    return curves
+
+
 def _number(value: Optional[float], spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
@@ -390,14 +494,20 @@ def _gap_cell(gap: Optional[Mapping], key: str) -> str:
     return "–" if gap is None or gap.get(key) is None else f"{gap[key]:.3f}"
 
 
+def _zero_shot_cell(gap: Optional[Mapping], test_set: str) -> str:
+    result = ((gap or {}).get("zero_shot") or {}).get(test_set)
+    return "–" if result is None else f"{result['bleu']:.2f}"
+
+
 def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrains: Sequence[str],
-                   decoder_inits: Sequence[bool]) -> str:
-    """One line per pre-training: BLEU and chrF (mean ± std) per decoder initialisation, gap figures."""
+                   decoder_inits: Sequence[bool], test_set: str) -> str:
+    """One line per pre-training: BLEU and chrF (mean ± std) per decoder initialisation, zero-shot
+    BLEU and gap figures."""
     by_key = {(r["pretrain"], r["mt_decoder"]): r for r in rows}
     names = {False: "random dec.", True: "MT dec."}
     header = ["pre-training"]
     header += [f"BLEU, {names[d]}" for d in decoder_inits] + [f"chrF, {names[d]}" for d in decoder_inits]
-    header += ["seeds"] + [name for _, name in GAP_FIGURES]
+    header += ["seeds", f"zero-shot BLEU ({test_set})"] + [name for _, name in GAP_FIGURES]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for pretrain in pretrains:
         cells = [pretrain]
@@ -405,6 +515,7 @@ def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrai
         cells += [_cell(by_key.get((pretrain, d)), "chrf") for d in decoder_inits]
         counts = {len(by_key[(pretrain, d)]["seeds"]) for d in decoder_inits if (pretrain, d) in by_key}
         cells.append("/".join(str(c) for c in sorted(counts)) or "0")
+        cells.append(_zero_shot_cell(gaps.get(pretrain), test_set))
         cells += [_gap_cell(gaps.get(pretrain), key) for key, _ in GAP_FIGURES]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -449,7 +560,8 @@ def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], decoder_inits: 
 
 def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], seeds: Sequence[int],
                   test_set: str, valid_set: str = "dev", command: str = "", decode_dir: str = "decode_*") -> Path:
-    """Write ``RESULTS.md``, ``results.json``, ``runs.tsv`` and ``bleu_chrf.png`` into ``output_dir``.
+    """Write ``RESULTS.md``, ``results.json``, ``runs.tsv``, ``bleu_chrf.png``, ``figure5.png`` and (where
+    stage 12 drew them) ``gap_curves.png`` / ``gap_curves.tsv`` into ``output_dir``.
 
     Uses whatever runs have finished, so it can be called while the ablation goes on.
 
@@ -474,7 +586,7 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
               "do not depend on the ST seed: Sinkhorn divergence (lower: closer), cosine of mean-pooled "
               "states of the same utterance minus that of different ones, linear CKA, speech-to-text "
               "retrieval accuracy (top 1).", "",
-              table_markdown(rows, gaps, pretrains, decoder_inits), ""]
+              table_markdown(rows, gaps, pretrains, decoder_inits, test_set), ""]
     if own_text_gaps:
         header = " | ".join(name for _, name in GAP_FIGURES)
         lines += ["Against the pre-training's own text encoder (CTC+OT trains it, starting from the MT encoder):", "",
@@ -486,6 +598,27 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
     if rows:
         plot_bars(rows, pretrains, decoder_inits, output_dir / "bleu_chrf.png")
         lines += ["![BLEU and chrF](bleu_chrf.png)", ""]
+    points = figure5(runs, variants)
+    if points:
+        plot_figure5(points, pretrains, output_dir / "figure5.png")
+        lines += ["## Figure 5: gain over CE", "",
+                  "BLEU of each variant minus that of CE pre-training with a random ST decoder (the paper's "
+                  "Figure 5), mean over seeds, with a 95% Welch confidence interval.", "",
+                  figure5_markdown(points), "", "![Figure 5](figure5.png)", ""]
+    curves = read_curves(expdir, pretrained, valid_set)
+    if curves:
+        from ctcot.gap_curves import CURVE_FIGURES, plot_curves
+
+        plot_curves(curves, output_dir / "gap_curves.png", f"The modality gap after each pre-training epoch "
+                                                            f"(speech encoder vs the MT encoder, {valid_set})")
+        tsv = ["pretrain\tepoch\t" + "\t".join(CURVE_FIGURES)]
+        tsv += [f"{p}\t{r['epoch']}\t" + "\t".join("NA" if r.get(k) is None else f"{r[k]:.6g}" for k in CURVE_FIGURES)
+                for p, rows_ in curves.items() for r in rows_]
+        atomic_write(output_dir / "gap_curves.tsv", ("\n".join(tsv) + "\n").encode("utf-8"))
+        lines += ["## Gap curves", "",
+                  "Stage 12's figures for the model of every pre-training epoch (gap_curves.tsv); the zero-shot "
+                  "BLEU is on the first utterances of the test set (stage 12's --curve_zero_shot_utts).", "",
+                  "![gap curves](gap_curves.png)", ""]
     tests = significance(runs, variants)
     lines += ["## Significance", "",
               "Welch's t-test over seeds, one-sided in the direction the paper claims; p < 0.05 marked (*), "
@@ -498,7 +631,7 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
     atomic_write(results_md, ("\n".join(lines)).encode("utf-8"))
     atomic_write(output_dir / "results.json", (json.dumps(
         dict(command=command, test_set=test_set, valid_set=valid_set, seeds=list(seeds), summary=rows, runs=runs,
-             gaps=gaps, own_text_gaps=own_text_gaps, significance=tests),
+             gaps=gaps, own_text_gaps=own_text_gaps, significance=tests, figure5=points, curves=curves),
         indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     tsv = ["pretrain\tmt_decoder\tseed\tbleu\tchrf\tter\tresult"]
     tsv += [f"{r['pretrain']}\t{_bool(r['mt_decoder'])}\t{r['seed']}\t{r['bleu']:.2f}\t{r['chrf']:.2f}\t"

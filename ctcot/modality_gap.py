@@ -34,7 +34,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -61,9 +61,11 @@ __all__ = [
     "retrieval_ranks",
     "linear_cka",
     "sinkhorn_per_utterance",
+    "gap_figures",
     "plot_plan",
     "plot_projection",
     "analyse",
+    "read_zero_shot",
     "format_summary",
 ]
 
@@ -95,6 +97,9 @@ NOTES = {
                    "cosine (paired), rank of the utterance's own text (1 = best)",
     "plan_<utt>.png": "entropic transport plan (ctcot.ot.transport_plan) of speech frames to source tokens; "
                       "a monotonic band is an alignment",
+    "zero_shot": "the speech encoder with the MT model's decoder, no ST training (ctcot.zero_shot), decoded by "
+                 "ESPnet's beam search and scored by sacreBLEU, per set; ~0 when the encoder's states do not look "
+                 "like the MT encoder's",
     "projection.png": "2-D PCA fitted jointly on pooled speech and pooled text states; lines join pairs",
 }
 
@@ -411,6 +416,37 @@ def sinkhorn_per_utterance(speech: Sequence[torch.Tensor], text: Sequence[torch.
     return values
 
 
+def gap_figures(speech_states: Sequence[torch.Tensor], text_states: Sequence[torch.Tensor], batch_size: int = 16,
+                **ot_options) -> Tuple[Dict[str, Optional[float]], Optional[Dict[str, np.ndarray]]]:
+    """The figures of the module docstring, from each utterance's (S_i, D) speech and (T_i, D') text states.
+
+    Returns:
+        ``sinkhorn``, ``cosine_paired``, ``cosine_unpaired``, ``cosine_margin``, ``linear_cka``,
+        ``retrieval_top1``, ``retrieval_top5``; and the per-utterance values: ``sinkhorn`` (N,),
+        ``similarity`` (N, N) cosines and ``rank`` (N,). When D != D', only ``linear_cka`` is
+        computed (the others are None) and there are no per-utterance values.
+    """
+    speech_dim, text_dim = speech_states[0].size(1), text_states[0].size(1)
+    pooled_speech, pooled_text = mean_pool(speech_states), mean_pool(text_states)
+    figures: Dict[str, Optional[float]] = dict(
+        sinkhorn=None, cosine_paired=None, cosine_unpaired=None, cosine_margin=None,
+        linear_cka=linear_cka(pooled_speech, pooled_text), retrieval_top1=None, retrieval_top5=None)
+    if speech_dim != text_dim:
+        # Only CKA compares spaces of different sizes; the rest needs one shared space.
+        logger.warning("speech states have %d dimensions, text states %d: only linear_cka is computed",
+                       speech_dim, text_dim)
+        return figures, None
+    divergences = sinkhorn_per_utterance(speech_states, text_states, batch_size, **ot_options)
+    similarity = cosine_matrix(pooled_speech, pooled_text)
+    paired, unpaired, margin = cosine_scores(similarity)
+    ranks = retrieval_ranks(similarity)
+    figures.update(
+        sinkhorn=float(divergences.mean()), cosine_paired=paired, cosine_unpaired=unpaired, cosine_margin=margin,
+        retrieval_top1=float((ranks <= 1).mean()), retrieval_top5=float((ranks <= 5).mean()),
+    )
+    return figures, dict(sinkhorn=divergences, similarity=similarity, rank=ranks)
+
+
 def _file_name(utt: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", utt)
 
@@ -459,11 +495,30 @@ def plot_projection(path: Path, speech: np.ndarray, text: np.ndarray, num_pairs:
     fig.savefig(path, dpi=100)
 
 
+def read_zero_shot(results: Mapping[str, PathLike]) -> Dict[str, Dict]:
+    """BLEU, chrF, TER and sentences of each zero-shot result.json (``ctcot.bin.score_st``), by set name."""
+    scores = {}
+    for name, path in results.items():
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such zero-shot result of {name}")
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            scores[name] = {k: result[k] for k in ("bleu", "chrf", "ter", "num_sentences")}
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: not a result.json of ctcot.bin.score_st ({err!r})") from err
+        scores[name]["result"] = str(path)
+    return scores
+
+
 def format_summary(result: Dict) -> str:
     """The main figures of a gap.json result, one per line."""
     def fmt(key):
         value = result.get(key)
         return "n/a" if value is None else f"{value:.4f}"
+    zero_shot = [f"zero-shot {name:7s} BLEU {r['bleu']:.2f}  chrF {r['chrf']:.2f}  ({r['num_sentences']} sentences: "
+                 f"this speech encoder with the MT decoder, no ST training)"
+                 for name, r in (result.get("zero_shot") or {}).items()]
     return "\n".join([
         f"utterances       {result['n_utts']}",
         f"sinkhorn         {fmt('sinkhorn')}  (lower = closer)",
@@ -472,6 +527,7 @@ def format_summary(result: Dict) -> str:
         f"linear CKA       {fmt('linear_cka')}  (0-1, higher = more similar)",
         f"retrieval top-1  {fmt('retrieval_top1')}  (chance {fmt('retrieval_chance_top1')})",
         f"retrieval top-5  {fmt('retrieval_top5')}  (chance {fmt('retrieval_chance_top5')})",
+        *zero_shot,
     ])
 
 
@@ -489,6 +545,7 @@ def analyse(
     num_plans: int = 4,
     num_pairs_shown: int = 50,
     max_utts: Optional[int] = None,
+    zero_shot: Optional[Mapping[str, PathLike]] = None,
     device: str = "cpu",
 ) -> Dict:
     """Compute the figures, write gap.json, per_utt.tsv, plan_<utt>.png and projection.png.
@@ -506,6 +563,8 @@ def analyse(
         num_plans: how many transport plans to plot (utterances spread over feats.scp).
         num_pairs_shown: how many pairs the projection joins with a line.
         max_utts: only the first ``max_utts`` utterances of feats.scp; None: all.
+        zero_shot: scores of the zero-shot encoder swap (:mod:`ctcot.zero_shot`) to report beside
+            the figures: set name -> result.json of ``ctcot.bin.score_st``.
         device: torch device of the encoders (the figures are computed on the CPU).
 
     Returns:
@@ -526,27 +585,13 @@ def analyse(
     # One utterance at a time: batched states depend on the padding (see encode_speech).
     speech_states = encode_speech(speech, utts, data_dir / "feats.scp", 1, device)
     speech_dim, text_dim = speech_states[0].size(1), text_states[0].size(1)
-    pooled_speech, pooled_text = mean_pool(speech_states), mean_pool(text_states)
     n = len(utts)
-
     ot_options = dict(blur=blur, scaling=scaling, position_weight=position_weight)
     output_dir.mkdir(parents=True, exist_ok=True)
-    comparable = speech_dim == text_dim
-    figures: Dict = dict(sinkhorn=None, cosine_paired=None, cosine_unpaired=None, cosine_margin=None,
-                         linear_cka=linear_cka(pooled_speech, pooled_text), retrieval_top1=None, retrieval_top5=None)
+    figures, per_utt = gap_figures(speech_states, text_states, batch_size, **ot_options)
+    comparable = per_utt is not None
     if comparable:
-        divergences = sinkhorn_per_utterance(speech_states, text_states, batch_size, **ot_options)
-        similarity = cosine_matrix(pooled_speech, pooled_text)
-        paired, unpaired, margin = cosine_scores(similarity)
-        ranks = retrieval_ranks(similarity)
-        figures.update(
-            sinkhorn=float(divergences.mean()), cosine_paired=paired, cosine_unpaired=unpaired, cosine_margin=margin,
-            retrieval_top1=float((ranks <= 1).mean()), retrieval_top5=float((ranks <= 5).mean()),
-        )
-    else:
-        # Only CKA compares spaces of different sizes; the rest needs one shared space.
-        logger.warning("speech states have %d dimensions, text states %d: only linear_cka is computed",
-                       speech_dim, text_dim)
+        divergences, similarity, ranks = per_utt["sinkhorn"], per_utt["similarity"], per_utt["rank"]
     result: Dict = dict(
         n_utts=n,
         **figures,
@@ -557,6 +602,7 @@ def analyse(
         text_model=dict(config=text.config, model_file=text.model_file, task=text.task, dim=text_dim),
         data_dir=str(data_dir), src_text=src_text,
         ot=ot_options,
+        zero_shot=read_zero_shot(zero_shot or {}),
         notes=NOTES,
     )
 
@@ -577,7 +623,7 @@ def analyse(
             plot_plan(output_dir / f"plan_{_file_name(utts[i])}.png", plan.double().numpy(), tokens,
                       f"{utts[i]}: transport plan (blur {blur}, position weight {position_weight}); "
                       f"sinkhorn {divergences[i]:.3g}")
-        plot_projection(output_dir / "projection.png", pooled_speech, pooled_text, num_pairs_shown,
+        plot_projection(output_dir / "projection.png", mean_pool(speech_states), mean_pool(text_states), num_pairs_shown,
                         f"{Path(speech.model_file).parent.name} vs {Path(text.model_file).parent.name}: "
                         f"pooled states, {n} utterances of {data_dir.name}")
 

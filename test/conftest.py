@@ -80,3 +80,60 @@ def build_args(task, config: dict, **overrides):
     for key, value in {**config, **overrides}.items():
         setattr(args, key, value)
     return args
+
+
+TINY_DECODER = dict(attention_heads=2, linear_units=64, num_blocks=1, dropout_rate=0.0)
+
+
+def save_model(directory, task, config, **overrides):
+    """Build a tiny model of ``task``, save config.yaml and model.pth as training would."""
+    import torch
+
+    torch.manual_seed(0)
+    args = build_args(task, config, **overrides)
+    model = task.build_model(args)
+    directory.mkdir(parents=True)
+    (directory / "config.yaml").write_text(yaml.safe_dump(vars(args)))
+    torch.save(model.state_dict(), directory / "model.pth")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Word-level tokens, a data dir of random 80-dim features with transcripts, and four models:
+    a CTC+OT model, an ESPnet ASR model (CE) and an ESPnet MT model with 32-dim states, and a
+    CTC-only model (no text encoder) with 16-dim states."""
+    import kaldiio
+    from espnet2.tasks.asr import ASRTask
+    from espnet2.tasks.mt import MTTask
+
+    from ctcot.task import CTCOTTask
+
+    root = tmp_path_factory.mktemp("gap")
+    tokens = root / "tokens.txt"
+    tokens.write_text("\n".join(["<blank>", "<unk>", *WORDS, "<sos/eos>"]) + "\n")
+    data = root / "dev"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    utts = [f"utt{i:02d}" for i in range(7)]
+    with kaldiio.WriteHelper(f"ark,scp:{data}/feats.ark,{data}/feats.scp") as writer:
+        for utt in utts:
+            writer(utt, rng.standard_normal((int(rng.integers(30, 120)), 80)).astype(np.float32))
+    transcripts = {utt: " ".join(rng.choice(WORDS, int(rng.integers(2, 7)))) for utt in utts}
+    (data / "text.words").write_text("".join(f"{u} {t}\n" for u, t in transcripts.items()))
+
+    word_tokens = dict(src_token_list=str(tokens), src_token_type="word", src_bpemodel=None)
+    speech_conf = dict(frontend=None, input_size=80, normalize="utterance_mvn", encoder="transformer",
+                       encoder_conf=TINY_SPEECH_ENCODER)
+    ctcot = save_model(root / "pretrain_ctc_ot", CTCOTTask, {**TINY_PRETRAIN_CONFIG, **speech_conf}, **word_tokens)
+    asr = save_model(root / "pretrain_ce", ASRTask, {
+        **speech_conf, "decoder": "transformer", "decoder_conf": TINY_DECODER,
+        "model_conf": dict(ctc_weight=0.0)}, token_list=str(tokens), token_type="word", bpemodel=None)
+    mt = save_model(root / "mt", MTTask, dict(
+        frontend="embed", frontend_conf=dict(embed_dim=32, positional_dropout_rate=0.0),
+        encoder="transformer", encoder_conf=TINY_TEXT_ENCODER, decoder="transformer", decoder_conf=TINY_DECODER,
+    ), token_list=str(tokens), token_type="word", bpemodel=None, **word_tokens)
+    ctc16 = save_model(root / "pretrain_ctc", CTCOTTask, {
+        **TINY_PRETRAIN_CONFIG, **speech_conf, "encoder_conf": {**TINY_SPEECH_ENCODER, "output_size": 16},
+        "model_conf": dict(ctc_weight=1.0, ot_weight=0.0)}, **word_tokens)
+    return dict(root=root, data=data, utts=utts, transcripts=transcripts, ctcot=ctcot, asr=asr, mt=mt, ctc16=ctc16)

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from ctcot.ablation import Variant, plan_jobs, run_jobs, significance, summarize, welch_contrast, write_summary
+from ctcot.ablation import (
+    Variant, collect_runs, figure5, plan_jobs, plot_figure5, run_jobs, significance, summarize, welch_contrast,
+    write_summary,
+)
 
 ALL = [Variant(p, d) for p in ("none", "ce", "ctc", "ctc_ce", "ctc_ot") for d in (False, True)]
 
@@ -122,7 +125,8 @@ def test_summary_table_statistics_and_plot(tmp_path):
     write_result(expdir, "ce_seed1", "dev", 99.0, 99.0)  # another set: ignored
     gap = expdir / "pretrain_ctc_ot" / "modality_gap_dev" / "gap.json"
     gap.parent.mkdir(parents=True)
-    gap.write_text(json.dumps(dict(sinkhorn=1.2345, cosine_margin=0.5, linear_cka=0.75, retrieval_top1=0.9)))
+    gap.write_text(json.dumps(dict(sinkhorn=1.2345, cosine_margin=0.5, linear_cka=0.75, retrieval_top1=0.9,
+                                   zero_shot=dict(test=dict(bleu=7.891, chrf=30.0, ter=90.0, num_sentences=200)))))
 
     own = expdir / "pretrain_ctc_ot" / "modality_gap_dev_own_text" / "gap.json"
     own.parent.mkdir(parents=True)
@@ -135,10 +139,10 @@ def test_summary_table_statistics_and_plot(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| ce |"))
     assert row.split(" | ")[1] == ce  # BLEU with a random decoder
     assert row.split(" | ")[3] == f"{statistics.fmean([10, 20, 40]):.2f} ± {statistics.stdev([10, 20, 40]):.2f}"
-    assert row.endswith("| 3 | – | – | – | – |")  # 3 seeds, no gap figures for ce
+    assert row.endswith("| 3 | – | – | – | – | – |")  # 3 seeds, no zero-shot BLEU or gap figures for ce
     row = next(line for line in text.splitlines() if line.startswith("| ctc_ot |"))
     assert row.split(" | ")[1] == "–" and row.split(" | ")[2] == "5.50 ± 0.71"
-    assert row.endswith("| 2 | 1.234 | 0.500 | 0.750 | 0.900 |")
+    assert row.endswith("| 2 | 7.89 | 1.234 | 0.500 | 0.750 | 0.900 |")
     assert "| ctc_ot | 0.500 | 0.250 | 0.800 | 0.100 | 0.005 |" in text  # against its own text encoder
     summary = json.loads((tmp_path / "out" / "results.json").read_text())
     assert len(summary["runs"]) == 8 and summary["gaps"]["ctc_ot"]["linear_cka"] == 0.75
@@ -239,3 +243,63 @@ def test_significance_contrast_of_the_mt_decoder_gain():
     assert test["mean_b"] == pytest.approx(mean(gains[("ce", True)]) - mean(gains[("ce", False)]))
     assert test["difference"] == pytest.approx(test["mean_a"] - test["mean_b"])  # ≈ 9.83 - 0.6
     assert test["p"] < 0.01 and test["seeds"] == [3, 3, 3, 4]
+
+
+def test_figure5_gains_and_intervals_equal_the_table(tmp_path):
+    expdir = tmp_path / "exp"
+    scores = {"ce": [9.0, 9.4, 8.5], "ce_mtdec": [9.5, 9.9, 9.1], "ctc": [8.0, 8.3, 7.9],
+              "ctc_mtdec": [14.0, 14.1, 13.8], "ctc_ot_mtdec": [15.0]}
+    for tag, values in scores.items():
+        for seed, bleu in enumerate(values, 1):
+            write_result(expdir, f"{tag}_seed{seed}", "test", bleu, 3 * bleu)
+    variants = [Variant(p, d) for p in ("ce", "ctc", "ctc_ot") for d in (False, True)]
+    runs = collect_runs(expdir, variants, [1, 2, 3], "test")
+    points = {p["tag"]: p for p in figure5(runs, variants)}
+    assert list(points) == ["ce", "ce_mtdec", "ctc", "ctc_mtdec", "ctc_ot_mtdec"]
+    assert points["ce"]["gain"] == 0 and points["ce"]["ci_low"] is None
+    assert points["ctc_ot_mtdec"]["ci_low"] is None and points["ctc_ot_mtdec"]["seeds"] == 1  # one seed: no CI
+    for tag in ("ce_mtdec", "ctc", "ctc_mtdec"):
+        # scipy's Welch interval of the difference of means
+        interval = stats.ttest_ind(scores[tag], scores["ce"], equal_var=False).confidence_interval(0.95)
+        assert (points[tag]["ci_low"], points[tag]["ci_high"]) == pytest.approx((interval.low, interval.high))
+
+    text = write_summary(tmp_path / "out", expdir, variants, [1, 2, 3], "test", "dev").read_text()
+    means = {}  # the main table's BLEU means, by tag
+    for line in text[:text.index("## Figure 5")].splitlines():
+        cells = line.split(" | ")
+        if line.startswith("| ") and cells[0][2:] in ("ce", "ctc", "ctc_ot"):
+            for cell, suffix in zip(cells[1:3], ("", "_mtdec")):
+                if cell != "–":
+                    means[cells[0][2:] + suffix] = float(cell.split(" ± ")[0])
+    assert text.index("## Figure 5") > text.index("| ctc_ot |")
+    section = text[text.index("## Figure 5"):].splitlines()
+    for tag, point in points.items():
+        row = next(line for line in section if line.startswith(f"| {tag} | "))
+        assert float(row.split(" | ")[1]) == pytest.approx(means[tag] - means["ce"], abs=0.011)
+    assert "| ctc_mtdec | +5.00 | [" in text
+    # The plot draws the same numbers.
+    drawn = plot_figure5(figure5(runs, variants), ["ce", "ctc", "ctc_ot"], tmp_path / "f5.png")
+    assert {d["tag"]: d["gain"] for d in drawn} == {t: p["gain"] for t, p in points.items()}
+    assert (tmp_path / "out" / "figure5.png").read_bytes().startswith(b"\x89PNG")
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["figure5"][2]["tag"] == "ctc"
+
+
+def test_summary_draws_every_pretrainings_gap_curve(tmp_path):
+    from ctcot.gap_curves import read_curve, write_curve
+
+    expdir = tmp_path / "exp"
+    write_result(expdir, "ctc_seed1", "test", 5.0, 20.0)
+    for pretrain, epochs in (("ctc", 3), ("ctc_ot", 2)):
+        rows = [dict(epoch=e, model=f"{e}epoch.pth", sinkhorn=12.0 / e, linear_cka=0.25 * e, retrieval_top1=0.2,
+                     cosine_margin=0.01, zero_shot_bleu=None if pretrain == "ctc" else 1.5 * e)
+                for e in range(1, epochs + 1)]
+        directory = expdir / f"pretrain_{pretrain}" / "modality_gap_dev"
+        directory.mkdir(parents=True)
+        write_curve(rows, directory, pretrain)
+        assert read_curve(directory / "curves.tsv") == rows
+    write_summary(tmp_path / "out", expdir, [Variant("ctc", False), Variant("ctc_ot", False)], [1], "test", "dev")
+    lines = (tmp_path / "out" / "gap_curves.tsv").read_text().splitlines()
+    assert lines[0].split("\t")[:2] == ["pretrain", "epoch"] and len(lines) == 1 + 3 + 2
+    assert lines[-1].split("\t")[:3] == ["ctc_ot", "2", "6"] and lines[-1].endswith("\t3")
+    assert lines[1].endswith("\tNA")  # ctc: no zero-shot curve
+    assert (tmp_path / "out" / "gap_curves.png").stat().st_size > 10_000

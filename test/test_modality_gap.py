@@ -3,22 +3,16 @@ against POT, and python -m ctcot.bin.modality_gap end to end on tiny ESPnet mode
 import json
 import logging
 
-import kaldiio
 import numpy as np
 import pytest
 import torch
-import yaml
-from espnet2.tasks.asr import ASRTask
-from espnet2.tasks.mt import MTTask
 
-from conftest import TINY_PRETRAIN_CONFIG, TINY_SPEECH_ENCODER, TINY_TEXT_ENCODER, WORDS, build_args
 from ctcot.bin.modality_gap import main
 from ctcot.modality_gap import (
     cosine_matrix, cosine_scores, detect_task, encode_speech, encode_text, linear_cka, load_encoder,
     retrieval_ranks, tokenize,
 )
 from ctcot.ot import append_positions, sinkhorn_divergence, transport_plan
-from ctcot.task import CTCOTTask
 
 # --- the figures ----------------------------------------------------------------------------------
 
@@ -137,59 +131,10 @@ def test_transport_plan_checks_arguments_and_keeps_no_graph():
 
 # --- the program on tiny models -------------------------------------------------------------------
 
-TINY_DECODER = dict(attention_heads=2, linear_units=64, num_blocks=1, dropout_rate=0.0)
-
-
-def save_model(directory, task, config, **overrides):
-    """Build a tiny model of ``task``, save config.yaml and model.pth as training would."""
-    torch.manual_seed(0)
-    args = build_args(task, config, **overrides)
-    model = task.build_model(args)
-    directory.mkdir(parents=True)
-    (directory / "config.yaml").write_text(yaml.safe_dump(vars(args)))
-    torch.save(model.state_dict(), directory / "model.pth")
-    return directory
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """Word-level tokens, a data dir of random 80-dim features with transcripts, and four models:
-    a CTC+OT model, an ESPnet ASR model (CE) and an ESPnet MT model with 32-dim states, and a
-    CTC-only model (no text encoder) with 16-dim states."""
-    root = tmp_path_factory.mktemp("gap")
-    tokens = root / "tokens.txt"
-    tokens.write_text("\n".join(["<blank>", "<unk>", *WORDS, "<sos/eos>"]) + "\n")
-    data = root / "dev"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    utts = [f"utt{i:02d}" for i in range(7)]
-    with kaldiio.WriteHelper(f"ark,scp:{data}/feats.ark,{data}/feats.scp") as writer:
-        for utt in utts:
-            writer(utt, rng.standard_normal((int(rng.integers(30, 120)), 80)).astype(np.float32))
-    transcripts = {utt: " ".join(rng.choice(WORDS, int(rng.integers(2, 7)))) for utt in utts}
-    (data / "text.words").write_text("".join(f"{u} {t}\n" for u, t in transcripts.items()))
-
-    word_tokens = dict(src_token_list=str(tokens), src_token_type="word", src_bpemodel=None)
-    speech_conf = dict(frontend=None, input_size=80, normalize="utterance_mvn", encoder="transformer",
-                       encoder_conf=TINY_SPEECH_ENCODER)
-    ctcot = save_model(root / "pretrain_ctc_ot", CTCOTTask, {**TINY_PRETRAIN_CONFIG, **speech_conf}, **word_tokens)
-    asr = save_model(root / "pretrain_ce", ASRTask, {
-        **speech_conf, "decoder": "transformer", "decoder_conf": TINY_DECODER,
-        "model_conf": dict(ctc_weight=0.0)}, token_list=str(tokens), token_type="word", bpemodel=None)
-    mt = save_model(root / "mt", MTTask, dict(
-        frontend="embed", frontend_conf=dict(embed_dim=32, positional_dropout_rate=0.0),
-        encoder="transformer", encoder_conf=TINY_TEXT_ENCODER, decoder="transformer", decoder_conf=TINY_DECODER,
-    ), token_list=str(tokens), token_type="word", bpemodel=None, **word_tokens)
-    ctc16 = save_model(root / "pretrain_ctc", CTCOTTask, {
-        **TINY_PRETRAIN_CONFIG, **speech_conf, "encoder_conf": {**TINY_SPEECH_ENCODER, "output_size": 16},
-        "model_conf": dict(ctc_weight=1.0, ot_weight=0.0)}, **word_tokens)
-    return dict(root=root, data=data, utts=utts, transcripts=transcripts, ctcot=ctcot, asr=asr, mt=mt, ctc16=ctc16)
-
-
-def cli_args(tiny, speech, text, output_dir, *extra):
-    return ["--speech_config", str(tiny[speech] / "config.yaml"), "--speech_model", str(tiny[speech] / "model.pth"),
-            "--text_config", str(tiny[text] / "config.yaml"), "--text_model", str(tiny[text] / "model.pth"),
-            "--data_dir", str(tiny["data"]), "--src_text", "text.words", "--output_dir", str(output_dir),
+def cli_args(models, speech, text, output_dir, *extra):
+    return ["--speech_config", str(models[speech] / "config.yaml"), "--speech_model", str(models[speech] / "model.pth"),
+            "--text_config", str(models[text] / "config.yaml"), "--text_model", str(models[text] / "model.pth"),
+            "--data_dir", str(models["data"]), "--src_text", "text.words", "--output_dir", str(output_dir),
             "--batch_size", "3", *extra]
 
 
@@ -198,18 +143,18 @@ def read_per_utt(path):
     return [dict(zip(header, row)) for row in rows]
 
 
-def test_detect_task(tiny):
-    assert detect_task(tiny["ctcot"] / "config.yaml", "speech") == "ctcot"
-    assert detect_task(tiny["asr"] / "config.yaml", "speech") == "asr"
-    assert detect_task(tiny["mt"] / "config.yaml", "text") == "mt"
-    assert detect_task(tiny["ctcot"] / "config.yaml", "text") == "ctcot"
+def test_detect_task(tiny_models):
+    assert detect_task(tiny_models["ctcot"] / "config.yaml", "speech") == "ctcot"
+    assert detect_task(tiny_models["asr"] / "config.yaml", "speech") == "asr"
+    assert detect_task(tiny_models["mt"] / "config.yaml", "text") == "mt"
+    assert detect_task(tiny_models["ctcot"] / "config.yaml", "text") == "ctcot"
 
 
-def test_cli_ctc_ot_encoder_vs_mt_encoder(tiny, tmp_path, capsys):
+def test_cli_ctc_ot_encoder_vs_mt_encoder(tiny_models, tmp_path, capsys):
     out = tmp_path / "gap"
-    assert main(cli_args(tiny, "ctcot", "mt", out, "--num_plans", "2")) == 0
+    assert main(cli_args(tiny_models, "ctcot", "mt", out, "--num_plans", "2")) == 0
     gap = json.loads((out / "gap.json").read_text())
-    n = len(tiny["utts"])
+    n = len(tiny_models["utts"])
     assert gap["n_utts"] == n and gap["speech_model"]["task"] == "ctcot" and gap["text_model"]["task"] == "mt"
     assert gap["ot"] == dict(blur=0.05, scaling=0.5, position_weight=1.0) and "sinkhorn" in gap["notes"]
     assert gap["sinkhorn"] > 0
@@ -220,33 +165,61 @@ def test_cli_ctc_ot_encoder_vs_mt_encoder(tiny, tmp_path, capsys):
     assert (gap["retrieval_chance_top1"], gap["retrieval_chance_top5"]) == pytest.approx((1 / n, 5 / n))
 
     rows = read_per_utt(out / "per_utt.tsv")
-    assert [r["utt_id"] for r in rows] == tiny["utts"]
+    assert [r["utt_id"] for r in rows] == tiny_models["utts"]
     # the MT encoder's states: <sos> and one per word
-    assert [int(r["tokens"]) for r in rows] == [len(tiny["transcripts"][u].split()) + 1 for u in tiny["utts"]]
+    assert [int(r["tokens"]) for r in rows] == [len(tiny_models["transcripts"][u].split()) + 1 for u in tiny_models["utts"]]
     assert np.mean([float(r["sinkhorn"]) for r in rows]) == pytest.approx(gap["sinkhorn"], rel=1e-5)
     assert np.mean([int(r["rank"]) == 1 for r in rows]) == pytest.approx(gap["retrieval_top1"])
     plots = sorted(p.name for p in out.glob("*.png"))
-    assert plots == sorted(["projection.png", f"plan_{tiny['utts'][0]}.png", f"plan_{tiny['utts'][-1]}.png"])
+    assert plots == sorted(["projection.png", f"plan_{tiny_models['utts'][0]}.png", f"plan_{tiny_models['utts'][-1]}.png"])
     assert all((out / p).stat().st_size > 1000 for p in plots)
     assert "linear CKA" in capsys.readouterr().out
 
 
-def test_cli_batched_figures_equal_one_utterance_alone(tiny, tmp_path):
+def test_cli_gap_curve_has_a_row_per_epoch_ending_at_the_analysed_model(tiny_models, tmp_path):
+    """Epoch 1 a differently initialised model, epoch 2 the analysed one (in the experiment's top
+    directory, as ESPnet leaves the last epoch): the curve's last point is gap.json's figures."""
+    from ctcot.gap_curves import CURVE_FIGURES, read_curve
+
+    exp = tmp_path / "pretrain_ctc_ot"
+    (exp / "epochs").mkdir(parents=True)
+    state = torch.load(tiny_models["ctcot"] / "model.pth")
+    other = {k: v + 0.05 * torch.randn_like(v) if v.is_floating_point() else v for k, v in state.items()}
+    torch.save(other, exp / "epochs" / "1epoch.pth")
+    torch.save(state, exp / "2epoch.pth")
+    out = tmp_path / "gap"
+    assert main(cli_args(tiny_models, "ctcot", "mt", out, "--num_plans", "0", "--curve_exp_dir", str(exp))) == 0
+    rows = read_curve(out / "curves.tsv")
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert [r["model"] for r in rows] == [str(exp / "epochs" / "1epoch.pth"), str(exp / "2epoch.pth")]
+    gap = json.loads((out / "gap.json").read_text())
+    for key in CURVE_FIGURES:
+        if key == "zero_shot_bleu":
+            assert rows[1][key] is None  # not asked for
+        else:
+            assert rows[1][key] == pytest.approx(gap[key], rel=1e-5, abs=1e-9)
+    assert rows[0]["sinkhorn"] != pytest.approx(rows[1]["sinkhorn"])
+    assert (out / "curves.png").stat().st_size > 10_000
+
+    assert main(cli_args(tiny_models, "ctcot", "mt", tmp_path / "none", "--curve_exp_dir", str(tmp_path))) == 1
+
+
+def test_cli_batched_figures_equal_one_utterance_alone(tiny_models, tmp_path):
     """An ESPnet ASR (CE) speech encoder against a CTC+OT model's text encoder: per_utt.tsv's
     values, computed in padded batches, equal those of each utterance encoded alone."""
     out = tmp_path / "gap"
-    assert main(cli_args(tiny, "asr", "ctcot", out, "--num_plans", "0", "--ot_position_weight", "0.5")) == 0
+    assert main(cli_args(tiny_models, "asr", "ctcot", out, "--num_plans", "0", "--ot_position_weight", "0.5")) == 0
     gap = json.loads((out / "gap.json").read_text())
     assert (gap["speech_model"]["task"], gap["text_model"]["task"]) == ("asr", "ctcot")
     assert not list(out.glob("plan_*.png")) and (out / "projection.png").is_file()
     rows = {r["utt_id"]: r for r in read_per_utt(out / "per_utt.tsv")}
 
-    speech = load_encoder(tiny["asr"] / "config.yaml", tiny["asr"] / "model.pth", "asr")
-    text = load_encoder(tiny["ctcot"] / "config.yaml", tiny["ctcot"] / "model.pth", "ctcot")
-    for utt in tiny["utts"][:3]:
-        ids = tokenize(text, {utt: tiny["transcripts"][utt]})[utt]
-        assert len(ids) == len(tiny["transcripts"][utt].split())
-        s = encode_speech(speech, [utt], tiny["data"] / "feats.scp", batch_size=1)[0]
+    speech = load_encoder(tiny_models["asr"] / "config.yaml", tiny_models["asr"] / "model.pth", "asr")
+    text = load_encoder(tiny_models["ctcot"] / "config.yaml", tiny_models["ctcot"] / "model.pth", "ctcot")
+    for utt in tiny_models["utts"][:3]:
+        ids = tokenize(text, {utt: tiny_models["transcripts"][utt]})[utt]
+        assert len(ids) == len(tiny_models["transcripts"][utt].split())
+        s = encode_speech(speech, [utt], tiny_models["data"] / "feats.scp", batch_size=1)[0]
         t = encode_text(text, [ids], batch_size=1)[0]
         value = sinkhorn_divergence(s[None], torch.tensor([len(s)]), t[None], torch.tensor([len(t)]),
                                     position_weight=0.5).item()
@@ -256,9 +229,9 @@ def test_cli_batched_figures_equal_one_utterance_alone(tiny, tmp_path):
         assert float(rows[utt]["cosine"]) == pytest.approx(cosine, abs=1e-5)
 
 
-def test_cli_spaces_of_different_sizes_get_only_cka(tiny, tmp_path, caplog):
+def test_cli_spaces_of_different_sizes_get_only_cka(tiny_models, tmp_path, caplog):
     out = tmp_path / "gap"
-    assert main(cli_args(tiny, "ctc16", "mt", out)) == 0
+    assert main(cli_args(tiny_models, "ctc16", "mt", out)) == 0
     gap = json.loads((out / "gap.json").read_text())
     assert (gap["speech_model"]["dim"], gap["text_model"]["dim"]) == (16, 32)
     assert 0 < gap["linear_cka"] <= 1
@@ -267,31 +240,31 @@ def test_cli_spaces_of_different_sizes_get_only_cka(tiny, tmp_path, caplog):
     assert not list(out.glob("*.png")) and "only linear_cka" in caplog.text
     # a CTC-only model has no text side
     caplog.clear()
-    assert main(cli_args(tiny, "asr", "ctc16", tmp_path / "other")) == 1
+    assert main(cli_args(tiny_models, "asr", "ctc16", tmp_path / "other")) == 1
     assert "has no text encoder" in caplog.text
 
 
-def test_cli_errors_name_the_file(tiny, tmp_path, caplog):
+def test_cli_errors_name_the_file(tiny_models, tmp_path, caplog):
     caplog.set_level(logging.ERROR)
     data = tmp_path / "dev"
     data.mkdir()
-    (data / "text.words").write_text((tiny["data"] / "text.words").read_text())
-    args = cli_args(tiny, "ctcot", "mt", tmp_path / "out")
+    (data / "text.words").write_text((tiny_models["data"] / "text.words").read_text())
+    args = cli_args(tiny_models, "ctcot", "mt", tmp_path / "out")
     args[args.index("--data_dir") + 1] = str(data)
     assert main(args) == 1
     assert f"{data}/feats.scp: no such file" in caplog.text
 
     # an utterance of feats.scp without transcript
-    (data / "feats.scp").write_text((tiny["data"] / "feats.scp").read_text())
-    lines = (tiny["data"] / "text.words").read_text().splitlines(True)
+    (data / "feats.scp").write_text((tiny_models["data"] / "feats.scp").read_text())
+    lines = (tiny_models["data"] / "text.words").read_text().splitlines(True)
     (data / "text.words").write_text("".join(lines[:2] + lines[3:]))
     caplog.clear()
     assert main(args) == 1
-    assert f"{data}/text.words: no transcript for 1 utterance(s)" in caplog.text and tiny["utts"][2] in caplog.text
+    assert f"{data}/text.words: no transcript for 1 utterance(s)" in caplog.text and tiny_models["utts"][2] in caplog.text
 
     # a checkpoint of another model
-    args = cli_args(tiny, "ctcot", "mt", tmp_path / "out")
-    args[args.index("--speech_model") + 1] = str(tiny["mt"] / "model.pth")
+    args = cli_args(tiny_models, "ctcot", "mt", tmp_path / "out")
+    args[args.index("--speech_model") + 1] = str(tiny_models["mt"] / "model.pth")
     caplog.clear()
     assert main(args) == 1
     assert "model.pth does not fit the ctcot model" in caplog.text

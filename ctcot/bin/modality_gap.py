@@ -11,17 +11,23 @@ Encodes the features of <data_dir>/feats.scp with the speech model (an ESPnet AS
 CTC+CE pre-training, or a ctcot CTCOTModel, i.e. CTC or CTC+OT) and the source transcripts with the
 text model (an ESPnet MT model's encoder, or a CTCOTModel's text encoder), then writes to
 --output_dir: gap.json (Sinkhorn divergence, paired/unpaired cosine, linear CKA, speech->text
-retrieval; "notes" says how each reads), per_utt.tsv, summary.txt (printed too), plan_<utt>.png
+retrieval, and the zero-shot swap's scores given by --zero_shot_result; "notes" says how each
+reads), per_utt.tsv, summary.txt (printed too), plan_<utt>.png
 (transport plans of speech frames to tokens) and projection.png (joint PCA of pooled states).
+With --curve_exp_dir, also curves.tsv and curves.png: the figures of the model of every epoch (and,
+with --curve_zero_shot_*, its zero-shot BLEU on the first utterances of a set).
 Exits 1 with a message naming the file if an input is missing or inconsistent. See
 ctcot.modality_gap.
 """
 import argparse
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from ctcot.bin import run
+from ctcot.gap_curves import ZeroShotData, analyse_curve
 from ctcot.modality_gap import SPEECH_TASKS, TEXT_TASKS, analyse, detect_task, format_summary, load_encoder
+from ctcot.zero_shot import load_decode_config
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -50,12 +56,29 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--output_dir", required=True, help="where gap.json, per_utt.tsv and the plots go")
     group.add_argument("--max_utts", type=int, default=None,
                        help="analyse only the first N utterances of feats.scp; None: all")
+    group.add_argument("--zero_shot_result", action="append", default=[], metavar="SET=RESULT_JSON",
+                       help="a zero-shot swap's score (result.json of ctcot.bin.score_st) to put in gap.json and "
+                            "summary.txt; repeat for several sets")
 
     group = parser.add_argument_group("optimal transport (the same for every model: comparable figures)")
     group.add_argument("--ot_blur", type=float, default=0.05, help="entropic blur of the Sinkhorn divergence")
     group.add_argument("--ot_scaling", type=float, default=0.5, help="its eps-scaling ratio, in (0, 1)")
     group.add_argument("--ot_position_weight", type=float, default=1.0,
                        help="scale of the relative-position coordinate appended to every state (0: none)")
+
+    group = parser.add_argument_group("gap curves: the figures of every epoch's model (ctcot.gap_curves)")
+    group.add_argument("--curve_exp_dir", default=None,
+                       help="a pre-training experiment trained with keep_epoch_models: true; writes curves.tsv and "
+                            "curves.png with the figures of each epoch's model on --data_dir")
+    group.add_argument("--curve_zero_shot_dir", default=None,
+                       help="with --curve_exp_dir: a zero-shot model (ctcot.bin.zero_shot's config.yaml and model.pth) "
+                            "to decode with each epoch's speech encoder, for a zero-shot BLEU curve")
+    group.add_argument("--curve_zero_shot_data", default=None,
+                       help="the data directory it decodes (feats.scp and --curve_zero_shot_ref), e.g. dump/fbank/test")
+    group.add_argument("--curve_zero_shot_ref", default=None, help="the references' file in it, e.g. text.tc.de")
+    group.add_argument("--curve_zero_shot_utts", type=int, default=100,
+                       help="decode only the first N utterances of its feats.scp")
+    group.add_argument("--decode_config", default=None, help="ESPnet ST decoding options (decode_st.yaml)")
 
     group = parser.add_argument_group("plots and computation")
     group.add_argument("--num_plans", type=int, default=4, help="utterances whose transport plan is plotted")
@@ -70,9 +93,20 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    for name in ("batch_size", "max_utts"):
+    zero_shot_options = (args.curve_zero_shot_data, args.curve_zero_shot_ref, args.decode_config)
+    if args.curve_zero_shot_dir is not None and (args.curve_exp_dir is None or None in zero_shot_options):
+        get_parser().error("--curve_zero_shot_dir needs --curve_exp_dir, --curve_zero_shot_data, "
+                           "--curve_zero_shot_ref and --decode_config")
+    for name in ("batch_size", "max_utts", "curve_zero_shot_utts"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             get_parser().error(f"--{name} must be at least 1")
+
+    zero_shot = {}
+    for item in args.zero_shot_result:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            get_parser().error(f"--zero_shot_result {item!r}: expected SET=RESULT_JSON")
+        zero_shot[name] = path
 
     def task() -> None:
         speech_task = detect_task(args.speech_config, "speech") if args.speech_task == "auto" else args.speech_task
@@ -83,9 +117,20 @@ def main(cmd: Optional[List[str]] = None) -> int:
             speech, text, args.data_dir, args.src_text, args.output_dir,
             blur=args.ot_blur, scaling=args.ot_scaling, position_weight=args.ot_position_weight,
             batch_size=args.batch_size, num_plans=args.num_plans, num_pairs_shown=args.num_pairs_shown,
-            max_utts=args.max_utts, device=args.device,
+            max_utts=args.max_utts, zero_shot=zero_shot, device=args.device,
         )
         print(format_summary(result))
+        if args.curve_exp_dir is not None:
+            curve_zero_shot = None
+            if args.curve_zero_shot_dir is not None:
+                curve_zero_shot = ZeroShotData(
+                    st_config=Path(args.curve_zero_shot_dir) / "config.yaml",
+                    st_model=Path(args.curve_zero_shot_dir) / "model.pth",
+                    decode_options=load_decode_config(args.decode_config), data_dir=args.curve_zero_shot_data,
+                    ref=args.curve_zero_shot_ref, max_utts=args.curve_zero_shot_utts)
+            analyse_curve(args.speech_config, speech_task, args.curve_exp_dir, text, args.data_dir, args.src_text,
+                          args.output_dir, max_utts=args.max_utts, batch_size=args.batch_size,
+                          ot_options=result["ot"], zero_shot=curve_zero_shot, device=args.device)
 
     return run(task)
 

@@ -67,7 +67,7 @@ inference_model=valid.acc.ave.pth  # Checkpoint of the ST experiment to decode w
 gpu_inference=false  # Decode on the GPU (every job uses the first visible one) instead of CPUs.
 
 # Modality-gap analysis (stage 12)
-gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500".
+gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500 --curve_zero_shot_utts 50".
 
 help_message=$(cat << EOF
 Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)
@@ -85,9 +85,11 @@ Stages:
   9: decoding of the test sets (ESPnet ST inference, beam search, averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
   11: packing of the ST model (ESPnet's packer)
-  12: modality-gap analysis of the pre-trained speech encoder vs the MT encoder on the validation set
-      (gap.json, per_utt.tsv and plots in <pretrain experiment>/modality_gap_<valid set>; CTC+OT also
-      vs its own text encoder, in modality_gap_<valid set>_own_text)
+  12: modality gap of the pre-trained speech encoder: its zero-shot ST (with the MT decoder, no ST
+      training; decoded and scored in <pretrain experiment>/zero_shot), and its states vs the MT
+      encoder's on the validation set (gap.json, per_utt.tsv, plots, and the curves of every epoch's
+      model in <pretrain experiment>/modality_gap_<valid set>; CTC+OT also vs its own text encoder,
+      in modality_gap_<valid set>_own_text)
 A stage skips work it has done before with the same inputs (a .done file in its output) and
 otherwise redoes or resumes it; training stages resume from the last epoch.
 
@@ -160,6 +162,8 @@ inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${infer
 mt_inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${mt_model}" .pth)
 if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
 pretrain_model=${pretrain_exp}/valid.loss.ave.pth
+zero_shot_dir=${pretrain_exp}/zero_shot  # stage 12: the pre-trained encoder with the MT decoder
+zero_shot_tag=decode_$(basename "${inference_config}" .yaml)
 need_mt=false
 if "${pretrain_ot}" || "${st_init_decoder_from_mt}"; then need_mt=true; fi
 
@@ -233,6 +237,23 @@ decode_jobs() {
         exit 1
     fi
     cat "${dir}"/logdir/output.*/1best_recog/text | sort -k1,1 > "${dir}/text"
+}
+
+# decode_st <dir> <test set> <ST config> <ST model>: ESPnet's ST beam search (--inference_config,
+# --inference_args) on the test set's features, in --inference_nj jobs, into <dir>/text. Multilingual
+# models get the set's target-language tag forced as the first token.
+decode_st() {
+    local dir=$1 dset=$2 tag program=(espnet2.bin.st_inference)
+    if [ -n "${lang_tag_opt}" ]; then
+        tag=$(awk 'NR == 1 {print $2}' "${data_feats}/${dset}/${tgt_text}")
+        program=(ctcot.bin.st_inference --tgt_lang_tag "${tag}")
+        log "  ${dset}: hypotheses start with ${tag}"
+    fi
+    # shellcheck disable=SC2086
+    decode_jobs "${dir}" "${data_feats}/${dset}/feats.scp" \
+        ${python} -m "${program[@]}" --ngpu "${inference_ngpu}" --batch_size 1 --config "${inference_config}" \
+        --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
+        --st_train_config "$3" --st_model_file "$4" ${inference_args}
 }
 
 # Arguments shared by every ESPnet training program reading our features.
@@ -531,19 +552,7 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
             log "  ${dir}/text: done before"
             continue
         fi
-        inference_program=(espnet2.bin.st_inference)
-        if [ -n "${lang_tag_opt}" ]; then
-            tag=$(awk 'NR == 1 {print $2}' "${data_feats}/${dset}/${tgt_text}")
-            inference_program=(ctcot.bin.st_inference --tgt_lang_tag "${tag}")
-            log "  ${dset}: hypotheses start with ${tag}"
-        fi
-        # shellcheck disable=SC2086
-        decode_jobs "${dir}" "${data_feats}/${dset}/feats.scp" \
-            ${python} -m "${inference_program[@]}" --ngpu "${inference_ngpu}" --batch_size 1 \
-            --config "${inference_config}" \
-            --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
-            --st_train_config "${st_exp}/config.yaml" --st_model_file "${st_exp}/${inference_model}" \
-            ${inference_args}
+        decode_st "${dir}" "${dset}" "${st_exp}/config.yaml" "${st_exp}/${inference_model}"
         mark_done "${dir}" "${sig}"
         log "  ${dir}/text: $(wc -l < "${dir}/text") hypotheses"
     done
@@ -592,16 +601,63 @@ if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
         require "${pretrain_model}" "stage 7"
         require "${mt_model}" "stage 6 (it trains MT only when needed: --pretrain ctc_ot* or --st_init_decoder_from_mt true)"
         require "${valid_dir}/feats.scp" "stage 4"
+        # The zero-shot encoder swap: this speech encoder with the MT decoder, no ST training.
+        log "Stage 12: zero-shot ST: the speech encoder of ${pretrain_model}, the decoder of ${mt_model} -> ${zero_shot_dir}"
+        sig=$(signature "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
+        if is_done "${zero_shot_dir}" "${sig}"; then
+            log "  ${zero_shot_dir}/model.pth: done before"
+        else
+            rm -f "${zero_shot_dir}/.done"
+            run_logged "${zero_shot_dir}/zero_shot.log" ${python} -m ctcot.bin.zero_shot \
+                --speech_config "${pretrain_exp}/config.yaml" --speech_model "${pretrain_model}" \
+                --mt_config "${mt_exp}/config.yaml" --mt_model "${mt_model}" --output_dir "${zero_shot_dir}"
+            mark_done "${zero_shot_dir}" "${sig}"
+        fi
+        zero_shot_results=()
+        for dset in ${test_sets}; do
+            dir=${zero_shot_dir}/${zero_shot_tag}/${dset}
+            sig=$(signature "$(config_content "${inference_config}")" "${inference_args}" \
+                "$(cat "${zero_shot_dir}/.done")" "$(md5sum < "${data_feats}/${dset}/feats.scp")")
+            if is_done "${dir}" "${sig}"; then
+                log "  ${dir}/result.json: done before"
+            else
+                rm -f "${dir}/.done"
+                decode_st "${dir}" "${dset}" "${zero_shot_dir}/config.yaml" "${zero_shot_dir}/model.pth"
+                # shellcheck disable=SC2086
+                ${python} -m ctcot.bin.score_st --hyp "${dir}/text" --ref "${data_feats}/${dset}/${tgt_text}" \
+                    --output_json "${dir}/result.json" --exp_dir "${zero_shot_dir}" ${lang_tag_opt/--lang_tags/--strip_lang_tags}
+                mark_done "${dir}" "${sig}"
+            fi
+            zero_shot_results+=(--zero_shot_result "${dset}=${dir}/result.json")
+        done
+
+        # The gap curves: every epoch's model (kept with keep_epoch_models: true in the pre-training
+        # config), with its zero-shot BLEU on the first test set's first utterances.
+        curve_args=()
+        if [ -d "${pretrain_exp}/epochs" ]; then
+            curve_args=(--curve_exp_dir "${pretrain_exp}")
+            first_test=${test_sets%% *}
+            if [ -z "${lang_tag_opt}" ]; then
+                curve_args+=(--curve_zero_shot_dir "${zero_shot_dir}" --curve_zero_shot_data "${data_feats}/${first_test}"
+                             --curve_zero_shot_ref "${tgt_text}" --decode_config "${inference_config}")
+            fi
+        else
+            log "  no gap curves: ${pretrain_exp}/epochs does not exist (keep_epoch_models: true in ${pretrain_config} keeps every epoch's model)"
+        fi
+
         # Against the MT encoder, for every pre-training: the space the MT-initialised decoder knows.
-        # CTC+OT also against its own text encoder, which trains with it (from the MT encoder).
+        # CTC+OT also against its own text encoder, which trains with it (from the MT encoder); a
+        # frozen text encoder is the MT encoder.
         analyses=("${mt_exp} ${mt_model} ${gap_dir}")
-        # (A frozen text encoder is the MT encoder.)
         if [ "${pretrain}" = ctc_ot ]; then analyses+=("${pretrain_exp} ${pretrain_model} ${gap_dir}_own_text"); fi
         for analysis in "${analyses[@]}"; do
             read -r text_exp text_model dir <<< "${analysis}"
+            extra=()
+            if [ "${dir}" = "${gap_dir}" ]; then extra=("${zero_shot_results[@]}" "${curve_args[@]}"); fi
             log "Stage 12: modality gap of ${pretrain_model} vs the text encoder of ${text_model} on ${valid_set} -> ${dir}"
             sig=$(signature "$(cat "${pretrain_exp}/.done" "${text_exp}/.done" 2>/dev/null)" "${gap_args}" \
-                "$(md5sum < "${valid_dir}/feats.scp")" "$(md5sum < "${valid_dir}/${src_text}")")
+                "$(md5sum < "${valid_dir}/feats.scp")" "$(md5sum < "${valid_dir}/${src_text}")" "${extra[*]}" \
+                "$(cat "${zero_shot_dir}"/*/*/result.json 2>/dev/null | md5sum)")
             if is_done "${dir}" "${sig}"; then
                 log "  ${dir}/gap.json: done before"
             else
@@ -610,7 +666,7 @@ if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
                 run_logged "${dir}/modality_gap.log" ${python} -m ctcot.bin.modality_gap \
                     --speech_config "${pretrain_exp}/config.yaml" --speech_model "${pretrain_model}" \
                     --text_config "${text_exp}/config.yaml" --text_model "${text_model}" \
-                    --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${dir}" ${gap_args}
+                    --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${dir}" "${extra[@]}" ${gap_args}
                 mark_done "${dir}" "${sig}"
             fi
             sed 's/^/    /' "${dir}/summary.txt"

@@ -155,6 +155,7 @@ def plot_curves(curves: Mapping[str, Sequence[Mapping]], path: PathLike, title: 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     present = [k for k in CURVE_FIGURES if any(r.get(k) is not None for rows in curves.values() for r in rows)]
     if not present:
@@ -167,6 +168,7 @@ def plot_curves(curves: Mapping[str, Sequence[Mapping]], path: PathLike, title: 
                 ax.plot(*zip(*points), marker="o", label=name or None)
         ax.set_title(CURVE_FIGURES[key], fontsize=9)
         ax.set_xlabel("pre-training epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     if any(curves):
         axes[0][0].legend(fontsize=8)

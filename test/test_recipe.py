@@ -14,9 +14,11 @@ import kaldiio
 import numpy as np
 import pytest
 import sacrebleu
+import torch
 import yaml
 
 from ctcot.data_dir import read_kv, validate_data_dir
+from ctcot.gap_curves import read_curve
 from ctcot.scoring import read_results_md
 
 REPO = Path(__file__).resolve().parents[1]
@@ -195,9 +197,24 @@ def test_stage12_modality_gap(recipe):
     # CTC+OT also against its own text encoder
     own = json.loads((recipe / "exp/pretrain_ctc_ot/modality_gap_dev_own_text/gap.json").read_text())
     assert own["text_model"]["model_file"] == "exp/pretrain_ctc_ot/valid.loss.ave.pth" and own["n_utts"] == num_utts
+    # The zero-shot swap: the pre-trained encoder and the MT decoder, decoded and scored on the test set.
+    zero_shot = recipe / "exp/pretrain_ctc_ot/zero_shot"
+    swap = torch.load(zero_shot / "model.pth")
+    for checkpoint, prefix in (("exp/pretrain_ctc_ot/valid.loss.ave.pth", "encoder."),
+                               ("exp/mt_train_mt/valid.acc.ave.pth", "decoder.")):
+        reference = torch.load(recipe / checkpoint)
+        assert all(torch.equal(swap[k], v) for k, v in reference.items() if k.startswith(prefix))
+    result = json.loads((zero_shot / "decode_decode_st/test/result.json").read_text())
+    assert result["num_sentences"] == 15 and read_results_md(zero_shot / "RESULTS.md")[0]["num_sentences"] == 15
+    assert gap["zero_shot"]["test"]["bleu"] == result["bleu"]
+    # The curves: one row per pre-training epoch (conf/tiny: 2), with the zero-shot BLEU of each.
+    curve = read_curve(gap_dir / "curves.tsv")
+    assert [r["epoch"] for r in curve] == [1, 2] and all(r["zero_shot_bleu"] is not None for r in curve)
+    assert (gap_dir / "curves.png").stat().st_size > 10_000
     # done before; nothing to analyse without pre-training
     out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12").stdout
     assert "modality_gap_dev/gap.json: done before" in out and "modality_gap_dev_own_text/gap.json: done before" in out
+    assert "zero_shot/model.pth: done before" in out and "zero_shot/decode_decode_st/test/result.json: done before" in out
     out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12", "--pretrain", "none").stdout
     assert "no pre-trained speech encoder" in out
 
@@ -235,6 +252,21 @@ def test_rerun_skips_finished_stages(recipe):
     # speed perturbation, features, filtering, tokens, trainings, MT decoding, ST decoding
     assert out.count("done before") == 1 + 3 + 2 + 1 + 3 + 1 + 1
     assert [m.resolve().stat().st_mtime_ns for m in models] == before
+
+
+def test_ctc_ot_frozen_keeps_the_mt_encoder(recipe):
+    out = run(recipe, *SPEED, "--stage", "7", "--stop_stage", "7", "--pretrain", "ctc_ot_frozen").stdout
+    assert "pretrain_ctc_ot_frozen" in out
+    exp = recipe / "exp/pretrain_ctc_ot_frozen"
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    assert config["model_conf"]["text_encoder_freeze"] is True and config["model_conf"]["ot_weight"] == 0.1
+    assert sorted(p.name for p in (exp / "epochs").iterdir()) == ["1epoch.pth", "2epoch.pth"]
+    mt = torch.load(recipe / "exp/mt_train_mt/valid.acc.ave.pth")
+    for path in (exp / "valid.loss.ave.pth", exp / "epochs/1epoch.pth"):
+        state = torch.load(path)
+        assert all(torch.equal(state["text_" + k], v) for k, v in mt.items() if k.startswith("encoder."))
+    assert not torch.equal(state["encoder.after_norm.weight"],
+                           torch.load(recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth")["encoder.after_norm.weight"])
 
 
 def test_sentencepiece_source_and_ctc_ce_pretraining(recipe):

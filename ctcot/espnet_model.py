@@ -171,8 +171,8 @@ class CTCOTModel(AbsESPnetModel):
             stats["loss_ot"] = loss_ot.detach()
             stats["sinkhorn"] = divergence.detach().mean()
             if not self.training:
-                cosine, top1 = pooled_similarity(encoder_out.detach(), encoder_out_lens, text_out.detach(), text_out_lens)
-                stats["speech_text_cos"], stats["speech_text_r1"] = cosine, top1
+                stats["speech_text_cos"], stats["speech_text_r1"] = pooled_similarity(
+                    encoder_out.detach(), encoder_out_lens, text_out.detach(), text_out_lens)
 
         stats["loss"] = loss.detach()
         # The weight ESPnet gives this batch when it combines processes and averages logged stats:

@@ -623,7 +623,8 @@ def analyse(
             plot_plan(output_dir / f"plan_{_file_name(utts[i])}.png", plan.double().numpy(), tokens,
                       f"{utts[i]}: transport plan (blur {blur}, position weight {position_weight}); "
                       f"sinkhorn {divergences[i]:.3g}")
-        plot_projection(output_dir / "projection.png", mean_pool(speech_states), mean_pool(text_states), num_pairs_shown,
+        plot_projection(output_dir / "projection.png", mean_pool(speech_states), mean_pool(text_states),
+                        num_pairs_shown,
                         f"{Path(speech.model_file).parent.name} vs {Path(text.model_file).parent.name}: "
                         f"pooled states, {n} utterances of {data_dir.name}")
 

@@ -167,11 +167,13 @@ def test_cli_ctc_ot_encoder_vs_mt_encoder(tiny_models, tmp_path, capsys):
     rows = read_per_utt(out / "per_utt.tsv")
     assert [r["utt_id"] for r in rows] == tiny_models["utts"]
     # the MT encoder's states: <sos> and one per word
-    assert [int(r["tokens"]) for r in rows] == [len(tiny_models["transcripts"][u].split()) + 1 for u in tiny_models["utts"]]
+    transcripts = tiny_models["transcripts"]
+    assert [int(r["tokens"]) for r in rows] == [len(transcripts[u].split()) + 1 for u in tiny_models["utts"]]
     assert np.mean([float(r["sinkhorn"]) for r in rows]) == pytest.approx(gap["sinkhorn"], rel=1e-5)
     assert np.mean([int(r["rank"]) == 1 for r in rows]) == pytest.approx(gap["retrieval_top1"])
     plots = sorted(p.name for p in out.glob("*.png"))
-    assert plots == sorted(["projection.png", f"plan_{tiny_models['utts'][0]}.png", f"plan_{tiny_models['utts'][-1]}.png"])
+    utts = tiny_models["utts"]
+    assert plots == sorted(["projection.png", f"plan_{utts[0]}.png", f"plan_{utts[-1]}.png"])
     assert all((out / p).stat().st_size > 1000 for p in plots)
     assert "linear CKA" in capsys.readouterr().out
 
@@ -260,7 +262,8 @@ def test_cli_errors_name_the_file(tiny_models, tmp_path, caplog):
     (data / "text.words").write_text("".join(lines[:2] + lines[3:]))
     caplog.clear()
     assert main(args) == 1
-    assert f"{data}/text.words: no transcript for 1 utterance(s)" in caplog.text and tiny_models["utts"][2] in caplog.text
+    assert f"{data}/text.words: no transcript for 1 utterance(s)" in caplog.text
+    assert tiny_models["utts"][2] in caplog.text
 
     # a checkpoint of another model
     args = cli_args(tiny_models, "ctcot", "mt", tmp_path / "out")

@@ -29,6 +29,13 @@ def make_batch(vocab_size, seed=0):
                 src_text_lengths=src_text_lengths, utt_id=["a", "b", "c"])
 
 
+@torch.no_grad()
+def encode_both(model, batch):
+    """Speech states (B, S, D), their lengths, text states (B, N + 1, D), their lengths."""
+    return (*model.encode(batch["speech"], batch["speech_lengths"]),
+            *model.encode_text(batch["src_text"], batch["src_text_lengths"]))
+
+
 def grads(module):
     return [p.grad for p in module.parameters()]
 
@@ -54,9 +61,8 @@ def test_losses_are_normalised_by_source_tokens(tiny_corpus):
     model = build_model(tiny_corpus["tokens"]).eval()
     batch = make_batch(model.vocab_size)
     _, stats, _ = model(**batch)
+    speech_out, speech_lens, text_out, text_lens = encode_both(model, batch)
     with torch.no_grad():
-        speech_out, speech_lens = model.encode(batch["speech"], batch["speech_lengths"])
-        text_out, text_lens = model.encode_text(batch["src_text"], batch["src_text_lengths"])
         ot_sum = sinkhorn_divergence(speech_out, speech_lens, text_out, text_lens).sum()
         ctc_per_utt = torch.nn.functional.ctc_loss(
             model.ctc.log_softmax(speech_out).transpose(0, 1), batch["src_text"].clamp(min=0),
@@ -108,13 +114,11 @@ def test_validation_reports_pooled_similarity(tiny_corpus):
     model = build_model(tiny_corpus["tokens"]).eval()
     batch = make_batch(model.vocab_size)
     _, stats, _ = model(**batch)
-    with torch.no_grad():
-        speech_out, speech_lens = model.encode(batch["speech"], batch["speech_lengths"])
-        text_out, text_lens = model.encode_text(batch["src_text"], batch["src_text_lengths"])
+    speech_out, speech_lens, text_out, text_lens = encode_both(model, batch)
     # The same figures as stage 12's, on this batch.
     similarity = cosine_matrix(mean_pool([s[:n] for s, n in zip(speech_out, speech_lens)]),
                                mean_pool([t[:n] for t, n in zip(text_out, text_lens)]))
-    torch.testing.assert_close(stats["speech_text_cos"].item(), float(similarity.diagonal().mean()), rtol=1e-5, atol=1e-6)
+    assert stats["speech_text_cos"].item() == pytest.approx(float(similarity.diagonal().mean()), rel=1e-5, abs=1e-6)
     assert stats["speech_text_r1"].item() == pytest.approx(float((retrieval_ranks(similarity) == 1).mean()))
     model.train()
     _, stats, _ = model(**batch)

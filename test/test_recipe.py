@@ -214,7 +214,8 @@ def test_stage12_modality_gap(recipe):
     # done before; nothing to analyse without pre-training
     out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12").stdout
     assert "modality_gap_dev/gap.json: done before" in out and "modality_gap_dev_own_text/gap.json: done before" in out
-    assert "zero_shot/model.pth: done before" in out and "zero_shot/decode_decode_st/test/result.json: done before" in out
+    assert "zero_shot/model.pth: done before" in out
+    assert "zero_shot/decode_decode_st/test/result.json: done before" in out
     out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12", "--pretrain", "none").stdout
     assert "no pre-trained speech encoder" in out
 

@@ -15,7 +15,7 @@ retrieval, and the zero-shot swap's scores given by --zero_shot_result; "notes" 
 reads), per_utt.tsv, summary.txt (printed too), plan_<utt>.png
 (transport plans of speech frames to tokens) and projection.png (joint PCA of pooled states).
 With --curve_exp_dir, also curves.tsv and curves.png: the figures of the model of every epoch (and,
-with --curve_zero_shot_*, its zero-shot BLEU on the first utterances of a set).
+with --curve_zero_shot_*, its zero-shot BLEU on the first utterances of a set, greedy by default).
 Exits 1 with a message naming the file if an input is missing or inconsistent. See
 ctcot.modality_gap.
 """
@@ -76,8 +76,11 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--curve_zero_shot_data", default=None,
                        help="the data directory it decodes (feats.scp and --curve_zero_shot_ref), e.g. dump/fbank/test")
     group.add_argument("--curve_zero_shot_ref", default=None, help="the references' file in it, e.g. text.tc.de")
-    group.add_argument("--curve_zero_shot_utts", type=int, default=100,
+    group.add_argument("--curve_zero_shot_utts", type=int, default=50,
                        help="decode only the first N utterances of its feats.scp")
+    group.add_argument("--curve_zero_shot_beam", type=int, default=1,
+                       help="beam size of the curve's decoding (1: greedy, about 5x faster than beam 5); the "
+                            "other options are --decode_config's")
     group.add_argument("--decode_config", default=None, help="ESPnet ST decoding options (decode_st.yaml)")
 
     group = parser.add_argument_group("plots and computation")
@@ -97,7 +100,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     if args.curve_zero_shot_dir is not None and (args.curve_exp_dir is None or None in zero_shot_options):
         get_parser().error("--curve_zero_shot_dir needs --curve_exp_dir, --curve_zero_shot_data, "
                            "--curve_zero_shot_ref and --decode_config")
-    for name in ("batch_size", "max_utts", "curve_zero_shot_utts"):
+    for name in ("batch_size", "max_utts", "curve_zero_shot_utts", "curve_zero_shot_beam"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             get_parser().error(f"--{name} must be at least 1")
 
@@ -126,7 +129,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
                 curve_zero_shot = ZeroShotData(
                     st_config=Path(args.curve_zero_shot_dir) / "config.yaml",
                     st_model=Path(args.curve_zero_shot_dir) / "model.pth",
-                    decode_options=load_decode_config(args.decode_config), data_dir=args.curve_zero_shot_data,
+                    decode_options={**load_decode_config(args.decode_config), "beam_size": args.curve_zero_shot_beam},
+                    data_dir=args.curve_zero_shot_data,
                     ref=args.curve_zero_shot_ref, max_utts=args.curve_zero_shot_utts)
             analyse_curve(args.speech_config, speech_task, args.curve_exp_dir, text, args.data_dir, args.src_text,
                           args.output_dir, max_utts=args.max_utts, batch_size=args.batch_size,

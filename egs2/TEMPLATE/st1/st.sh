@@ -67,7 +67,7 @@ inference_model=valid.acc.ave.pth  # Checkpoint of the ST experiment to decode w
 gpu_inference=false  # Decode on the GPU (every job uses the first visible one) instead of CPUs.
 
 # Modality-gap analysis (stage 12)
-gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500 --curve_zero_shot_utts 50".
+gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500 --curve_zero_shot_utts 100".
 
 help_message=$(cat << EOF
 Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)

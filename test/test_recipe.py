@@ -271,7 +271,8 @@ def test_ctc_ot_frozen_keeps_the_mt_encoder(recipe):
 
 
 def test_sentencepiece_source_and_ctc_ce_pretraining(recipe):
-    """The other paths: SentencePiece source units, CTC+CE via ESPnet's ASR task, no MT init."""
+    """The other paths: SentencePiece source units, CTC+CE via ESPnet's ASR task (ctcot.bin.asr_train), no MT
+    init."""
     out = run(recipe, *SPEED, "--stage", "5", "--stop_stage", "10", "--src_token_type", "bpe",
               "--src_nbpe", "100", "--pretrain", "ctc_ce", "--st_init_decoder_from_mt", "false").stdout
     assert "MT pre-training not needed" in out
@@ -280,6 +281,9 @@ def test_sentencepiece_source_and_ctc_ce_pretraining(recipe):
     config = yaml.safe_load((recipe / "exp/pretrain_ctc_ce/config.yaml").read_text())
     assert config["token_type"] == "bpe" and config["model_conf"]["ctc_weight"] == 0.3
     assert config["bpemodel"] == "data/token_list/src_bpe_unigram100/bpe.model"
+    # ESPnet's ASR task on ctcot's trainer: every epoch's model kept (keep_nbest_models 2 of 2 here)
+    assert config["keep_epoch_models"] is True
+    assert sorted(p.name for p in (recipe / "exp/pretrain_ctc_ce/epochs").iterdir()) == ["1epoch.pth", "2epoch.pth"]
     st_config = yaml.safe_load((recipe / "exp/st_ctc_ce/config.yaml").read_text())
     assert st_config["init_param"] == ["exp/pretrain_ctc_ce/valid.loss.ave.pth:encoder:encoder"]
     assert read_results_md(recipe / "exp/st_ctc_ce/RESULTS.md")[0]["num_sentences"] == 15

@@ -607,12 +607,12 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
                   figure5_markdown(points), "", "![Figure 5](figure5.png)", ""]
     curves = read_curves(expdir, pretrained, valid_set)
     if curves:
-        from ctcot.gap_curves import CURVE_FIGURES, plot_curves
+        from ctcot.gap_curves import CURVE_FIGURES, plot_curves, tsv_cell
 
         plot_curves(curves, output_dir / "gap_curves.png", f"The modality gap after each pre-training epoch "
                                                             f"(speech encoder vs the MT encoder, {valid_set})")
         tsv = ["pretrain\tepoch\t" + "\t".join(CURVE_FIGURES)]
-        tsv += [f"{p}\t{r['epoch']}\t" + "\t".join("NA" if r.get(k) is None else f"{r[k]:.6g}" for k in CURVE_FIGURES)
+        tsv += ["\t".join([p, str(r["epoch"]), *(tsv_cell(r.get(k)) for k in CURVE_FIGURES)])
                 for p, rows_ in curves.items() for r in rows_]
         atomic_write(output_dir / "gap_curves.tsv", ("\n".join(tsv) + "\n").encode("utf-8"))
         lines += ["## Gap curves", "",

@@ -18,10 +18,11 @@ import numpy as np
 import torch
 
 from ctcot.data_dir import atomic_write, read_kv
-from ctcot.modality_gap import Encoder, encode_speech, gap_figures, load_encoder
+from ctcot.modality_gap import Encoder, encode_speech, gap_figures
 from ctcot.scoring import score_translations
 
-__all__ = ["CURVE_FIGURES", "ZeroShotData", "gap_curve", "analyse_curve", "write_curve", "read_curve", "plot_curves"]
+__all__ = ["CURVE_FIGURES", "ZeroShotData", "gap_curve", "analyse_curve", "tsv_cell", "write_curve", "read_curve",
+           "plot_curves"]
 
 logger = logging.getLogger(__name__)
 PathLike = Union[str, Path]
@@ -60,16 +61,16 @@ class ZeroShotData:
     max_utts: int = 50
 
 
-def gap_curve(speech_config: PathLike, epoch_files: Mapping[int, PathLike], speech_task: str,
-              utts: Sequence[str], feats_scp: PathLike, text_states: Sequence[torch.Tensor], output_dir: PathLike,
-              *, batch_size: int = 16, ot_options: Optional[Mapping] = None, zero_shot: Optional[ZeroShotData] = None,
+def gap_curve(speech: Encoder, epoch_files: Mapping[int, PathLike], utts: Sequence[str], feats_scp: PathLike,
+              text_states: Sequence[torch.Tensor], output_dir: PathLike, *, batch_size: int = 16,
+              ot_options: Optional[Mapping] = None, zero_shot: Optional[ZeroShotData] = None,
               device: str = "cpu") -> List[Dict]:
     """The figures of each epoch's speech encoder against fixed text states.
 
     Args:
-        speech_config: the pre-training's config.yaml.
+        speech: the pre-training's model (:func:`ctcot.modality_gap.load_encoder`); each epoch's
+            weights are loaded into it in turn.
         epoch_files: epoch number -> checkpoint (:func:`ctcot.trainer.epoch_models`).
-        speech_task: ``asr`` or ``ctcot`` (:func:`ctcot.modality_gap.detect_task`).
         utts, feats_scp: the utterances whose speech is encoded (one at a time, as stage 12 does).
         text_states: their (T_i, D) text-encoder states, in the order of ``utts``.
         output_dir: where the zero-shot hypotheses go (``zero_shot/epoch<N>.txt``).
@@ -83,9 +84,7 @@ def gap_curve(speech_config: PathLike, epoch_files: Mapping[int, PathLike], spee
         (``zero_shot_bleu`` None without ``zero_shot``).
     """
     if not epoch_files:
-        raise ValueError(f"no model of any epoch for {speech_config}: train with keep_epoch_models: true")
-    first = next(iter(epoch_files.values()))
-    speech: Encoder = load_encoder(speech_config, first, speech_task, device)
+        raise ValueError(f"no model of any epoch for {speech.config}: train with keep_epoch_models: true")
     decoder = features = refs = None
     if zero_shot is not None:
         import kaldiio
@@ -109,7 +108,7 @@ def gap_curve(speech_config: PathLike, epoch_files: Mapping[int, PathLike], spee
         state = torch.load(path, map_location=device, weights_only=True)
         result = speech.model.load_state_dict(state, strict=False)
         if result.missing_keys:
-            raise ValueError(f"{path} does not fit the model of {speech_config}: "
+            raise ValueError(f"{path} does not fit the model of {speech.config}: "
                              f"{len(result.missing_keys)} parameters missing, e.g. {result.missing_keys[:3]}")
         speech_states = encode_speech(speech, utts, feats_scp, 1, device)
         figures, _ = gap_figures(speech_states, text_states, batch_size, **(ot_options or {}))
@@ -126,7 +125,8 @@ def gap_curve(speech_config: PathLike, epoch_files: Mapping[int, PathLike], spee
     return rows
 
 
-def _cell(value) -> str:
+def tsv_cell(value) -> str:
+    """A value of a curves table: ``NA`` for None, floats with 6 significant digits."""
     return "NA" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
@@ -134,7 +134,7 @@ def write_curve(rows: Sequence[Mapping], output_dir: PathLike, title: str) -> No
     """Write ``curves.tsv`` (one row per epoch) and ``curves.png`` into ``output_dir``."""
     output_dir = Path(output_dir)
     columns = ["epoch", *CURVE_FIGURES, "model"]
-    lines = ["\t".join(columns)] + ["\t".join(_cell(row.get(c)) for c in columns) for row in rows]
+    lines = ["\t".join(columns)] + ["\t".join(tsv_cell(row.get(c)) for c in columns) for row in rows]
     atomic_write(output_dir / "curves.tsv", ("\n".join(lines) + "\n").encode("utf-8"))
     plot_curves({"": rows}, output_dir / "curves.png", title)
 
@@ -182,8 +182,8 @@ def plot_curves(curves: Mapping[str, Sequence[Mapping]], path: PathLike, title: 
     plt.close(fig)
 
 
-def analyse_curve(speech_config: PathLike, speech_task: str, exp_dir: PathLike, text: Encoder, data_dir: PathLike,
-                  src_text: str, output_dir: PathLike, *, max_utts: Optional[int] = None, batch_size: int = 16,
+def analyse_curve(speech: Encoder, exp_dir: PathLike, text: Encoder, data_dir: PathLike, src_text: str,
+                  output_dir: PathLike, *, max_utts: Optional[int] = None, batch_size: int = 16,
                   ot_options: Optional[Mapping] = None, zero_shot: Optional[ZeroShotData] = None,
                   device: str = "cpu") -> List[Dict]:
     """:func:`gap_curve` for every epoch's model of ``exp_dir`` on ``data_dir``; :func:`write_curve` to ``output_dir``.
@@ -198,7 +198,7 @@ def analyse_curve(speech_config: PathLike, speech_task: str, exp_dir: PathLike, 
     token_ids = tokenize(text, texts, Path(data_dir) / src_text)
     text_states = encode_text(text, [token_ids[u] for u in utts], batch_size, device)
     epochs = epoch_models(Path(exp_dir))
-    rows = gap_curve(speech_config, epochs, speech_task, utts, Path(data_dir) / "feats.scp", text_states, output_dir,
+    rows = gap_curve(speech, epochs, utts, Path(data_dir) / "feats.scp", text_states, output_dir,
                      batch_size=batch_size, ot_options=ot_options, zero_shot=zero_shot, device=device)
     write_curve(rows, output_dir, f"{Path(exp_dir).name} vs {Path(text.model_file).parent.name}, "
                                   f"{len(utts)} utterances of {Path(data_dir).name}, by epoch")

@@ -71,8 +71,7 @@ class EpochKeepingTrainer(Trainer):
 
     @classmethod
     def _keep(cls, options: TrainerOptions, distributed_option) -> None:
-        if getattr(options, "keep_epoch_models", False) and (
-                not distributed_option.distributed or distributed_option.dist_rank == 0):
+        if options.keep_epoch_models and (not distributed_option.distributed or distributed_option.dist_rank == 0):
             keep_epoch_models(Path(options.output_dir))
 
     @classmethod
@@ -93,5 +92,5 @@ class EpochKeepingTrainer(Trainer):
                     plot_attention_iter_factory=plot_attention_iter_factory, trainer_options=trainer_options,
                     distributed_option=distributed_option)
         cls._keep(trainer_options, distributed_option)  # the last epoch's
-        if getattr(trainer_options, "keep_epoch_models", False):
+        if trainer_options.keep_epoch_models:
             logging.info("models of every epoch: %s", Path(trainer_options.output_dir) / EPOCHS_DIR)

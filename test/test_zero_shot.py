@@ -86,8 +86,8 @@ def test_zero_shot_curve_decodes_with_each_epochs_encoder(tiny_models, tmp_path)
     utts, texts = read_data(data, "text.words")
     token_ids = tokenize(mt, texts)
     text_states = encode_text(mt, [token_ids[u] for u in utts])
-    rows = gap_curve(speech_config, epochs, "ctcot", utts, data / "feats.scp", text_states, tmp_path / "out",
-                     zero_shot=zero_shot)
+    speech = load_encoder(speech_config, epochs[2], "ctcot")
+    rows = gap_curve(speech, epochs, utts, data / "feats.scp", text_states, tmp_path / "out", zero_shot=zero_shot)
     assert [r["epoch"] for r in rows] == [1, 2] and all(r["zero_shot_bleu"] >= 0 for r in rows)
 
     loader = kaldiio.load_scp(str(data / "feats.scp"))

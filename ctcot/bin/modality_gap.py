@@ -132,8 +132,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
                     decode_options={**load_decode_config(args.decode_config), "beam_size": args.curve_zero_shot_beam},
                     data_dir=args.curve_zero_shot_data,
                     ref=args.curve_zero_shot_ref, max_utts=args.curve_zero_shot_utts)
-            analyse_curve(args.speech_config, speech_task, args.curve_exp_dir, text, args.data_dir, args.src_text,
-                          args.output_dir, max_utts=args.max_utts, batch_size=args.batch_size,
+            # The analysed model takes each epoch's weights in turn.
+            analyse_curve(speech, args.curve_exp_dir, text, args.data_dir, args.src_text, args.output_dir, max_utts=args.max_utts, batch_size=args.batch_size,
                           ot_options=result["ot"], zero_shot=curve_zero_shot, device=args.device)
 
     return run(task)

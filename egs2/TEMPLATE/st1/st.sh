@@ -256,6 +256,14 @@ decode_st() {
         --st_train_config "$3" --st_model_file "$4" ${inference_args}
 }
 
+# score_set <dir> <test set> <exp dir>: sacreBLEU of <dir>/text against the set's references into
+# <dir>/result.json, and <exp dir>/RESULTS.md rewritten (language tags stripped for --tgt_lang mul).
+score_set() {
+    # shellcheck disable=SC2086
+    ${python} -m ctcot.bin.score_st --hyp "$1/text" --ref "${data_feats}/$2/${tgt_text}" \
+        --output_json "$1/result.json" --exp_dir "$3" ${lang_tag_opt/--lang_tags/--strip_lang_tags}
+}
+
 # Arguments shared by every ESPnet training program reading our features.
 feats_args() {  # feats_args <train dir> <valid dir>
     echo "--input_size $(head -n1 "$1/feat_dim") --normalize global_mvn \
@@ -451,8 +459,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                 --config "${inference_config}" \
                 --data_path_and_name_and_type "${data_feats}/${dset}/${src_text},src_text,text" \
                 --mt_train_config "${mt_exp}/config.yaml" --mt_model_file "${mt_model}"
-            ${python} -m ctcot.bin.score_st --hyp "${dir}/text" --ref "${data_feats}/${dset}/${tgt_text}" \
-                --output_json "${dir}/result.json" --exp_dir "${mt_exp}"
+            score_set "${dir}" "${dset}" "${mt_exp}"
             mark_done "${dir}" "${sig}"
         done
     fi
@@ -566,9 +573,7 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
     for dset in ${test_sets}; do
         dir=${st_exp}/${inference_tag}/${dset}
         require "${dir}/.done" "stage 9"
-        # shellcheck disable=SC2086
-        ${python} -m ctcot.bin.score_st --hyp "${dir}/text" --ref "${data_feats}/${dset}/${tgt_text}" \
-            --output_json "${dir}/result.json" --exp_dir "${st_exp}" ${lang_tag_opt/--lang_tags/--strip_lang_tags}
+        score_set "${dir}" "${dset}" "${st_exp}"
     done
     cat "${st_exp}/RESULTS.md"
     stage_done 10
@@ -623,9 +628,7 @@ if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
             else
                 rm -f "${dir}/.done"
                 decode_st "${dir}" "${dset}" "${zero_shot_dir}/config.yaml" "${zero_shot_dir}/model.pth"
-                # shellcheck disable=SC2086
-                ${python} -m ctcot.bin.score_st --hyp "${dir}/text" --ref "${data_feats}/${dset}/${tgt_text}" \
-                    --output_json "${dir}/result.json" --exp_dir "${zero_shot_dir}" ${lang_tag_opt/--lang_tags/--strip_lang_tags}
+                score_set "${dir}" "${dset}" "${zero_shot_dir}"
                 mark_done "${dir}" "${sig}"
             fi
             zero_shot_results+=(--zero_shot_result "${dset}=${dir}/result.json")

@@ -12,20 +12,29 @@ Outputs in ``output_dir``: ``feats.scp`` (pointing into ``data/feats.<chunk>.ark
 ``sum_square`` that ESPnet's ``global_mvn`` normalisation reads. Work is split into chunks run
 by ``nj`` processes; a finished chunk is kept and reused while its inputs (utterances, audio,
 segments, speeds, options) are unchanged, so an interrupted run resumes where it stopped.
+
+Failures: every utterance whose audio is unusable (unreadable, empty, too short, multichannel) is
+collected, written to ``bad_audio.txt`` in ``output_dir`` and reported in one :class:`BadAudioError`;
+a full disk gives one :class:`DiskFullError` naming the file, with the failing chunk's partial
+files removed. Either way the chunks finished before are kept for the re-run.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import io
 import logging
 import math
 import multiprocessing
 import os
 import re
+import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import kaldiio
 import numpy as np
@@ -33,11 +42,46 @@ import soundfile
 import torch
 from tqdm import tqdm
 
-from ctcot.data_dir import atomic_write, read_kv
+from ctcot.data_dir import DataDirError, atomic_write, read_kv
 
-__all__ = ["FbankConfig", "compute_fbank", "extract_data_dir", "read_audio", "speed_perturb"]
+__all__ = ["BadAudioError", "DiskFullError", "FbankConfig", "compute_fbank", "extract_data_dir", "read_audio",
+           "speed_perturb"]
 
 _INT16_SCALE = 32768.0
+_DISK_FULL = {errno.ENOSPC: "no space left on the device of", errno.EDQUOT: "disk quota exceeded on the device of",
+              errno.EFBIG: "file too large for the file system of"}
+BAD_AUDIO_FILE = "bad_audio.txt"
+"""Written into the output directory by a run that found unusable audio: one line per utterance, its id, wav.scp
+source and reason, tab-separated (a source may be a command with spaces)."""
+# What to do about each kind of unusable audio (only the kinds found are shown).
+_HINTS = {
+    "unreadable": "unreadable audio: check that the files exist and decode (e.g. soxi <file>), or fix wav.scp",
+    "short": "too short: remove these utterances from the data dir, or fix their segments",
+    "channels": "multichannel audio: downmix it to mono (e.g. sox in.wav -c 1 out.wav, or in wav.scp "
+                "`<id> sox in.wav -t wav - remix - |`)",
+    "rate": "sample rate: resample it to {rate} Hz (e.g. sox in.wav -r {rate} out.wav)",
+}
+
+
+class BadAudioError(DataDirError):
+    """Utterances of a data directory whose audio cannot be turned into features.
+
+    Attributes:
+        bad: every one found, as (utterance, wav.scp source, reason).
+    """
+
+    def __init__(self, data_dir: Path, bad: Sequence[Tuple[str, str, str, str]], bad_file: Path,
+                 sample_rate: int):
+        self.bad = [(utt, source, reason) for utt, source, _, reason in bad]
+        super().__init__(f"{data_dir}: unusable audio, no features computed",
+                         [f"utterance {utt} ({source}): {reason}" for utt, source, reason in self.bad])
+        hints = [f"hint: {_HINTS[kind].format(rate=sample_rate)}" for kind in _HINTS if any(b[2] == kind for b in bad)]
+        self.args = ("\n".join([self.args[0], *hints, f"Full list (utterance, source, reason per line): {bad_file}. "
+                                "Fix or remove these utterances and re-run stage 3; finished chunks are kept."]),)
+
+
+class DiskFullError(OSError):
+    """The disk (or quota) of the output directory filled up while features were written."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +167,7 @@ def read_audio(source: str, start: float = 0.0, end: float = -1.0) -> Tuple[int,
     Returns:
         (sample rate, (num_samples,) int16 samples, or the integer/float samples kaldiio gives).
     """
-    if source.endswith("|") or re.search(r"\.ark:\d+$", source):
+    if _is_kaldiio_source(source):
         rate, audio = kaldiio.load_mat(source)
         first = int(start * rate)
         return rate, audio[first:] if end == -1 else audio[first : int(end * rate)]
@@ -148,50 +192,113 @@ def _resample(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     return out
 
 
+def _is_kaldiio_source(source: str) -> bool:
+    """Whether a ``wav.scp`` entry is a ``cmd |`` pipe or an ark offset (read by kaldiio, not soundfile)."""
+    return source.endswith("|") or re.search(r"\.ark:\d+$", source) is not None
+
+
+def _read_problem(source: str, error: Exception) -> str:
+    """Why ``source`` could not be read, in words (soundfile says "System error." for a missing file)."""
+    if not _is_kaldiio_source(source):
+        if not os.path.exists(source):
+            return "file does not exist"
+        if os.path.isfile(source) and os.path.getsize(source) == 0:
+            return "empty file (0 bytes)"
+    return f"cannot read it: {error}"
+
+
+_Problem = Tuple[str, str, str]
+"""Why an utterance's audio is unusable: (wav.scp source, kind (a key of _HINTS), reason)."""
+
+
+def _utterance_fbank(utt: str, recordings: Dict[str, str], cuts: Optional[Dict[str, str]], config: FbankConfig,
+                     speeds: Optional[Dict[str, float]]) -> Tuple[Optional[np.ndarray], Optional[_Problem]]:
+    """Features of one utterance, ``(feats, None)``, or ``(None, problem)`` where its audio is unusable."""
+    recording, start, end = _parse_segment(utt, cuts[utt]) if cuts is not None else (utt, 0.0, -1.0)
+    source = recordings.get(recording)
+    if source is None:
+        return None, (f"recording {recording}", "unreadable", "the recording is not in wav.scp")
+    try:
+        sample_rate, audio = read_audio(source, start, end)
+    except Exception as error:  # kaldiio/soundfile raise many types for bad audio
+        return None, (source, "unreadable", _read_problem(source, error))
+    if audio.ndim != 1:
+        shape = f"{audio.shape[1]} channels" if audio.ndim == 2 else f"samples of shape {audio.shape}"
+        return None, (source, "channels", f"{shape}, expected mono")
+    if len(audio) == 0:
+        return None, (source, "short", "no samples (empty audio or segment)")
+    if sample_rate != config.sample_rate:  # e.g. Common Voice's 48 kHz mp3
+        try:
+            audio, sample_rate = _resample(audio, sample_rate, config.sample_rate), config.sample_rate
+        except Exception as error:  # e.g. a rate of 0 in a broken header
+            return None, (source, "rate", f"cannot resample {sample_rate} Hz to {config.sample_rate} Hz: {error}")
+    try:
+        if speeds:
+            audio = speed_perturb(audio, speeds[utt])
+        return compute_fbank(audio, sample_rate, config), None
+    except ValueError as error:  # shorter than one frame
+        return None, (source, "short", str(error))
+
+
+@contextlib.contextmanager
+def _writing(path: Union[str, Path], *partial: Union[str, Path]):
+    """Remove the ``partial`` files if the block fails, and name ``path`` in its disk-full error (the OSError of a
+    failed write() names no file)."""
+    try:
+        yield
+    except BaseException as error:
+        for name in partial:
+            with contextlib.suppress(OSError):
+                os.remove(name)
+        if isinstance(error, OSError) and error.errno in _DISK_FULL and not isinstance(error, DiskFullError):
+            raise OSError(error.errno, error.strerror or os.strerror(error.errno), str(path)) from error
+        raise
+
+
 def _extract_chunk(
     chunk: int, utt_ids: List[str], recordings: Dict[str, str], cuts: Optional[Dict[str, str]], ark_dir: str,
     config: FbankConfig, speeds: Optional[Dict[str, float]] = None,
-) -> Tuple[int, str, Dict[str, int], np.ndarray, np.ndarray, int]:
-    """Extract one chunk, changing the speed of the utterances in ``speeds``; returns (chunk,
-    scp text, frames per utt, sum, sum of squares, count)."""
-    wanted = set(utt_ids)
+) -> Tuple[int, str, Dict[str, int], np.ndarray, np.ndarray, int, List[Tuple[str, str, str, str]]]:
+    """Extract one chunk, changing the speed of the utterances in ``speeds``.
+
+    Returns:
+        (chunk, scp text, frames per utt, sum, sum of squares, count, bad), ``bad`` listing (utt, source, kind,
+        reason) of each utterance with unusable audio. A chunk with any is not published (nothing is kept of it),
+        but all its utterances are still checked so that one run reports every bad one.
+
+    Raises:
+        OSError: naming the chunk's ark when the disk is full; the partial ark and scp are removed.
+    """
     ark = os.path.join(ark_dir, f"feats.{chunk}.ark")
     scp = os.path.join(ark_dir, f"feats.{chunk}.scp")
     frames: Dict[str, int] = {}
+    bad: List[Tuple[str, str, str, str]] = []
     total = np.zeros(config.num_mel_bins)
     total_sq = np.zeros(config.num_mel_bins)
-    with kaldiio.WriteHelper(f"ark,scp:{ark}.tmp,{scp}.tmp") as writer:
-        for utt in utt_ids:
-            recording, start, end = _parse_segment(utt, cuts[utt]) if cuts is not None else (utt, 0.0, -1.0)
-            source = recordings.get(recording)
-            if source is None:
-                raise ValueError(f"utterance {utt}: recording {recording} is not in wav.scp")
-            try:
-                sample_rate, audio = read_audio(source, start, end)
-            except Exception as error:  # kaldiio/soundfile raise many types for bad audio
-                raise RuntimeError(f"cannot read the audio of utterance {utt} ({source}): {error}") from error
-            if audio.ndim != 1:
-                raise ValueError(f"utterance {utt} ({source}): expected mono audio, got shape {audio.shape}")
-            try:
-                if sample_rate != config.sample_rate:  # e.g. Common Voice's 48 kHz mp3
-                    audio, sample_rate = _resample(audio, sample_rate, config.sample_rate), config.sample_rate
-                if speeds:
-                    audio = speed_perturb(audio, speeds[utt])
-                feats = compute_fbank(audio, sample_rate, config)
-            except ValueError as error:
-                raise ValueError(f"utterance {utt} ({source}): {error}") from error
-            writer(utt, feats)
-            frames[utt] = feats.shape[0]
-            total += feats.sum(0)
-            total_sq += np.square(feats, dtype=np.float64).sum(0)
-    missing = wanted - set(frames)
-    assert not missing, missing
-    # The scp still names the .tmp ark: rewrite it, then publish both (ark first).
-    with open(f"{scp}.tmp", encoding="utf-8") as f:
-        scp_text = f.read().replace(f"{ark}.tmp:", f"{ark}:")
-    os.replace(f"{ark}.tmp", ark)
-    os.remove(f"{scp}.tmp")
-    return chunk, scp_text, frames, total, total_sq, sum(frames.values())
+    with _writing(ark, f"{ark}.tmp", f"{scp}.tmp"):
+        with kaldiio.WriteHelper(f"ark,scp:{ark}.tmp,{scp}.tmp") as writer:
+            for utt in utt_ids:
+                feats, problem = _utterance_fbank(utt, recordings, cuts, config, speeds)
+                if problem is not None:
+                    bad.append((utt, *problem))
+                if bad:  # the chunk will not be published: write no more of it, but check the rest
+                    continue
+                writer(utt, feats)
+                frames[utt] = feats.shape[0]
+                total += feats.sum(0)
+                total_sq += np.square(feats, dtype=np.float64).sum(0)
+        if bad:
+            os.remove(f"{ark}.tmp")
+            os.remove(f"{scp}.tmp")
+            return chunk, "", {}, total, total_sq, 0, bad
+        missing = set(utt_ids) - set(frames)
+        assert not missing, missing
+        # The scp still names the .tmp ark: rewrite it, then publish both (ark first).
+        with open(f"{scp}.tmp", encoding="utf-8") as f:
+            scp_text = f.read().replace(f"{ark}.tmp:", f"{ark}:")
+        os.replace(f"{ark}.tmp", ark)
+        os.remove(f"{scp}.tmp")
+    return chunk, scp_text, frames, total, total_sq, sum(frames.values()), bad
 
 
 def extract_data_dir(
@@ -214,6 +321,13 @@ def extract_data_dir(
 
     Returns:
         Frames per utterance.
+
+    Raises:
+        BadAudioError: after going through all utterances, if the audio of any is unusable; all of them are
+            written to ``output_dir/bad_audio.txt``.
+        DiskFullError: the disk of ``output_dir`` is full (or the quota used up); the failing chunk's partial
+            files are removed.
+        In both cases ``feats.scp`` is not written, and the chunks finished are kept for the re-run.
     """
     data_dir, output_dir = Path(data_dir), Path(output_dir)
     wav_scp = data_dir / "wav.scp"
@@ -231,6 +345,9 @@ def extract_data_dir(
     chunks = [utt_ids[i : i + utts_per_chunk] for i in range(0, len(utt_ids), utts_per_chunk)]
     done_dir = ark_dir / "done"
     done_dir.mkdir(exist_ok=True)
+    # Only a run that finishes writes feats.scp: a failed one must not leave an earlier run's looking current.
+    for name in ("feats.scp", BAD_AUDIO_FILE):
+        (output_dir / name).unlink(missing_ok=True)
 
     results = {}
     todo = []
@@ -252,34 +369,99 @@ def extract_data_dir(
              str(ark_dir), config,
              {utt: speeds[utt] for utt in ids} if speeds else None)
             for chunk, ids in todo]
-    with tqdm(total=sum(len(ids) for _, ids in todo), desc=f"fbank {data_dir.name}", unit="utt",
-              disable=not todo) as progress:
-        if nj > 1 and len(todo) > 1:
-            # spawn, not fork: forking a process whose OpenMP pool is running is unsafe.
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=nj, mp_context=context, initializer=torch.set_num_threads,
-                                     initargs=(1,)) as pool:
-                futures = [pool.submit(_extract_chunk, *a) for a in args]
-                for future in as_completed(futures):
-                    _store(future.result(), chunks, keys, done_dir, results, progress)
-        else:
-            for a in args:
-                _store(_extract_chunk(*a), chunks, keys, done_dir, results, progress)
+    try:
+        with tqdm(total=sum(len(ids) for _, ids in todo), desc=f"fbank {data_dir.name}", unit="utt",
+                  disable=not todo) as progress:
+            bad = _run_chunks(args, nj, lambda result: _store(result, chunks, keys, done_dir, results), progress)
+        if bad:
+            bad_file = output_dir / BAD_AUDIO_FILE
+            with _writing(bad_file):
+                atomic_write(bad_file, "".join(f"{utt}\t{source}\t{reason}\n" for utt, source, _, reason in bad)
+                             .encode())
+            raise BadAudioError(data_dir, bad, bad_file, config.sample_rate)
 
-    frames: Dict[str, int] = {}
-    total, total_sq, count = np.zeros(config.num_mel_bins), np.zeros(config.num_mel_bins), 0
-    scp_lines: List[str] = []
-    for chunk in range(len(chunks)):
-        scp_text, chunk_frames, chunk_sum, chunk_sq, chunk_count = results[chunk]
-        scp_lines.extend(line for line in scp_text.splitlines() if line)
-        frames.update(chunk_frames)
-        total, total_sq, count = total + chunk_sum, total_sq + chunk_sq, count + chunk_count
-    atomic_write(output_dir / "feats.scp", "".join(f"{line}\n" for line in sorted(scp_lines)).encode())
-    atomic_write(output_dir / "utt2num_frames", "".join(f"{u} {n}\n" for u, n in sorted(frames.items())).encode())
-    atomic_write(output_dir / "feat_dim", f"{config.num_mel_bins}\n".encode())
-    np.savez(output_dir / "feats_stats.npz", count=np.array(count), sum=total, sum_square=total_sq)
+        frames: Dict[str, int] = {}
+        total, total_sq, count = np.zeros(config.num_mel_bins), np.zeros(config.num_mel_bins), 0
+        scp_lines: List[str] = []
+        for chunk in range(len(chunks)):
+            scp_text, chunk_frames, chunk_sum, chunk_sq, chunk_count = results[chunk]
+            scp_lines.extend(line for line in scp_text.splitlines() if line)
+            frames.update(chunk_frames)
+            total, total_sq, count = total + chunk_sum, total_sq + chunk_sq, count + chunk_count
+        outputs = {  # feats.scp last: it marks the run finished
+            "utt2num_frames": "".join(f"{u} {n}\n" for u, n in sorted(frames.items())).encode(),
+            "feat_dim": f"{config.num_mel_bins}\n".encode(),
+            "feats_stats.npz": _npz_bytes(count=np.array(count), sum=total, sum_square=total_sq),
+            "feats.scp": "".join(f"{line}\n" for line in sorted(scp_lines)).encode(),
+        }
+        for name, data in outputs.items():
+            with _writing(output_dir / name):
+                atomic_write(output_dir / name, data)
+    except OSError as error:
+        if error.errno not in _DISK_FULL or isinstance(error, DiskFullError):
+            raise
+        raise _disk_full_error(error, data_dir, output_dir) from error
     logging.info(f"{data_dir}: {len(frames)} utterances, {count} frames -> {output_dir}/feats.scp")
     return frames
+
+
+def _run_chunks(args: Sequence[tuple], nj: int, store: Callable[[tuple], None],
+                progress) -> List[Tuple[str, str, str, str]]:
+    """Run ``_extract_chunk`` on each of ``args`` (in ``nj`` processes), storing each chunk that finishes as it
+    comes; returns the unusable-audio entries of all chunks, in chunk order."""
+    sizes = {a[0]: len(a[1]) for a in args}
+    bad: Dict[int, list] = {}
+    taken = set()
+
+    def take(result: tuple) -> None:
+        taken.add(result[0])
+        if result[-1]:
+            bad[result[0]] = result[-1]
+        else:
+            store(result)
+        progress.update(sizes[result[0]])
+
+    if nj > 1 and len(args) > 1:
+        # spawn, not fork: forking a process whose OpenMP pool is running is unsafe.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=nj, mp_context=context, initializer=torch.set_num_threads,
+                                 initargs=(1,)) as pool:
+            futures = [pool.submit(_extract_chunk, *a) for a in args]
+            try:
+                for future in as_completed(futures):
+                    take(future.result())
+            except BaseException:
+                # Start no more chunks, but keep those still running that finish: a re-run reuses them.
+                pool.shutdown(cancel_futures=True)
+                for future in futures:
+                    if not future.cancelled() and future.exception() is None and future.result()[0] not in taken:
+                        with contextlib.suppress(Exception):  # e.g. the disk is full: the first error is the one
+                            take(future.result())
+                raise
+    else:
+        for a in args:
+            take(_extract_chunk(*a))
+    return [entry for chunk in sorted(bad) for entry in bad[chunk]]
+
+
+def _disk_full_error(error: OSError, data_dir: Path, output_dir: Path) -> DiskFullError:
+    """The one error a full disk gives: what was being written where, for which data set, and what to do."""
+    try:
+        free = f"{shutil.disk_usage(output_dir).free / 1e6:.0f} MB free"
+    except OSError:
+        free = "free space unknown"
+    full = DiskFullError(f"{data_dir}: {_DISK_FULL[error.errno]} {output_dir} while writing "
+                         f"{error.filename or 'features'} ({free}; {error.strerror}): free space and re-run stage 3; "
+                         f"finished chunks are kept")
+    full.errno = error.errno
+    return full
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    """``np.savez`` into memory, for atomic_write (a half-written npz would fail to load on the re-run)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def _recordings_of(utt_ids: Sequence[str], recordings: Dict[str, str],
@@ -318,11 +500,14 @@ def _chunk_key(ids: Sequence[str], recordings: Dict[str, str], cuts: Optional[Di
     return digest.hexdigest()
 
 
-def _store(result, chunks: Sequence[List[str]], keys: Sequence[str], done_dir: Path, results: dict,
-           progress) -> None:
-    chunk, scp_text, frames, total, total_sq, count = result
+def _store(result, chunks: Sequence[List[str]], keys: Sequence[str], done_dir: Path, results: dict) -> None:
+    """Mark a finished chunk done (its key, scp text and statistics), so a re-run reuses it."""
+    chunk, scp_text, frames, total, total_sq, count, _ = result
     ids = chunks[chunk]
-    np.savez(done_dir / f"{chunk}.npz", key=np.array(keys[chunk]), scp=np.array(scp_text), frames=np.array([frames[u] for u in ids]), sum=total, sum_square=total_sq,
-             count=np.array(count))
+    done = done_dir / f"{chunk}.npz"
+    # An ark whose mark cannot be written would only be redone: remove it, the disk may be full.
+    with _writing(done, done_dir.parent / f"feats.{chunk}.ark"):
+        atomic_write(done, _npz_bytes(key=np.array(keys[chunk]), scp=np.array(scp_text),
+                                      frames=np.array([frames[u] for u in ids]), sum=total, sum_square=total_sq,
+                                      count=np.array(count)))
     results[chunk] = (scp_text, frames, total, total_sq, count)
-    progress.update(len(ids))

@@ -1,4 +1,10 @@
-"""ctcot.features: Kaldi-compatible fbank into ark/scp, CMVN stats, segments, resumption, bad audio."""
+"""ctcot.features: Kaldi-compatible fbank into ark/scp, CMVN stats, segments, resumption, bad audio, full disk."""
+import errno
+import logging
+import os
+import shutil
+import types
+
 import kaldiio
 import numpy as np
 import pytest
@@ -6,7 +12,10 @@ import soundfile
 import torch
 import torchaudio.compliance.kaldi
 
-from ctcot.features import compute_fbank, extract_data_dir, read_audio
+import ctcot.features
+from ctcot.bin.make_fbank import main as make_fbank
+from ctcot.data_dir import MAX_SHOWN_PROBLEMS
+from ctcot.features import BadAudioError, DiskFullError, compute_fbank, extract_data_dir, read_audio
 
 
 def write_dir(root, durations, segments=False):
@@ -93,15 +102,144 @@ def test_rerun_redoes_chunks_whose_audio_changed(tmp_path):
 def test_bad_audio_names_the_utterance(tmp_path):
     data = write_dir(tmp_path / "data", [0.5, 0.5])
     (tmp_path / "data" / "rec1.wav").write_bytes(b"not a wav file")
-    with pytest.raises(RuntimeError, match="rec1"):
+    with pytest.raises(BadAudioError, match="utterance rec1 .*cannot read it"):
         extract_data_dir(data, tmp_path / "dump")
     (tmp_path / "data" / "rec1.wav").unlink()
-    with pytest.raises(RuntimeError, match="rec1"):
+    with pytest.raises(BadAudioError, match="utterance rec1 .*file does not exist"):
         extract_data_dir(data, tmp_path / "dump")
     soundfile.write(tmp_path / "data" / "rec1.wav", np.zeros(100, dtype=np.int16), 16000)
     with pytest.raises(ValueError, match="rec1.*shorter than one 25.0 ms frame"):
         extract_data_dir(data, tmp_path / "dump")
     assert not (tmp_path / "dump" / "feats.scp").exists()  # nothing half-written is published
+
+
+def write_bad_audio(data):
+    """Make rec1-rec5 and rec7 of a data dir of 9 recordings unusable, each in another way."""
+    (data / "rec1.wav").write_bytes(b"not a wav file")
+    (data / "rec2.wav").write_bytes(b"")
+    soundfile.write(data / "rec4.wav", np.zeros((8000, 2), dtype=np.int16), 16000)  # stereo
+    (data / "rec5.wav").unlink()
+    soundfile.write(data / "rec7.wav", np.zeros(100, dtype=np.int16), 16000)
+    soundfile.write(data / "rec3.wav", np.zeros(0, dtype=np.int16), 16000)  # a header, no samples
+
+
+@pytest.mark.parametrize("nj", [1, 2])
+def test_all_bad_audio_is_listed_in_one_error_and_bad_audio_txt(tmp_path, nj):
+    data = write_dir(tmp_path / "data", [0.5] * 9)
+    expected = extract_data_dir(data, tmp_path / "undisturbed", utts_per_chunk=2)
+    write_bad_audio(data)
+    out = tmp_path / "dump"
+    with pytest.raises(BadAudioError) as caught:
+        extract_data_dir(data, out, nj=nj, utts_per_chunk=2)
+    message = str(caught.value)
+    reasons = {"rec1": "cannot read it: Error opening", "rec2": "empty file (0 bytes)",
+               "rec3": "no samples (empty audio or segment)", "rec4": "2 channels, expected mono",
+               "rec5": "file does not exist", "rec7": "100 samples are shorter than one 25.0 ms frame"}
+    assert message.startswith(f"{data}: unusable audio, no features computed (6 problems):\n")
+    for utt, reason in reasons.items():
+        assert f"\n  utterance {utt} ({data / utt}.wav): {reason}" in message
+    assert "hint: multichannel audio: downmix it to mono (e.g. sox in.wav -c 1 out.wav" in message
+    assert "remix -" in message and "hint: too short" in message and "hint: unreadable audio" in message
+    assert "resample" not in message  # no rate problem, no rate hint
+    assert f"Full list (utterance, source, reason per line): {out / 'bad_audio.txt'}" in message
+    lines = [line.split("\t") for line in (out / "bad_audio.txt").read_text().splitlines()]
+    assert [(utt, source) for utt, source, _ in lines] == [(utt, f"{data / utt}.wav") for utt in reasons]
+    assert all(reason.startswith(reasons[utt]) for utt, _, reason in lines)
+    assert [(u, r) for u, _, r in caught.value.bad] == [(u, r) for u, _, r in lines]
+    # Nothing of the failed run is marked finished but the one chunk of good audio (rec8), kept for the re-run.
+    assert not (out / "feats.scp").exists()
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["done", "feats.4.ark"]
+    assert os.listdir(out / "data" / "done") == ["4.npz"]
+    kept = (out / "data" / "feats.4.ark").stat().st_mtime_ns
+    write_dir(data, [0.5] * 9)  # the audio fixed (the same as before): the re-run completes, reusing rec8's chunk
+    assert extract_data_dir(data, out, nj=nj, utts_per_chunk=2) == expected
+    assert (out / "data" / "feats.4.ark").stat().st_mtime_ns == kept
+    assert not (out / "bad_audio.txt").exists()
+    assert_same_features(out, tmp_path / "undisturbed")
+
+
+def test_bad_audio_list_is_bounded_and_make_fbank_logs_it(tmp_path, caplog):
+    many = MAX_SHOWN_PROBLEMS + 2
+    (tmp_path / "wav.scp").write_text("".join(f"u{i:02d} {tmp_path}/missing{i:02d}.wav\n" for i in range(many)))
+    with caplog.at_level(logging.ERROR):
+        assert make_fbank([str(tmp_path), str(tmp_path / "dump")]) == 1
+    message = caplog.records[-1].getMessage()
+    assert f"({many} problems):" in message
+    assert message.count("\n  utterance u") == MAX_SHOWN_PROBLEMS
+    assert "\n  ... and 2 more\n" in message
+    assert len((tmp_path / "dump" / "bad_audio.txt").read_text().splitlines()) == many
+
+
+def assert_same_features(out, reference):
+    """``out`` holds the features, frame counts and statistics of ``reference``."""
+    feats = dict(kaldiio.load_scp(str(out / "feats.scp")))
+    expected = dict(kaldiio.load_scp(str(reference / "feats.scp")))
+    assert sorted(feats) == sorted(expected)
+    for utt in feats:
+        np.testing.assert_array_equal(feats[utt], expected[utt])
+    for name in ("utt2num_frames", "feat_dim"):
+        assert (out / name).read_text() == (reference / name).read_text()
+    stats, expected_stats = np.load(out / "feats_stats.npz"), np.load(reference / "feats_stats.npz")
+    for key in ("count", "sum", "sum_square"):
+        np.testing.assert_allclose(stats[key], expected_stats[key], rtol=1e-10)
+
+
+class FullDisk(kaldiio.WriteHelper):
+    """kaldiio's writer on a disk that fills up in the middle of utterance rec3."""
+
+    def __call__(self, key, array):
+        if key == "rec3":
+            self.fark.write(b"rec3 \0BFM ")  # part of it gets written
+            raise OSError(self.errno, os.strerror(self.errno))
+        super().__call__(key, array)
+
+
+@pytest.mark.parametrize("code, what", [(errno.ENOSPC, "no space left"), (errno.EDQUOT, "disk quota exceeded")])
+def test_full_disk_names_the_file_removes_the_partial_chunk_and_resumes(tmp_path, monkeypatch, code, what):
+    data = write_dir(tmp_path / "data", [0.5, 0.6, 0.7, 0.4, 0.5])
+    extract_data_dir(data, tmp_path / "undisturbed", utts_per_chunk=2)
+    out = tmp_path / "dump"
+    monkeypatch.setattr(FullDisk, "errno", code, raising=False)
+    monkeypatch.setattr(kaldiio, "WriteHelper", FullDisk)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: types.SimpleNamespace(free=3_000_000))
+    with pytest.raises(DiskFullError) as caught:
+        extract_data_dir(data, out, utts_per_chunk=2)
+    assert str(caught.value) == (
+        f"{data}: {what} on the device of {out} while writing {out}/data/feats.1.ark (3 MB free; "
+        f"{os.strerror(code)}): free space and re-run stage 3; finished chunks are kept")
+    assert caught.value.errno == code
+    # The partial ark and scp of chunk 1 are gone; chunk 0 is finished and kept; nothing is published.
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["done", "feats.0.ark"]
+    assert os.listdir(out / "data" / "done") == ["0.npz"]
+    assert not (out / "feats.scp").exists()
+    kept = (out / "data" / "feats.0.ark").stat().st_mtime_ns
+    monkeypatch.undo()  # space freed
+    extract_data_dir(data, out, utts_per_chunk=2)
+    assert (out / "data" / "feats.0.ark").stat().st_mtime_ns == kept
+    assert_same_features(out, tmp_path / "undisturbed")
+
+
+@pytest.mark.parametrize("full", ["data/done/1.npz", "feats.scp"])
+def test_full_disk_while_marking_a_chunk_or_publishing(tmp_path, monkeypatch, full):
+    data = write_dir(tmp_path / "data", [0.5, 0.6, 0.7])
+    extract_data_dir(data, tmp_path / "undisturbed", utts_per_chunk=2)
+    out = tmp_path / "dump"
+    atomic_write = ctcot.features.atomic_write
+
+    def write(path, data):
+        if path == out / full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        atomic_write(path, data)
+
+    monkeypatch.setattr(ctcot.features, "atomic_write", write)
+    with pytest.raises(DiskFullError, match=f"no space left on the device of {out} while writing {out / full} "):
+        extract_data_dir(data, out, utts_per_chunk=2)
+    # An ark whose done mark could not be written is removed: it would only be redone.
+    assert (out / "data" / "feats.1.ark").exists() == (full == "feats.scp")
+    assert not (out / "feats.scp").exists()
+    monkeypatch.undo()
+    extract_data_dir(data, out, utts_per_chunk=2)
+    assert_same_features(out, tmp_path / "undisturbed")
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac"])

@@ -6,7 +6,10 @@ Usage:
 
 Writes feats.scp, utt2num_frames, feat_dim and feats_stats.npz (global CMVN statistics in
 ESPnet's global_mvn format) into the output directory, and the ark files into its data/ folder.
-Finished chunks are kept: re-running after an interruption resumes. See ctcot.features.
+Finished chunks are kept: re-running after an interruption resumes. Unusable audio (unreadable,
+empty, too short, multichannel) is reported all at once, listed in full in the output directory's
+bad_audio.txt; a full disk names the file being written. Both exit 1 without a traceback, keeping
+the finished chunks. See ctcot.features.
 """
 import argparse
 import sys
@@ -24,7 +27,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--nj", type=int, default=1, help="parallel processes")
     parser.add_argument("--num_mel_bins", type=int, default=FbankConfig.num_mel_bins)
     parser.add_argument("--sample_rate", type=int, default=FbankConfig.sample_rate,
-                        help="expected audio rate; audio at another rate is an error")
+                        help="rate the features are computed at; audio at another rate is resampled to it")
     parser.add_argument("--utts_per_chunk", type=int, default=200, help="unit of parallel work and resumption")
     return parser
 

@@ -25,11 +25,14 @@ first whitespace-separated field, the value the rest of the line, stripped. Rela
 paths in ``wav.scp`` are relative to the current directory (the recipe root), as in Kaldi and
 ESPnet. Other files in a data directory are not read, checked or rewritten.
 """
+import codecs
 import logging
 import math
 import os
 import re
+import shlex
 import shutil
+import sys
 import tempfile
 import unicodedata
 import uuid
@@ -63,6 +66,9 @@ MAX_SHOWN_PROBLEMS = 30
 _REQUIRED = ("wav.scp", "utt2spk")
 _OPTIONAL = ("feats.scp", "utt2num_frames", "utt2dur", "reco2dur", "utt2speed", "utt2uniq")
 _BACKUP_DIR = ".backup"
+# Where the recipe's data directories come from: named in advice on missing ones.
+_DATA_PREP = "the data preparation (for st.sh's data/<set>: local/data.sh, in stage 1)"
+_BOM_PROBLEM = "starts with a UTF-8 byte-order mark (U+FEFF)"
 # Kaldi's extended filename for an entry inside an archive: <path>:<byte offset>.
 _ARK_OFFSET = re.compile(r"^(.+):\d+$")
 
@@ -70,17 +76,25 @@ _ARK_OFFSET = re.compile(r"^(.+):\d+$")
 class DataDirError(ValueError):
     """A data directory or key-value file breaks the Kaldi conventions.
 
+    The message lists the problems (at most :data:`MAX_SHOWN_PROBLEMS`), then the advice.
+
     Attributes:
         problems: every problem found, each naming the file, line and key where it applies.
+        advice: what to do about them, one line each.
+        fixable: :func:`fix_data_dir` resolves every problem (``advice`` then gives its command).
     """
 
-    def __init__(self, header: str, problems: Sequence[str]):
+    def __init__(self, header: str, problems: Sequence[str], advice: Sequence[str] = (), fixable: bool = False):
         self.problems = list(problems)
+        self.advice = list(advice)
+        self.fixable = fixable
         shown = self.problems[:MAX_SHOWN_PROBLEMS]
         lines = [f"{header} ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"]
         lines += [f"  {problem}" for problem in shown]
         if len(self.problems) > len(shown):
             lines.append(f"  ... and {len(self.problems) - len(shown)} more")
+        if self.advice:
+            lines += ["What to do:"] + [f"  {line}" for line in self.advice]
         super().__init__("\n".join(lines))
 
 
@@ -177,18 +191,50 @@ def _find_text_files(data_dir: Path) -> Tuple[str, ...]:
     return tuple(sorted(p.name for p in data_dir.iterdir() if p.is_file() and _is_text_file(p.name)))
 
 
+def _missing_dir_advice(data_dir: Path) -> str:
+    """What to do about a data directory that does not exist: most often, a mistyped set name."""
+    if data_dir.exists():
+        return f"{data_dir} is a file: give a data directory"
+    parent = data_dir.parent
+    if not parent.is_dir():
+        return f"{parent} does not exist either: has {_DATA_PREP} run, in this directory ({Path.cwd()})?"
+    sets = sorted(d.name for d in parent.iterdir() if d.is_dir() and any((d / n).is_file() for n in _REQUIRED))
+    return (f"{data_dir} does not exist: check the set name (st.sh: --train_set/--valid_set/--test_sets); "
+            f"sets found in {parent}/: {' '.join(sets) or 'none'}")
+
+
 def _scan(data_dir: Path, text_files: Optional[Sequence[str]]) -> _Layout:
-    """Find the files of ``data_dir``; raise if a required one is missing."""
+    """Find the files of ``data_dir``; raise, with advice, if a required one is missing.
+
+    fix_data_dir cannot help here: it needs these files too.
+    """
     if not data_dir.is_dir():
-        raise DataDirError(f"{data_dir} is not a data directory", [f"{data_dir}: no such directory"])
-    texts = _find_text_files(data_dir) if text_files is None else tuple(dict.fromkeys(text_files))
-    problems = [f"{name}: not a text file name ('text' or 'text.*')" for name in texts if not _is_text_file(name)]
-    problems += [f"{name}: required file is missing" for name in _REQUIRED + texts
-                 if not (data_dir / name).is_file()]
+        problem = "not a directory" if data_dir.exists() else "no such directory"
+        raise DataDirError(f"{data_dir} is not a data directory", [f"{data_dir}: {problem}"],
+                           [_missing_dir_advice(data_dir)])
+    present = _find_text_files(data_dir)
+    texts = present if text_files is None else tuple(dict.fromkeys(text_files))
+    misnamed = [name for name in texts if not _is_text_file(name)]
+    missing = [name for name in _REQUIRED + texts if not (data_dir / name).is_file()]
+    problems = [f"{name}: not a text file name ('text' or 'text.*')" for name in misnamed]
+    problems += [f"{name}: required file is missing" for name in missing]
+    advice = []
+    if misnamed:
+        advice.append(f"--text_files takes names of text files ('text' or 'text.*'), not {' '.join(misnamed)}")
+    missing_required = [name for name in missing if name in _REQUIRED]
+    if missing_required:
+        them = "it" if len(missing_required) == 1 else "them"
+        advice.append(f"{' '.join(missing_required)}: {_DATA_PREP} writes {them}; see its log for why it did not")
+    missing_texts = [name for name in missing if name not in _REQUIRED and name not in misnamed]
+    if missing_texts:
+        advice.append(f"{' '.join(missing_texts)}: no such file (text files here: {' '.join(present) or 'none'}); "
+                      f"st.sh reads text.<src_case>.<src_lang> and text.<tgt_case>.<tgt_lang>: check these options, "
+                      f"and which files {_DATA_PREP} writes")
     if not texts:
         problems.append("text or text.*: no text file (at least one is required)")
+        advice.append(f"{_DATA_PREP} writes the transcripts and translations as text.<case>.<lang>")
     if problems:
-        raise DataDirError(f"{data_dir} is not a valid data directory", problems)
+        raise DataDirError(f"{data_dir} is not a valid data directory", problems, advice)
     return _Layout(
         text_files=texts,
         has_segments=(data_dir / "segments").is_file(),
@@ -197,25 +243,44 @@ def _scan(data_dir: Path, text_files: Optional[Sequence[str]]) -> _Layout:
     )
 
 
-def _read_lines(path: Path, name: str) -> Tuple[List[_Line], List[str]]:
-    """Split a file into lines (numbered from 1) and list its lines that are not UTF-8.
+def _read_lines(path: Path, name: str) -> Tuple[List[_Line], Dict[int, str], bool]:
+    """Split a file into lines (numbered from 1); give the problem of each line that is not UTF-8,
+    by line number; tell whether the file starts with a UTF-8 byte-order mark, which is removed
+    (else it would become part of the first key).
 
     Bytes are split on ``\\n`` only, so line numbers are those of ``sed -n Np``; a line that is
     not valid UTF-8 is reported and decoded with replacement characters.
     """
-    chunks = path.read_bytes().split(b"\n")
+    data = path.read_bytes()
+    bom = data.startswith(codecs.BOM_UTF8)
+    chunks = data[len(codecs.BOM_UTF8) if bom else 0:].split(b"\n")
     if chunks[-1] == b"":  # the newline that ends the last line
         chunks.pop()
-    lines, problems = [], []
+    lines, problems = [], {}
     for lineno, raw in enumerate(chunks, 1):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            problems.append(f"{name}:{lineno}: invalid UTF-8 (byte {err.start} of the line)")
+            problems[lineno] = f"{name}:{lineno}: invalid UTF-8 (byte {err.start} of the line)"
             text = raw.decode("utf-8", errors="replace")
         fields = text.rstrip().split(maxsplit=1)  # as ESPnet's read_2columns_text
         lines.append(_Line(lineno, fields[0] if fields else "", fields[1] if len(fields) > 1 else ""))
-    return lines, problems
+    return lines, problems, bom
+
+
+def _reencode_advice(path: Path, bad_lines: Sequence[int]) -> str:
+    """What to do about a file that is not UTF-8 (fix_data_dir cannot read it)."""
+    more = f", {len(bad_lines)} lines in all" if len(bad_lines) > 1 else ""
+    src, tmp = shlex.quote(str(path)), shlex.quote(f"{path}.utf8")
+    return (f"{path} is not UTF-8 (line {bad_lines[0]}{more}), and fix_data_dir cannot read it: re-encode it, "
+            f"e.g. if it is Latin-1: iconv -f latin1 -t utf-8 {src} > {tmp} && mv {tmp} {src} "
+            f"(or make the data preparation write UTF-8)")
+
+
+def _fix_command(data_dir: Path, text_files: Optional[Sequence[str]]) -> str:
+    """The fix_data_dir command line that reads the files the validator read."""
+    texts = [] if text_files is None else ["--text_files", *dict.fromkeys(text_files)]
+    return shlex.join([sys.executable, "-m", "ctcot.bin.fix_data_dir", str(data_dir), *texts])
 
 
 def _empty_value_problem(name: str) -> str:
@@ -328,12 +393,14 @@ def read_kv(path: PathLike, check_sorted: bool = True, allow_empty: bool = False
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        DataDirError: (a ``ValueError``) listing, each with file and line number, every line
-            that is not UTF-8, is empty, has no value (unless ``allow_empty``), repeats an
-            earlier key, or (with ``check_sorted``) is the first one out of order.
+        DataDirError: (a ``ValueError``) listing, each with file and line number, a leading
+            byte-order mark and every line that is not UTF-8, is empty, has no value (unless
+            ``allow_empty``), repeats an earlier key, or (with ``check_sorted``) is the first one
+            out of order.
     """
     path = Path(path)
-    lines, problems = _read_lines(path, str(path))
+    lines, not_utf8, bom = _read_lines(path, str(path))
+    problems = list(not_utf8.values()) + ([f"{path}:1: {_BOM_PROBLEM}"] if bom else [])
     table, more = _index_strict(str(path), lines, "key", check_sorted, allow_empty, check_values=False)
     problems += more
     if problems:
@@ -475,6 +542,12 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
     Warnings only (logged and reported): no ``spk2utt``; recordings no segment uses;
     utterance ids that do not start with their speaker id (Kaldi's speaker-sorted tools want it).
 
+    The error says what to do. If :func:`fix_data_dir` resolves every problem (it drops the
+    utterances at fault, sorts, removes a byte-order mark, rewrites ``spk2utt``) and would keep
+    some utterances, it gives the command, with ``fixable`` set. Else it gives advice for each
+    problem fix_data_dir cannot resolve: a missing directory or file, a file that is not UTF-8,
+    a missing audio file, no utterance (left).
+
     Args:
         path: the data directory.
         text_files: names of the text files to check; default every ``text`` and ``text.*``.
@@ -485,19 +558,24 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
 
     Raises:
         DataDirError: listing every problem, each with its file, line number and key (also
-            for a name in ``text_files`` that is not ``text`` or ``text.*``).
+            for a name in ``text_files`` that is not ``text`` or ``text.*``), and what to do.
     """
     data_dir = Path(path)
     layout = _scan(data_dir, text_files)
     problems: List[str] = []
+    unfixable: List[str] = []  # advice on the problems fix_data_dir does not resolve
+    num_unfixable = 0
     warnings: List[str] = []
     tables: Dict[str, Dict[str, _Line]] = {}
     for name in layout.files:
         kind = "speaker" if name == "spk2utt" else "recording" if name in layout.reco_files else "utterance"
-        lines, file_problems = _read_lines(data_dir / name, name)
+        lines, not_utf8, bom = _read_lines(data_dir / name, name)
         tables[name], more = _index_strict(name, lines, kind, check_sorted=True, allow_empty=False,
                                            check_values=True)
-        problems += file_problems + more
+        problems += list(not_utf8.values()) + ([f"{name}:1: {_BOM_PROBLEM}"] if bom else []) + more
+        if not_utf8 and name != "spk2utt":  # fix_data_dir writes spk2utt anew without reading it
+            unfixable.append(_reencode_advice(data_dir / name, list(not_utf8)))
+            num_unfixable += len(not_utf8)
 
     utt2spk = tables["utt2spk"]
     for name in layout.utt_files[1:]:
@@ -522,12 +600,25 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
             warnings.append(f"wav.scp: {len(unused)} recording(s) are used by no segment "
                             f"(first: {unused[0]!r}); fix_data_dir removes them")
 
+    missing_audio = []
     if require_audio_exists:
         kind = "recording" if layout.has_segments else "utterance"
         for key, line in tables["wav.scp"].items():
             problem = _audio_problem(line.value) if line.value else None
             if problem is not None:
                 problems.append(f"wav.scp:{line.lineno}: {kind} {key!r}: {problem}")
+                missing_audio.append(line)
+    if missing_audio:  # fix_data_dir does not look at audio: dropping data is the user's call
+        first = missing_audio[0]
+        unfixable.append(f"{len(missing_audio)} audio file(s) of wav.scp do not exist (first: wav.scp:{first.lineno} "
+                         f"{first.value}): restore them (is the corpus completely downloaded and unpacked? relative "
+                         f"paths are read from {Path.cwd()}), or delete their lines from wav.scp (then fix_data_dir "
+                         f"drops their utterances)")
+        num_unfixable += len(missing_audio)
+    if not utt2spk:  # all files empty: nothing to fix
+        problems.append("utt2spk: no utterance")
+        unfixable.append(f"{_DATA_PREP} wrote no utterance into {data_dir}: see its log")
+        num_unfixable += 1
 
     if layout.has_spk2utt:
         problems += _spk2utt_problems(tables["spk2utt"], utt2spk)
@@ -542,7 +633,22 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
                         f"split or normalise per speaker expect them to")
 
     if problems:
-        raise DataDirError(f"{data_dir} is not a valid data directory", problems)
+        header = f"{data_dir} is not a valid data directory"
+        command = f"  {_fix_command(data_dir, text_files)}"
+        backup = data_dir / _BACKUP_DIR
+        if unfixable:
+            if (len(problems) > num_unfixable or missing_audio) and utt2spk:
+                unfixable += [f"Then drop the utterances still at fault with fix_data_dir (the old files go to "
+                              f"{backup}):", command]
+            raise DataDirError(header, problems, unfixable)
+        try:
+            plan = _plan_fix(data_dir, layout)
+        except DataDirError as err:  # fix_data_dir would drop every utterance
+            raise DataDirError(header, problems, err.advice) from None
+        kept, before = plan.num_utterances_before - len(plan.dropped), plan.num_utterances_before
+        kept_text = f"all {kept}" if kept == before else f"{kept} of {before}"
+        raise DataDirError(header, problems, [f"fix_data_dir resolves all of these, keeping {kept_text} utterances "
+                                              f"(the old files go to {backup}):", command], fixable=True)
     for warning in warnings:
         logger.warning("%s: %s", data_dir, warning)
     return DataDirReport(
@@ -556,22 +662,24 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
     )
 
 
-def _index_lenient(data_dir: Path, name: str, lines: Sequence[_Line]) -> Tuple[Dict[str, _Line], Dict[str, str]]:
-    """Index lines by key for fixing: the good entries, and the reason for each bad key.
+def _index_lenient(name: str, lines: Sequence[_Line]) -> Tuple[Dict[str, _Line], Dict[str, str], List[str]]:
+    """Index lines by key for fixing: the good entries, the reason for each bad key, and the
+    lines just removed.
 
-    Empty lines and repeats of a line are removed (and logged); a key with a bad value, or
-    repeated with a different value, is bad: there is no telling which value is right.
+    Empty lines and repeats of a line are removed; a key with a bad value, or repeated with a
+    different value, is bad: there is no telling which value is right.
     """
     first_lines: Dict[str, _Line] = {}
     bad: Dict[str, str] = {}
+    removed: List[str] = []
     for line in lines:
         if not line.key:
-            logger.warning("%s/%s:%d: empty line, removed", data_dir, name, line.lineno)
+            removed.append(f"{name}:{line.lineno}: empty line, removed")
             continue
         first = first_lines.setdefault(line.key, line)
         if first is not line:
             if line.value == first.value:
-                logger.warning("%s/%s:%d: repeats line %d, removed", data_dir, name, line.lineno, first.lineno)
+                removed.append(f"{name}:{line.lineno}: repeats line {first.lineno}, removed")
             else:
                 bad.setdefault(line.key, f"{name}:{line.lineno}: {line.key!r} again, with another value "
                                          f"than on line {first.lineno}")
@@ -579,48 +687,39 @@ def _index_lenient(data_dir: Path, name: str, lines: Sequence[_Line]) -> Tuple[D
         problem = _value_problem(name, line.value)
         if problem is not None:
             bad[line.key] = f"{name}:{line.lineno}: {problem}"
-    return {key: line for key, line in first_lines.items() if key not in bad}, bad
+    return {key: line for key, line in first_lines.items() if key not in bad}, bad, removed
 
 
-def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> FixReport:
-    """Make a data directory consistent, as Kaldi's ``fix_data_dir.sh`` does.
+@dataclass
+class _FixPlan:
+    """What :func:`fix_data_dir` would write, and what it would leave out."""
 
-    Keeps the utterances that have a good entry in ``utt2spk``, in every text file, in
-    ``segments`` (or ``wav.scp`` without segments) and in ``feats.scp``, ``utt2num_frames``,
-    ``utt2dur``, ``utt2speed``, ``utt2uniq`` where present, and whose segment's recording has
-    a good entry in ``wav.scp`` (and ``reco2dur``). An entry is bad if its value breaks a check of
-    :func:`validate_data_dir` (empty transcript, segment with ``end <= start``, ...) or its key
-    appears again with another value; exact repeats and empty lines are just removed. Then
-    drops the recordings no kept utterance uses, sorts every file, and writes ``spk2utt``
-    anew. Each dropped utterance is logged with its reasons.
+    num_utterances_before: int
+    dropped: Dict[str, List[str]]
+    dropped_recordings: Dict[str, str]
+    contents: Dict[str, bytes]  # every new file, spk2utt included
+    removed: List[str]  # lines removed without dropping an utterance (empty, exact repeats)
 
-    Before anything is rewritten, all the files are copied to ``<path>/.backup/`` (replacing
-    an earlier backup, as Kaldi does); each file is then replaced atomically. A directory that
-    needs no change is left alone, backup included. Audio files are not checked: a missing
-    one is for :func:`validate_data_dir` to report, not a reason to drop data silently.
 
-    Args:
-        path: the data directory.
-        text_files: names of the text files to use; default every ``text`` and ``text.*``.
-            Text files not named are left as they are.
-
-    Returns:
-        What was dropped and rewritten.
+def _plan_fix(data_dir: Path, layout: _Layout) -> _FixPlan:
+    """Work out what :func:`fix_data_dir` does, writing nothing (the validator asks too).
 
     Raises:
-        DataDirError: a required file is missing, a name in ``text_files`` is not ``text`` or
-            ``text.*``, a file is not UTF-8 (re-encode it), or no utterance would be left;
-            nothing is changed then.
+        DataDirError: a file is not UTF-8, or no utterance would be left; with advice.
     """
-    data_dir = Path(path)
-    layout = _scan(data_dir, text_files)
     tables: Dict[str, Dict[str, _Line]] = {}
     bad: Dict[str, Dict[str, str]] = {}
+    not_utf8: Dict[str, Dict[int, str]] = {}
+    removed: List[str] = []
     for name in layout.utt_files + layout.reco_files:
-        lines, problems = _read_lines(data_dir / name, name)
-        if problems:
-            raise DataDirError(f"cannot fix {data_dir}: re-encode these files as UTF-8", problems)
-        tables[name], bad[name] = _index_lenient(data_dir, name, lines)
+        lines, not_utf8[name], _ = _read_lines(data_dir / name, name)  # a byte-order mark is just dropped
+        tables[name], bad[name], more = _index_lenient(name, lines)
+        removed += more
+    if any(not_utf8.values()):
+        raise DataDirError(f"cannot fix {data_dir}: re-encode these files as UTF-8",
+                           [problem for bad_lines in not_utf8.values() for problem in bad_lines.values()],
+                           [_reencode_advice(data_dir / name, list(bad_lines))
+                            for name, bad_lines in not_utf8.items() if bad_lines])
 
     def reasons_against(key: str, names: Sequence[str]) -> List[str]:
         return [bad[name][key] if key in bad[name] else f"missing from {name}"
@@ -640,7 +739,9 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
     kept = [utt for utt in utt_ids if utt not in dropped]
     if not kept:
         raise DataDirError(f"cannot fix {data_dir}: no utterance would be left, nothing was changed",
-                           [f"utterance {utt!r}: {'; '.join(reasons)}" for utt, reasons in dropped.items()])
+                           [f"utterance {utt!r}: {'; '.join(reasons)}" for utt, reasons in dropped.items()],
+                           [f"fix_data_dir would drop every utterance, so the fault is in what wrote {data_dir}: "
+                            f"fix {_DATA_PREP} and run it again"])
 
     keep = set(kept)
     new = {name: {utt: line.value for utt, line in tables[name].items() if utt in keep}
@@ -655,13 +756,52 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
             reasons = reasons_against(recording, layout.reco_files)
             dropped_recordings[recording] = "; ".join(reasons) if reasons else "no kept utterance uses it"
     new["spk2utt"] = {spk: " ".join(utts) for spk, utts in utt2spk_to_spk2utt(new["utt2spk"]).items()}
+    return _FixPlan(len(utt_ids), dropped, dropped_recordings,
+                    {name: _format_kv(mapping) for name, mapping in new.items()}, removed)
 
-    contents = {name: _format_kv(mapping) for name, mapping in new.items()}
-    rewritten = [name for name, data in contents.items()
+
+def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> FixReport:
+    """Make a data directory consistent, as Kaldi's ``fix_data_dir.sh`` does.
+
+    Keeps the utterances that have a good entry in ``utt2spk``, in every text file, in
+    ``segments`` (or ``wav.scp`` without segments) and in ``feats.scp``, ``utt2num_frames``,
+    ``utt2dur``, ``utt2speed``, ``utt2uniq`` where present, and whose segment's recording has
+    a good entry in ``wav.scp`` (and ``reco2dur``). An entry is bad if its value breaks a check of
+    :func:`validate_data_dir` (empty transcript, segment with ``end <= start``, ...) or its key
+    appears again with another value; exact repeats, empty lines and a leading byte-order mark
+    are just removed. Then drops the recordings no kept utterance uses, sorts every file, and
+    writes ``spk2utt`` anew (without reading the old one). Each dropped utterance is logged
+    with its reasons.
+
+    Before anything is rewritten, all the files are copied to ``<path>/.backup/`` (replacing
+    an earlier backup, as Kaldi does); each file is then replaced atomically. A directory that
+    needs no change is left alone, backup included. Audio files are not checked: a missing
+    one is for :func:`validate_data_dir` to report, not a reason to drop data silently.
+
+    Args:
+        path: the data directory.
+        text_files: names of the text files to use; default every ``text`` and ``text.*``.
+            Text files not named are left as they are.
+
+    Returns:
+        What was dropped and rewritten.
+
+    Raises:
+        DataDirError: a required file is missing, a name in ``text_files`` is not ``text`` or
+            ``text.*``, a file is not UTF-8 (re-encode it), or no utterance would be left;
+            nothing is changed then. The error says what to do.
+    """
+    data_dir = Path(path)
+    layout = _scan(data_dir, text_files)
+    plan = _plan_fix(data_dir, layout)
+    num_kept = plan.num_utterances_before - len(plan.dropped)
+    rewritten = [name for name, data in plan.contents.items()
                  if not (data_dir / name).is_file() or (data_dir / name).read_bytes() != data]
-    for utt, reasons in dropped.items():
+    for note in plan.removed:
+        logger.warning("%s/%s", data_dir, note)
+    for utt, reasons in plan.dropped.items():
         logger.warning("%s: dropped utterance %r: %s", data_dir, utt, "; ".join(reasons))
-    for recording, reason in dropped_recordings.items():
+    for recording, reason in plan.dropped_recordings.items():
         logger.info("%s: dropped recording %r: %s", data_dir, recording, reason)
     backup_dir = None
     if rewritten:
@@ -670,17 +810,17 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
         for name in layout.files:
             shutil.copy2(data_dir / name, backup_dir / name)
         for name in rewritten:
-            atomic_write(data_dir / name, contents[name])
+            atomic_write(data_dir / name, plan.contents[name])
         logger.info("%s: kept %d of %d utterances; rewrote %s; the old files are in %s",
-                    data_dir, len(kept), len(utt_ids), " ".join(rewritten), backup_dir)
+                    data_dir, num_kept, plan.num_utterances_before, " ".join(rewritten), backup_dir)
     else:
-        logger.info("%s: nothing to fix (%d utterances)", data_dir, len(kept))
+        logger.info("%s: nothing to fix (%d utterances)", data_dir, num_kept)
     return FixReport(
         path=data_dir,
-        num_utterances_before=len(utt_ids),
-        num_utterances=len(kept),
-        dropped=dropped,
-        dropped_recordings=dropped_recordings,
+        num_utterances_before=plan.num_utterances_before,
+        num_utterances=num_kept,
+        dropped=plan.dropped,
+        dropped_recordings=plan.dropped_recordings,
         rewritten=rewritten,
         backup_dir=backup_dir,
     )

@@ -2,9 +2,10 @@
 
 Hypotheses and references are Kaldi-style ``<utt-id> <text>`` files, as ESPnet writes
 ``decode_*/<test-set>/text`` or ``1best_recog/text`` (a line with only an id is an empty
-hypothesis). They are paired by utterance id and sorted by id, then scored at corpus level with
-sacreBLEU's defaults: BLEU (13a tokenisation, case-sensitive), chrF2 and TER, so the scores are
-those of ``sacrebleu REF -i HYP -m bleu chrf ter`` on the same sentences.
+hypothesis, as a model may output nothing; a reference may not be empty). They are paired by
+utterance id and sorted by id, then scored at corpus level with sacreBLEU's defaults: BLEU (13a
+tokenisation, case-sensitive), chrF2 and TER, so the scores are those of
+``sacrebleu REF -i HYP -m bleu chrf ter`` on the same sentences.
 
 Layout read by :func:`write_results_md`::
 
@@ -18,7 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from ctcot.data_dir import PathLike, atomic_write, read_kv
+from ctcot.data_dir import DataDirError, PathLike, atomic_write, read_kv
 from ctcot.tokenizers import strip_lang_tag
 
 __all__ = ["read_translations", "score_translations", "write_result_json", "write_results_md",
@@ -29,15 +30,21 @@ _HEADER = "| decode dir | test set | #sent | BLEU | chrF | TER |"
 _RESULT_GLOB = "decode_*/*/result.json"
 
 
-def read_translations(path: PathLike) -> Dict[str, str]:
-    """Read a ``<utt-id> <text>`` file; a line with only an id is an empty translation.
+def read_translations(path: PathLike, allow_empty: bool = True) -> Dict[str, str]:
+    """Read a ``<utt-id> <text>`` file.
+
+    Args:
+        path: the file.
+        allow_empty: read a line with only an id as an empty translation (a hypothesis may be
+            empty); else refuse it (a reference may not).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
         ValueError: (a :class:`ctcot.data_dir.DataDirError`) naming the file, line number and
-            id of every blank line, repeated id or line that is not UTF-8.
+            id of every blank line, repeated id, line that is not UTF-8 or, unless
+            ``allow_empty``, line with only an id.
     """
-    return read_kv(path, check_sorted=False, allow_empty=True)
+    return read_kv(path, check_sorted=False, allow_empty=allow_empty)
 
 
 def _show(ids: List[str]) -> str:
@@ -56,9 +63,15 @@ def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: 
         (``"BLEU = 25.31 58.1/31.9/... (BP = ... hyp_len = ... ref_len = ...)"``); ``hyp``, ``ref``.
 
     Raises:
-        ValueError: a file is malformed or empty, or the files do not have the same ids.
+        ValueError: a file is malformed or empty, a reference is empty (also once its language tag
+            is removed), or the files do not have the same ids.
     """
-    hyps, refs = read_translations(hyp_path), read_translations(ref_path)
+    hyps = read_translations(hyp_path)
+    try:
+        refs = read_translations(ref_path, allow_empty=False)
+    except DataDirError as err:  # unlike a hypothesis, a reference with only an id is an error: say so
+        raise DataDirError(f"{ref_path}: bad references (each line '<utt-id> <reference>', the reference "
+                           f"not empty)", err.problems) from None
     missing, extra = sorted(refs.keys() - hyps.keys()), sorted(hyps.keys() - refs.keys())
     if missing or extra:
         problems = []
@@ -73,6 +86,10 @@ def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: 
     ids = sorted(refs)
     clean = strip_lang_tag if strip_lang_tags else (lambda sentence: sentence)
     hyp_list, ref_lists = [clean(hyps[i]) for i in ids], [[clean(refs[i]) for i in ids]]
+    empty = [i for i, ref in zip(ids, ref_lists[0]) if not ref]
+    if empty:
+        raise ValueError(f"{ref_path}: {len(empty)} reference(s) are empty once the language tag is removed: "
+                         f"{_show(empty)}")
     metrics = {"bleu": BLEU(), "chrf": CHRF(), "ter": TER()}
     scores = {key: metric.corpus_score(hyp_list, ref_lists) for key, metric in metrics.items()}
     return {

@@ -1,5 +1,6 @@
 """ctcot.data_dir and its entry points: validate, fix, subset and combine Kaldi data directories."""
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -206,8 +207,9 @@ def test_every_problem_is_listed_up_to_a_cap(tmp_path):
     ]
     assert problems[2] == "text.tc.de: utterance 'spk9-utt00' (utt2spk:7) is missing"
     message = str(info.value).splitlines()
-    assert len(message) == 1 + dd.MAX_SHOWN_PROBLEMS + 1
-    assert message[-1] == f"  ... and {len(problems) - dd.MAX_SHOWN_PROBLEMS} more"
+    assert len(message) == 1 + dd.MAX_SHOWN_PROBLEMS + 1 + 1 + len(info.value.advice)  # then "What to do:"
+    assert message[1 + dd.MAX_SHOWN_PROBLEMS] == f"  ... and {len(problems) - dd.MAX_SHOWN_PROBLEMS} more"
+    assert message[-len(info.value.advice) - 1] == "What to do:"
 
 
 def test_read_kv(tmp_path):
@@ -365,8 +367,9 @@ def run_cli(module: str, *args: str) -> subprocess.CompletedProcess:
 def test_cli_exit_codes(tmp_path):
     broken_dir(tmp_path)
     result = run_cli("ctcot.bin.validate_data_dir", str(tmp_path))
-    assert result.returncode == 1
+    assert result.returncode == validate_cli.FIXABLE == 3
     assert "text.tc.en:3: utterance 'spk1-utt3': empty transcript" in result.stderr
+    assert f"{sys.executable} -m ctcot.bin.fix_data_dir {tmp_path}\n" in result.stderr
     assert "Traceback" not in result.stderr
 
     result = run_cli("ctcot.bin.fix_data_dir", str(tmp_path))
@@ -392,3 +395,112 @@ def test_write_data_dirs_replaces_whole_dirs_or_nothing(tmp_path):
                                    "test": {**tables, "utt2spk": {"a": "s1", "b": ""}}})  # bad second dir
     assert (old / "text.tc.de").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dev", "test"]
+
+
+def fix_command(path: Path, *text_files: str) -> str:
+    options = ["--text_files", *text_files] if text_files else []
+    return shlex.join([sys.executable, "-m", "ctcot.bin.fix_data_dir", str(path), *options])
+
+
+def test_fixable_problems_get_the_fix_data_dir_command_that_fixes_them(tmp_path):
+    broken_dir(tmp_path)
+    texts = ("text.tc.en", "text.tc.de")
+    with pytest.raises(DataDirError) as info:
+        validate_data_dir(tmp_path, text_files=texts)
+    assert info.value.fixable
+    assert info.value.advice == [f"fix_data_dir resolves all of these, keeping 2 of 7 utterances "
+                                 f"(the old files go to {tmp_path}/.backup):", f"  {fix_command(tmp_path, *texts)}"]
+    assert str(info.value).endswith("What to do:\n  " + "\n  ".join(info.value.advice))
+    assert validate_cli.main([str(tmp_path), "--text_files", *texts]) == validate_cli.FIXABLE
+    subprocess.run(shlex.split(info.value.advice[1]), check=True, capture_output=True, timeout=60)
+    assert validate_data_dir(tmp_path, text_files=texts).num_utterances == 2
+
+
+def test_byte_order_mark_is_removed_by_fix_data_dir_without_dropping_the_utterance(tmp_path):
+    path = make_dir(tmp_path) / "text.tc.en"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    with pytest.raises(DataDirError) as info:
+        validate_data_dir(tmp_path)
+    assert info.value.problems == ["text.tc.en:1: starts with a UTF-8 byte-order mark (U+FEFF)"]
+    assert info.value.fixable and "keeping all 6 utterances" in info.value.advice[0]
+    assert fix_data_dir(tmp_path).dropped == {}
+    assert read_kv(path)["spk1-utt1"] == "a cat"
+
+
+def latin1(root: Path) -> None:
+    path = root / "text.tc.de"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))  # lines 4 to 6 have umlauts or ß
+
+
+def no_utterance_left(root: Path) -> None:
+    write_files(root, {"text.tc.en": UTTS})  # ids only: every transcript empty
+
+
+def missing_audio(root: Path) -> None:
+    (root / "wav" / "spk1-utt2.wav").unlink()
+
+
+# Problems fix_data_dir does not resolve: (change to a valid data/train, set to validate, text files,
+# start of the advice, whether the advice ends with the fix_data_dir command for what remains)
+UNFIXABLE = {
+    "mistyped set": (lambda root: None, "dve", None,
+                     "data/dve does not exist: check the set name (st.sh: --train_set/--valid_set/--test_sets); "
+                     "sets found in data/: dev train", False),
+    "missing file": (lambda root: (root / "utt2spk").unlink(), "train", None,
+                     "utt2spk: the data preparation (for st.sh's data/<set>: local/data.sh, in stage 1) "
+                     "writes it", False),
+    "missing text file": (lambda root: None, "train", ["text.tc.en", "text.tc.fr"],
+                          "text.tc.fr: no such file (text files here: text.tc.de text.tc.en); st.sh reads "
+                          "text.<src_case>.<src_lang> and text.<tgt_case>.<tgt_lang>", False),
+    "not UTF-8": (latin1, "train", None,
+                  "data/train/text.tc.de is not UTF-8 (line 4, 3 lines in all), and fix_data_dir cannot read it: "
+                  "re-encode it, e.g. if it is Latin-1: iconv -f latin1 -t utf-8 data/train/text.tc.de > "
+                  "data/train/text.tc.de.utf8 && mv data/train/text.tc.de.utf8 data/train/text.tc.de", False),
+    "no utterance left": (no_utterance_left, "train", None,
+                          "fix_data_dir would drop every utterance, so the fault is in what wrote data/train", False),
+    "missing audio": (missing_audio, "train", None,
+                      "1 audio file(s) of wav.scp do not exist (first: wav.scp:2 data/train/wav/spk1-utt2.wav): "
+                      "restore them", True),
+}
+
+
+@pytest.mark.parametrize("case", UNFIXABLE)
+def test_unfixable_problems_get_their_own_advice(tmp_path, monkeypatch, case):
+    change, name, text_files, expected, then_fix = UNFIXABLE[case]
+    monkeypatch.chdir(tmp_path)  # paths relative to the recipe directory, as st.sh gives them
+    make_dir(Path("data/dev"))
+    change(make_dir(Path("data/train")))
+    path = Path("data") / name
+    with pytest.raises(DataDirError) as info:
+        validate_data_dir(path, text_files=text_files)
+    error = info.value
+    assert not error.fixable
+    assert error.advice[0].startswith(expected)
+    assert "resolves" not in str(error)
+    if then_fix:  # the rest is for fix_data_dir
+        assert error.advice[1:] == [f"Then drop the utterances still at fault with fix_data_dir (the old files go "
+                                    f"to {path}/.backup):", f"  {fix_command(path)}"]
+    else:
+        assert len(error.advice) == 1 and "ctcot.bin.fix_data_dir" not in str(error)
+    assert validate_cli.main([str(path)] + (["--text_files", *text_files] if text_files else [])) == 1
+    # The advice is right: fix_data_dir refuses, or leaves a directory that is still not valid.
+    try:
+        fix_data_dir(path, text_files=text_files)
+    except DataDirError:
+        pass
+    with pytest.raises(DataDirError):
+        validate_data_dir(path, text_files=text_files)
+
+
+def test_unfixable_and_fixable_problems_together(tmp_path):
+    latin1(make_dir(tmp_path))
+    files = base_files(tmp_path, segments=False)
+    swap(files["utt2spk"], 0, 1)
+    write_files(tmp_path, {"utt2spk": files["utt2spk"]})
+    with pytest.raises(DataDirError) as info:
+        validate_data_dir(tmp_path)
+    advice = info.value.advice
+    assert not info.value.fixable and len(advice) == 3
+    assert advice[0].startswith(f"{tmp_path}/text.tc.de is not UTF-8 (line 4, 3 lines in all)")
+    assert advice[1].startswith("Then drop the utterances still at fault") and advice[2] == f"  {fix_command(tmp_path)}"
+    assert validate_cli.main([str(tmp_path)]) == 1

@@ -118,6 +118,44 @@ def test_duplicate_id_or_blank_line(files, bad_line, problem):
         assert "'ted_0003'" in str(err.value)
 
 
+def replace_line(path, lineno, line):
+    lines = path.read_text(encoding="utf-8").splitlines(True)
+    lines[lineno - 1] = line
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize("line", ["ted_0003\n", "ted_0003 \n", "ted_0003\t\n", "\n"])
+def test_reference_with_only_an_id_or_blank_is_refused(files, tmp_path, line):
+    hyp, ref = files
+    replace_line(ref, 3, line)
+    with pytest.raises(ValueError) as err:
+        score_translations(hyp, ref)
+    assert f"{ref}:3:" in str(err.value) and "bad references" in str(err.value)
+    if line.strip():
+        assert "'ted_0003'" in str(err.value)
+    out = tmp_path / "result.json"
+    proc = run_cli("--hyp", hyp, "--ref", ref, "--output_json", out, cwd=tmp_path)
+    assert proc.returncode == 1 and not out.exists() and f"{ref}:3:" in proc.stderr
+
+
+@pytest.mark.parametrize("line", ["ted_0006 \n", "ted_0006\t\n"])
+def test_empty_hypothesis_is_scored(files, line):
+    hyp, ref = files
+    expected = score_translations(hyp, ref)  # line 15 is "ted_0006": an empty hypothesis
+    replace_line(hyp, 15, line)
+    assert read_translations(hyp)["ted_0006"] == ""
+    assert score_translations(hyp, ref) == expected
+
+
+def test_reference_with_only_a_language_tag_is_refused(files, tmp_path):
+    hyp, ref = files
+    replace_line(ref, 2, "ted_0002 <2de>\n")
+    with pytest.raises(ValueError, match=r"ref.txt: 1 reference\(s\) are empty once the language tag is removed: "
+                                         r"'ted_0002'"):
+        score_translations(hyp, ref, strip_lang_tags=True)
+    assert score_translations(hyp, ref)["num_sentences"] == 20  # without stripping, the tag is the reference
+
+
 def make_result(bleu, chrf, ter, num=20):
     sigs = dict(bleu_signature="nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0",
                 chrf_signature="nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",

@@ -7,8 +7,9 @@ Usage:
 
 Sorts every file, keeps the utterances that are complete and well-formed in all of them, drops
 recordings no longer used, rewrites spk2utt, and logs each dropped utterance with the reason.
-The old files are kept in data/train/.backup/. Exits 1 (changing nothing) if a required file is
-missing, a file is not UTF-8, or no utterance would be left. See ctcot.data_dir.fix_data_dir.
+The old files are kept in data/train/.backup/. Exits 1 (changing nothing), saying what to do, if
+a required file is missing, a file is not UTF-8, or no utterance would be left. Audio files are
+not checked. See ctcot.data_dir.fix_data_dir.
 """
 import argparse
 import logging

@@ -8,7 +8,8 @@ Usage:
 
 Writes the scores to --output_json, prints the BLEU line and, with --exp_dir, rewrites
 <exp_dir>/RESULTS.md from every <exp_dir>/decode_*/<test-set>/result.json. Exits 1 with a
-message naming the file if an input is missing or malformed. See ctcot.scoring.
+message naming the file if an input is missing or malformed, e.g. a reference line with only an
+id (an empty hypothesis is fine: a model may output nothing). See ctcot.scoring.
 """
 import argparse
 import logging

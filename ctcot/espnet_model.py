@@ -18,7 +18,9 @@ number of source tokens ``N = sum(src_text_lengths)``::
     loss = (ctc_weight * sum_b CTC_b + ot_weight * sum_b OT_b) / N
 
 The logged ``loss_ctc`` and ``loss_ot`` are the two sums divided by ``N`` (unweighted);
-``sinkhorn`` is the mean divergence per utterance. Validation also logs how close the two sides
+``sinkhorn`` is the mean divergence per utterance; ``ctc_infeasible`` the fraction of utterances with
+more source tokens than encoder frames, whose CTC loss is infinite and zeroed (``zero_infinity``;
+stage 5 leaves such utterances out, so it stays 0 there). Validation also logs how close the two sides
 are (see :func:`pooled_similarity`): ``speech_text_cos``, the mean cosine of each utterance's
 mean-pooled speech and text states, and ``speech_text_r1``, the fraction of utterances whose own
 text is the nearest (by that cosine) among the batch's. The batch's weight (ESPnet's third output) is
@@ -159,6 +161,7 @@ class CTCOTModel(AbsESPnetModel):
             loss_ctc = ctc_sum / num_tokens
             loss = loss + self.ctc_weight * loss_ctc
             stats["loss_ctc"] = loss_ctc.detach()
+            stats["ctc_infeasible"] = ctc_infeasible(src_text, src_text_lengths, encoder_out_lens).float().mean()
             if not self.training and self.error_calculator is not None:
                 ys_hat = self.ctc.argmax(encoder_out).data
                 stats["cer_ctc"] = self.error_calculator(ys_hat.cpu(), src_text.cpu(), is_ctc=True)
@@ -236,6 +239,21 @@ def _masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """(B, T, D) states, (B,) lengths -> (B, D) mean over the first ``lengths[b]`` states."""
     mask = (torch.arange(states.size(1), device=states.device)[None, :] < lengths[:, None]).to(states.dtype)
     return (states * mask[..., None]).sum(1) / lengths.clamp(min=1)[:, None].to(states.dtype)
+
+
+def ctc_infeasible(tokens: torch.Tensor, token_lengths: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
+    """Which utterances CTC cannot align: fewer frames than tokens plus one blank per repeated token.
+
+    Args:
+        tokens: (B, N) token ids, padded with -1.
+        token_lengths: (B,)
+        frame_lengths: (B,) encoder frames.
+
+    Returns:
+        (B,) bool.
+    """
+    repeats = ((tokens[:, 1:] == tokens[:, :-1]) & (tokens[:, 1:] != -1)).sum(dim=1)
+    return token_lengths + repeats > frame_lengths
 
 
 def pooled_similarity(speech: torch.Tensor, speech_lengths: torch.Tensor, text: torch.Tensor,

@@ -10,17 +10,20 @@ An utterance is dropped, with the first of these reasons that applies (the name 
 3. its transcript is empty or only whitespace in a text file (``empty:<file>``);
 4. with ``max_text_words``, a transcript has more words than that
    (``too_many_words:<file>(<words>><max>)``).
+
+Stage 5, which makes the source tokens, then leaves out of the shape files (so out of every
+training) the utterances CTC cannot align: :func:`drop_ctc_infeasible`.
 """
 import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from ctcot.data_dir import _find_text_files, _is_text_file, _scan, read_kv, subset_data_dir, write_kv
 
-__all__ = ["FilterReport", "filter_data_dir"]
+__all__ = ["FilterReport", "filter_data_dir", "encoder_frames", "ctc_min_frames", "drop_ctc_infeasible"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,14 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 DROPPED_UTTS = "dropped_utts"
 """The file of ``dst`` that lists each dropped utterance with its reason."""
+DROPPED_CTC = "dropped_utts_ctc"
+"""The file of a data directory that lists the utterances :func:`drop_ctc_infeasible` left out."""
+
+# How ESPnet's encoder input layers shorten the frame masks: x_mask[:, :, :-k:s] per step
+# (espnet.nets.pytorch_backend.transformer.subsampling).
+SUBSAMPLING_STEPS = {"conv2d": ((2, 2), (2, 2)), "conv2d1": ((4, 1),), "conv2d2": ((2, 2), (2, 1)),
+                     "conv2d6": ((2, 2), (4, 3)), "conv2d8": ((2, 2), (2, 2), (2, 2)),
+                     "linear": (), "embed": (), None: ()}
 
 
 @dataclass
@@ -157,3 +168,64 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
     logger.info("%s: kept %d of %d utterances (frames %d..%d) -> %s; dropped ones listed in %s",
                 src, report.kept, report.total, min_frames, max_frames, dst, dst / DROPPED_UTTS)
     return report
+
+
+def encoder_frames(num_frames: int, input_layer: Optional[str]) -> int:
+    """The frames an ESPnet encoder with ``input_layer`` (``conv2d``: 4x subsampling) makes of ``num_frames``.
+
+    That is the count of an utterance alone or the longest of its batch; a shorter one, padded,
+    may get a frame or two more (``conv2d``: ``ceil(num_frames / 4)``), so this is the stricter count.
+    """
+    if input_layer not in SUBSAMPLING_STEPS:
+        raise ValueError(f"input_layer {input_layer!r}: expected one of {sorted(map(str, SUBSAMPLING_STEPS))}")
+    for cut, stride in SUBSAMPLING_STEPS[input_layer]:
+        num_frames = len(range(num_frames)[:-cut:stride])
+    return num_frames
+
+
+def ctc_min_frames(tokens: Sequence[str]) -> int:
+    """The fewest frames a CTC alignment of ``tokens`` needs: one per token, one blank between repeats."""
+    return len(tokens) + sum(a == b for a, b in zip(tokens, tokens[1:]))
+
+
+def drop_ctc_infeasible(data_dir: PathLike, text_file: PathLike, tokenize: Callable[[str], List[str]],
+                        input_layer: Optional[str], shape_files: Sequence[PathLike]) -> Dict[str, str]:
+    """Leave out of ``shape_files`` the utterances whose source tokens CTC cannot align to their frames.
+
+    Such an utterance has an infinite CTC loss, which training zeroes (``zero_infinity``) without a
+    word; ESPnet's batch samplers read the utterances from the shape files, so an utterance not in
+    them is in no batch. ``data_dir/dropped_utts_ctc`` lists ``<utt> ctc_infeasible(<needed>><frames>)``
+    (frames after the encoder's subsampling; empty if none is dropped).
+
+    Args:
+        data_dir: the data directory, with ``utt2num_frames``.
+        text_file: its source transcripts (``<utt> <text>``).
+        tokenize: the source tokenizer (:func:`ctcot.tokenizers.tokenizer_for`).
+        input_layer: the speech encoder's ``input_layer`` (see :func:`encoder_frames`).
+        shape_files: the shape files to rewrite without the dropped utterances.
+
+    Returns:
+        The reason for each dropped utterance.
+
+    Raises:
+        ValueError: every utterance would be dropped (nothing is rewritten then).
+    """
+    data_dir = Path(data_dir)
+    frames = {utt: int(n) for utt, n in read_kv(data_dir / "utt2num_frames").items()}
+    dropped = {}
+    for utt, text in read_kv(text_file).items():
+        have, need = encoder_frames(frames[utt], input_layer), ctc_min_frames(tokenize(text))
+        if need > have:
+            dropped[utt] = f"ctc_infeasible({need}>{have})"
+    if dropped and len(dropped) == len(frames):
+        raise ValueError(f"{data_dir}: every utterance has more source tokens than its frames after {input_layer} "
+                         f"subsampling (e.g. {next(iter(dropped.items()))}): are these the right transcripts?")
+    for path in shape_files:
+        shapes = read_kv(path)
+        write_kv(Path(path), {utt: shape for utt, shape in shapes.items() if utt not in dropped})
+    write_kv(data_dir / DROPPED_CTC, dropped)
+    if dropped:
+        logger.warning("%s: %d utterance(s) have more source tokens than frames after %s subsampling: CTC cannot "
+                       "align them, they are left out of training (listed in %s)",
+                       data_dir, len(dropped), input_layer, data_dir / DROPPED_CTC)
+    return dropped

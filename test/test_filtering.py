@@ -1,4 +1,5 @@
-"""ctcot.filtering: drop too short, too long, empty and incomplete utterances (ESPnet st.sh stage 4)."""
+"""ctcot.filtering: drop too short, too long, empty and incomplete utterances (ESPnet st.sh stage 4), and those
+CTC cannot align (stage 5)."""
 import os
 import subprocess
 import sys
@@ -6,10 +7,12 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+import torch
+from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 
 from ctcot.bin import filter_data_dir as filter_cli
-from ctcot.data_dir import read_kv, validate_data_dir
-from ctcot.filtering import FilterReport, filter_data_dir
+from ctcot.data_dir import read_kv, validate_data_dir, write_kv
+from ctcot.filtering import FilterReport, ctc_min_frames, drop_ctc_infeasible, encoder_frames, filter_data_dir
 
 # utterance: frames, English, German, lower-cased English (None: missing from that file).
 UTTERANCES = {
@@ -134,3 +137,35 @@ def test_cli(tmp_path):
                            "text.lc.rm.en", "--max_frames", "5000"]) == 0
     assert list(read_kv(tmp_path / "en" / "utt2spk")) == sorted(KEPT + ["spk2-a"])
     assert filter_cli.main([str(src), str(tmp_path / "x"), "--text_files", "text.fr"]) == 1
+
+
+@pytest.mark.parametrize("input_layer", ["conv2d", "conv2d1", "conv2d2", "conv2d6", "conv2d8"])
+def test_encoder_frames_equal_espnet_encoder_lengths(input_layer):
+    encoder = TransformerEncoder(40, output_size=8, attention_heads=1, linear_units=8, num_blocks=1,
+                                 input_layer=input_layer)
+    for frames in (15, 16, 17, 18, 100, 1001):
+        _, lengths, _ = encoder(torch.zeros(1, frames, 40), torch.tensor([frames]))
+        assert encoder_frames(frames, input_layer) == lengths.item(), frames
+    assert encoder_frames(100, None) == 100
+
+
+def test_ctc_min_frames_counts_a_blank_between_repeats():
+    assert ctc_min_frames([]) == 0
+    assert ctc_min_frames(list("abc")) == 3
+    assert ctc_min_frames(list("aab")) == 4 and ctc_min_frames(list("aaa")) == 5
+
+
+def test_drop_ctc_infeasible_rewrites_the_shape_files(tmp_path):
+    """utt2 has 6 tokens (5 + one repeat) for 5 encoder frames (24 frames, conv2d): dropped; utt1 fits exactly."""
+    write_kv(tmp_path / "utt2num_frames", {"utt1": "24", "utt2": "24", "utt3": "100"})
+    write_kv(tmp_path / "text", {"utt1": "a b c d e", "utt2": "a b b c d", "utt3": "a"})
+    for name in ("speech_shape", "text_shape"):
+        write_kv(tmp_path / name, {"utt1": "24,80", "utt2": "24,80", "utt3": "100,80"})
+    dropped = drop_ctc_infeasible(tmp_path, tmp_path / "text", str.split, "conv2d",
+                                  [tmp_path / "speech_shape", tmp_path / "text_shape"])
+    assert dropped == {"utt2": "ctc_infeasible(6>5)"}
+    assert read_kv(tmp_path / "dropped_utts_ctc") == dropped
+    assert list(read_kv(tmp_path / "speech_shape")) == list(read_kv(tmp_path / "text_shape")) == ["utt1", "utt3"]
+    with pytest.raises(ValueError, match="every utterance has more source tokens"):
+        drop_ctc_infeasible(tmp_path, tmp_path / "text", lambda text: text.split() * 30, "conv2d",
+                            [tmp_path / "speech_shape"])

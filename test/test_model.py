@@ -6,6 +6,7 @@ from espnet2.tasks.st import STTask
 from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
 
 from conftest import TINY_PRETRAIN_CONFIG, TINY_SPEECH_ENCODER, TINY_TEXT_ENCODER, build_args
+from ctcot.espnet_model import ctc_infeasible
 from ctcot.ot import sinkhorn_divergence
 from ctcot.task import CTCOTTask
 
@@ -45,7 +46,8 @@ def test_forward_backward_and_stats(tiny_corpus):
     model = build_model(tiny_corpus["tokens"])
     batch = make_batch(model.vocab_size)
     loss, stats, weight = model(**batch)
-    assert set(stats) == {"loss", "loss_ctc", "loss_ot", "sinkhorn"}
+    assert set(stats) == {"loss", "loss_ctc", "loss_ot", "sinkhorn", "ctc_infeasible"}
+    assert stats["ctc_infeasible"].item() == 0
     assert weight.item() == batch["src_text_lengths"].sum().item() and torch.isfinite(loss).all()
     torch.testing.assert_close(stats["loss"], 1.0 * stats["loss_ctc"] + 0.1 * stats["loss_ot"])
     loss.sum().backward()
@@ -70,6 +72,25 @@ def test_losses_are_normalised_by_source_tokens(tiny_corpus):
     num_tokens = batch["src_text_lengths"].sum()
     torch.testing.assert_close(stats["loss_ot"], (ot_sum / num_tokens).view(1))
     torch.testing.assert_close(stats["loss_ctc"], (ctc_per_utt.sum() / num_tokens).view(1), rtol=1e-5, atol=1e-5)
+
+
+def test_ctc_infeasible_utterances_are_those_with_an_infinite_ctc_loss(tiny_corpus):
+    """Against torch's CTC loss without zero_infinity, on utterances with too few frames for their tokens."""
+    model = build_model(tiny_corpus["tokens"]).eval()
+    batch = make_batch(model.vocab_size)
+    # In a padded batch ESPnet's conv2d leaves ceil(T / 4) frames of a shorter utterance: 8 and 3 here.
+    batch["speech_lengths"] = torch.tensor([120, 30, 10])
+    batch["src_text"][2, :3] = torch.tensor([5, 5, 7])  # 3 tokens with a repeat: 4 frames needed
+    speech_out, speech_lens, _, _ = encode_both(model, batch)
+    with torch.no_grad():
+        ctc_per_utt = torch.nn.functional.ctc_loss(
+            model.ctc.log_softmax(speech_out).transpose(0, 1), batch["src_text"].clamp(min=0),
+            speech_lens, batch["src_text_lengths"], reduction="none", zero_infinity=False)
+    assert speech_lens.tolist() == [29, 8, 3]
+    assert ctc_per_utt.isinf().tolist() == [False, False, True]
+    assert ctc_infeasible(batch["src_text"], batch["src_text_lengths"], speech_lens).tolist() == [False, False, True]
+    _, stats, _ = model(**batch)
+    assert stats["ctc_infeasible"].item() == pytest.approx(1 / 3)
 
 
 def test_ctc_only_has_no_text_encoder(tiny_corpus):

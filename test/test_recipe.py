@@ -4,7 +4,9 @@ The recipe is copied into a temporary tree (its own data/, dump/, exp/), with to
 egs2/TEMPLATE linked to the repository's, so the tests never touch a user's experiments.
 """
 import contextlib
+import fcntl
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -40,8 +42,9 @@ def make_recipe(root: Path) -> Path:
     return recipe
 
 
-def run(recipe: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["./run.sh", *TINY, *args], cwd=recipe, capture_output=True, text=True, timeout=1200)
+def run(recipe: Path, *args: str, check: bool = True, env=None) -> subprocess.CompletedProcess:
+    result = subprocess.run(["./run.sh", *TINY, *args], cwd=recipe, capture_output=True, text=True, timeout=1200,
+                            env=env)
     if check and result.returncode != 0:
         pytest.fail(f"run.sh {' '.join(args)} failed ({result.returncode}):\n"
                     f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
@@ -360,7 +363,150 @@ def test_unreadable_audio_stops_stage3_and_keeps_earlier_outputs(broken):
         out = failing(broken, "--stage", "3", "--stop_stage", "3")
     finally:
         wav.write_bytes(saved)
-    assert utt in out and "cannot read the audio" in out
+    assert utt in out and "unusable audio" in out and "cannot read it" in out
     assert {p: p.read_bytes() for p in (broken / "data").rglob("*") if p.is_file()} == data_before
     assert (broken / "dump/fbank/org/train/.done").is_file()  # the sets before the bad one are kept
     assert not (broken / "dump/fbank/test/.done").exists()
+
+
+def test_ctc_infeasible_utterances_are_left_out_in_stage5(broken):
+    """A 60-word transcript for a 1-2 s clip: CTC cannot align it; stage 5 lists it and leaves it out of training."""
+    utt = first_utt(broken)
+    path = broken / "data/train" / SRC
+    path.write_text("".join(f"{utt} {' '.join(['word'] * 60)}\n" if l.split()[0] == utt else l
+                            for l in path.read_text().splitlines(True)))
+    result = run(broken, "--stage", "3", "--stop_stage", "5")
+    assert "left out of training" in result.stderr + result.stdout
+    train = broken / "dump/fbank/train"
+    dropped = read_kv(train / "dropped_utts_ctc")
+    assert list(dropped) == [utt] and dropped[utt].startswith("ctc_infeasible(")
+    for shape in ("speech_shape", "src_text_shape.phn", "text_shape.bpe_unigram300"):
+        assert utt not in read_kv(train / shape) and len(read_kv(train / shape)) == 59
+    assert utt in read_kv(train / "feats.scp")  # stage 4's outputs are stage 4's
+    assert read_kv(broken / "dump/fbank/dev/dropped_utts_ctc", allow_empty=True) == {}
+
+
+# --- faults: nothing finished is lost, nothing false is reported -----------------------------------
+
+@pytest.mark.parametrize("args", [["--stage", "abc"], ["--stop_stage", "xyz"], ["--stage", "13"],
+                                  ["--stage", "0"], ["--stage", "9", "--stop_stage", "3"]])
+def test_bad_stage_numbers_are_errors(tmp_path, args):
+    recipe = make_recipe(tmp_path)
+    result = run(recipe, *args, check=False)
+    assert result.returncode == 2 and "Successfully finished" not in result.stdout
+    assert "stages 1 to 12" in result.stdout or "from 1 to 12" in result.stdout
+    assert not (recipe / "data").exists()
+
+
+def test_st_sh_from_another_directory_says_where_to_run_it(tmp_path):
+    st_sh = make_recipe(tmp_path) / "st.sh"
+    result = subprocess.run([str(st_sh)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "run st.sh from its recipe directory" in result.stdout
+    help_text = subprocess.run([str(st_sh), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert help_text.returncode == 0 and "Stages:" in help_text.stdout
+
+
+def test_a_bad_config_is_rejected_before_the_experiment_is_moved(recipe, tmp_path):
+    """A missing config, a yaml error, an unknown key, a typo inside encoder_conf: the finished ST experiment stays."""
+    st_exp = recipe / ST_EXP
+    before = sorted(p.name for p in (recipe / "exp").iterdir())
+    model_time = (st_exp / "valid.acc.ave.pth").resolve().stat().st_mtime_ns
+    config = yaml.safe_load((recipe / "conf/tiny/train_st.yaml").read_text())
+    unknown = tmp_path / "unknown_key.yaml"
+    unknown.write_text(yaml.safe_dump({**config, "max_epochs": 3}))
+    nested = tmp_path / "nested_typo.yaml"
+    nested.write_text(yaml.safe_dump({**config, "encoder_conf": {**config["encoder_conf"], "num_block": 3}}))
+    broken_yaml = tmp_path / "broken.yaml"
+    broken_yaml.write_text((recipe / "conf/tiny/train_st.yaml").read_text() + "\nbad: [\n")
+    cases = [(tmp_path / "missing.yaml", "missing.yaml does not exist"), (unknown, "unrecognized arguments: max_epochs"),
+             (nested, "num_block"), (broken_yaml, "broken.yaml")]
+    for path, message in cases:
+        out = failing(recipe, *SPEED, "--stage", "8", "--stop_stage", "8", "--st_config", str(path))
+        assert message in out, out[-3000:]
+        assert "Successfully finished" not in out
+        assert sorted(p.name for p in (recipe / "exp").iterdir() if p.suffix != ".check") == before
+        assert (st_exp / "valid.acc.ave.pth").resolve().stat().st_mtime_ns == model_time
+        assert finished(st_exp)
+
+
+def finished(exp: Path) -> bool:
+    return (exp / ".done").is_file() and (exp / ".done").read_text() == (exp / ".signature").read_text()
+
+
+def test_a_second_st_sh_on_the_same_experiment_is_refused(recipe):
+    lock_file = recipe / "exp/.locks/st_ctc_ot_mtdec.lock"
+    assert lock_file.is_file()  # taken by the full run
+    with open(lock_file, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.seek(0)
+        lock.truncate()
+        lock.write("process 4242, since 2026-01-01T00:00:00: ./run.sh --stage 8\n")
+        lock.flush()
+        out = failing(recipe, *SPEED, "--stage", "9", "--stop_stage", "10")
+        assert "another st.sh is writing st_ctc_ot_mtdec" in out and "process 4242" in out
+        # Other experiments (as in the ablation) and earlier stages are free.
+        assert "done before" in run(recipe, *SPEED, "--stage", "6", "--stop_stage", "7").stdout
+    assert "done before" in run(recipe, *SPEED, "--stage", "9", "--stop_stage", "9").stdout
+
+
+def test_stage5_is_redone_after_dump_is_rebuilt(recipe):
+    """rm -rf dump; stages 3-4 again: stage 5's outputs in dump/ are gone, and stage 5 knows it."""
+    shutil.rmtree(recipe / "dump")
+    run(recipe, *SPEED, "--stage", "3", "--stop_stage", "4")
+    out = failing(recipe, *SPEED, "--stage", "7", "--stop_stage", "7")
+    assert "dump/fbank/train_sp/.done_tokens is missing: run stage 5 first" in out
+    out = run(recipe, *SPEED, "--stage", "5", "--stop_stage", "7").stdout
+    assert "Stage 5" in out and "src_phn and data/token_list/tgt_bpe_unigram300: done before" not in out
+    assert (recipe / "dump/fbank/train_sp/speech_shape").is_file()
+    # The rebuilt stage-5 outputs equal the old ones: the models are still valid.
+    assert "mt_train_mt/valid.acc.ave.pth exists: done before" in out
+    assert "pretrain_ctc_ot/valid.loss.ave.pth exists: done before" in out
+
+
+DISK_FULL_SHIM = """
+# Test shim: while the file $CTCOT_TEST_DISK_FULL exists, the disk is full: torch.save of an epoch model writes
+# half of it and fails as torch's zip writer does, and shutil.disk_usage reports no free space.
+import os, shutil
+_MARKER = os.environ["CTCOT_TEST_DISK_FULL"]
+_disk_usage = shutil.disk_usage
+def _usage(path):
+    usage = _disk_usage(path)
+    return usage._replace(free=0) if os.path.exists(_MARKER) else usage
+shutil.disk_usage = _usage
+import torch, io
+_save = torch.save
+def _full_save(obj, f, *args, **kwargs):
+    if os.path.exists(_MARKER) and str(f).endswith("epoch.pth"):
+        buffer = io.BytesIO()
+        _save(obj, buffer, *args, **kwargs)
+        with open(f, "wb") as out:
+            out.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+        raise RuntimeError("[enforce fail at inline_container.cc:858] . PytorchStreamWriter failed writing file "
+                           "data/3: file write failed; unexpected pos 48064 vs 48016")
+    return _save(obj, f, *args, **kwargs)
+torch.save = _full_save
+"""
+
+
+def test_a_disk_full_while_saving_a_checkpoint_is_named_and_resumed(recipe, tmp_path):
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(DISK_FULL_SHIM)
+    marker = tmp_path / "disk_is_full"
+    marker.touch()
+    env = {**os.environ, "PYTHONPATH": str(shim), "CTCOT_TEST_DISK_FULL": str(marker)}
+    args = [*SPEED, "--stage", "7", "--stop_stage", "7", "--pretrain_tag", "disk_full"]
+    result = run(recipe, *args, check=False, env=env)
+    out = result.stdout + result.stderr
+    exp = recipe / "exp/pretrain_disk_full"
+    assert result.returncode == 1 and "Successfully finished" not in out
+    assert f"no space left on the device of {exp.relative_to(recipe)}" in out
+    assert "exp/pretrain_disk_full/1epoch.pth is damaged" in out and not (exp / ".done").exists()
+    # Space is back: the same command resumes and ends as an undisturbed run does.
+    marker.unlink()
+    out = run(recipe, *args, env=env).stdout
+    assert (exp / ".done").is_file()
+    assert [p.name.split(".")[0] for p in (exp / "damaged").iterdir()] == ["1epoch"]
+    reference = torch.load(recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth")
+    resumed = torch.load(exp / "valid.loss.ave.pth")
+    assert all(torch.equal(resumed[k], v) for k, v in reference.items())

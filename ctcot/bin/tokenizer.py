@@ -10,6 +10,8 @@ Usage:
     python -m ctcot.bin.tokenizer shape --text dump/fbank/train/text.tc.de --token_type bpe \\
         --bpemodel data/token_list/tgt_bpe_unigram1000/bpe.model \\
         --token_list data/token_list/tgt_bpe_unigram1000/tokens.txt --output dump/fbank/train/text_shape.bpe
+    python -m ctcot.bin.tokenizer ctc_filter --data_dir dump/fbank/train --text dump/fbank/train/text.phn.en \
+        --token_type word --encoder_config conf/train_st.yaml --shape_files dump/fbank/train/speech_shape ...
 """
 import argparse
 import logging
@@ -17,8 +19,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+import yaml
+
 from ctcot import tokenizers
 from ctcot.bin import run
+from ctcot.filtering import drop_ctc_infeasible
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -50,7 +55,25 @@ def get_parser() -> argparse.ArgumentParser:
     shape.add_argument("--bpemodel", default=None, help="SentencePiece model (token_type bpe)")
     shape.add_argument("--token_list", required=True, help="tokens.txt (gives the vocabulary size)")
     shape.add_argument("--output", required=True)
+
+    ctc = commands.add_parser("ctc_filter", help="leave out of the shape files the utterances whose source tokens "
+                                                 "outnumber their encoder frames (CTC cannot align them)")
+    ctc.add_argument("--data_dir", required=True, help="data directory with utt2num_frames; "
+                                                       "dropped_utts_ctc is written there")
+    ctc.add_argument("--text", required=True, help="its source transcripts")
+    ctc.add_argument("--token_type", required=True, choices=["bpe", "word"])
+    ctc.add_argument("--bpemodel", default=None, help="SentencePiece model (token_type bpe)")
+    ctc.add_argument("--encoder_config", required=True,
+                     help="training config whose encoder_conf.input_layer (default conv2d) sets the subsampling")
+    ctc.add_argument("--shape_files", nargs="+", required=True, help="shape files to rewrite")
     return parser
+
+
+def _input_layer(config_path: str) -> Optional[str]:
+    """The ``encoder_conf.input_layer`` of an ESPnet training config (ESPnet's default: conv2d)."""
+    with open(config_path, encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    return (config.get("encoder_conf") or {}).get("input_layer", "conv2d")
 
 
 def make_units(args: argparse.Namespace) -> None:
@@ -63,9 +86,12 @@ def make_units(args: argparse.Namespace) -> None:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         tokens = tokenizers.write_token_list(tokenizers.phoneme_inventory(args.text), args.output)
         logging.info(f"{args.output}: {len(tokens) - 3} phonemes")
+    elif args.token_type == "bpe" and args.bpemodel in (None, "none"):
+        raise ValueError("--bpemodel is required with --token_type bpe")
+    elif args.command == "ctc_filter":
+        drop_ctc_infeasible(args.data_dir, args.text, tokenizers.tokenizer_for(args.token_type, args.bpemodel),
+                            _input_layer(args.encoder_config), args.shape_files)
     else:
-        if args.token_type == "bpe" and args.bpemodel is None:
-            raise ValueError("--bpemodel is required with --token_type bpe")
         vocab_size = len(tokenizers.read_token_list(args.token_list))
         tokenize = tokenizers.tokenizer_for(args.token_type, args.bpemodel)
         lengths = tokenizers.write_shape_file(args.text, args.output, tokenize, vocab_size)

@@ -99,10 +99,25 @@ $(sed -n '/^# General$/,/^help_message=/p' "${BASH_SOURCE[0]}" | grep -E '^[a-z0
 EOF
 )
 
-. ./path.sh
-. utils/parse_options.sh
+last_stage=${stop_stage}
+. "$(dirname "${BASH_SOURCE[0]}")/utils/parse_options.sh"  # --help works from anywhere
 if [ $# -ne 0 ]; then
     log "Error: unexpected arguments: $* (see $0 --help)"
+    exit 2
+fi
+if [ ! -f path.sh ] || [ ! -f local/data.sh ]; then
+    log "Error: run st.sh from its recipe directory (cd egs2/<corpus>/st1; ./run.sh): $(pwd) has no path.sh and local/data.sh"
+    exit 2
+fi
+. ./path.sh
+for option in stage stop_stage; do
+    if ! [[ "${!option}" =~ ^[0-9]+$ ]] || [ "${!option}" -lt 1 ] || [ "${!option}" -gt "${last_stage}" ]; then
+        log "Error: --${option} ${!option}: expected a stage number from 1 to ${last_stage} (see $0 --help)"
+        exit 2
+    fi
+done
+if [ "${stage}" -gt "${stop_stage}" ]; then
+    log "Error: --stage ${stage} comes after --stop_stage ${stop_stage}: nothing to run (stages 1 to ${last_stage})"
     exit 2
 fi
 
@@ -167,28 +182,81 @@ zero_shot_tag=decode_$(basename "${inference_config}" .yaml)
 need_mt=false
 if "${pretrain_ot}" || "${st_init_decoder_from_mt}"; then need_mt=true; fi
 
+stage5_marker=.done_tokens  # stage 5 writes into the directories of other stages: its own marker
+
 # --- helpers ------------------------------------------------------------------------------------
-# A stage's output directory holds a .done file with the signature of its inputs (options and
-# config contents); the stage is skipped while the signature matches.
+# A stage's output directory holds a marker file (.done, unless named) with the signature of its
+# inputs (options and config contents); the stage is skipped while the signature matches.
+runs() { [ "${stage}" -le "${2:-$1}" ] && [ "${stop_stage}" -ge "$1" ]; }  # runs <stage> [<last>]: any of them runs
 signature() { printf '%s\n' "$@" | md5sum | cut -d' ' -f1; }
-is_done() { [ -f "$1/.done" ] && [ "$(cat "$1/.done")" = "$2" ]; }
-mark_done() { mkdir -p "$1"; echo "$2" > "$1/.done"; }
-# start_exp <dir> <signature>: an experiment begun with other inputs is moved aside (not deleted)
-# and started afresh; one begun with the same inputs is resumed.
-start_exp() {
-    if [ -f "$1/.signature" ] && [ "$(cat "$1/.signature")" != "$2" ]; then
-        local old
-        old=$1.old.$(date +%Y%m%d-%H%M%S)
-        log "  $1 was begun with other inputs (config, arguments or initialisation): moved to ${old}"
-        mv "$1" "${old}"
+is_done() { [ -f "$1/${3:-.done}" ] && [ "$(cat "$1/${3:-.done}")" = "$2" ]; }  # is_done <dir> <sig> [<marker>]
+mark_done() { mkdir -p "$1"; echo "$2" > "$1/${3:-.done}"; }                     # mark_done <dir> <sig> [<marker>]
+require_config() {  # require_config <file> <option>
+    [ -f "$1" ] || { log "Error: config $1 does not exist (set $2 or add it to ${conf_dir})"; exit 1; }
+}
+
+# take_lock <name>: two st.sh must not write the same outputs at once. Stages 1-5 take the lock
+# "data" (data/, dump/, data/token_list/), the others the lock of the experiment they write (the
+# ablation runs several st.sh in one recipe, each on its own experiments). The lock is held until
+# st.sh and its children (a training, a decoding) end, even if st.sh itself is killed.
+take_lock() {
+    local file=${expdir}/.locks/$1.lock fd
+    if ! command -v flock > /dev/null; then return; fi  # (e.g. macOS): no guard
+    mkdir -p "${expdir}/.locks"
+    exec {fd}>> "${file}"
+    if ! flock -n "${fd}"; then
+        log "Error: another st.sh is writing $1 in this recipe: $(cat "${file}")"
+        log "  wait for it to end (or stop it); the lock is ${file}"
+        exit 1
     fi
-    mkdir -p "$1"
-    echo "$2" > "$1/.signature"
+    echo "process $$, since $(date '+%Y-%m-%dT%H:%M:%S'): ${cmdline}" > "${file}"
+}
+
+# start_exp <dir> <signature> <training command...>: an experiment begun with the same inputs is
+# resumed. One begun with other inputs is moved aside (not deleted) and started afresh, but only
+# once a dry run of the command (ESPnet's --dry_run: the configs read, every key checked, the model
+# and optimizer built) has shown that the new inputs work.
+start_exp() {
+    local dir=$1 sig=$2 old check
+    shift 2
+    if [ -f "${dir}/.signature" ] && [ "$(cat "${dir}/.signature")" != "${sig}" ]; then
+        log "  ${dir} was begun with other inputs (config, arguments or initialisation): checking the new ones"
+        check=${dir}.check
+        rm -rf "${check}"
+        mkdir -p "${check}"
+        if ! "$@" --output_dir "${check}" --dry_run true --ngpu 0 --multiprocessing_distributed false \
+                > "${check}/dry_run.log" 2>&1; then
+            grep -v '^\[nltk_data\]' "${check}/dry_run.log" | tail -n 15 | sed 's/^/    /' 1>&2
+            log "Error: the new inputs of ${dir} do not work (above; log: ${check}/dry_run.log): ${dir} is left as it was"
+            exit 1
+        fi
+        rm -rf "${check}"
+        old=${dir}.old.$(date +%Y%m%d-%H%M%S)
+        log "  they work: ${dir} moved to ${old}"
+        mv "${dir}" "${old}"
+    fi
+    mkdir -p "${dir}"
+    echo "${sig}" > "${dir}/.signature"
+}
+
+# train_exp <dir> <signature> <training command...>: start_exp, then the training, logged to
+# <dir>/train.log. It resumes from its last complete epoch: checkpoints that do not load (e.g. cut
+# short by a full disk) are set aside first. A failed training is checked for a full disk.
+train_exp() {
+    local dir=$1 sig=$2
+    shift 2
+    start_exp "${dir}" "${sig}" "$@"
+    ${python} -m ctcot.bin.check_checkpoints "${dir}"
+    if ! run_logged "${dir}/train.log" "$@"; then
+        ${python} -m ctcot.bin.check_checkpoints "${dir}" --after_failure || true
+        exit 1
+    fi
+    mark_done "${dir}" "${sig}"
 }
 
 # run_logged <log> <command...>: run with all output in <log>, showing the lines that match
 # $show (ESPnet's per-epoch summaries, errors; not nltk's failed downloads at import); on failure,
-# show the log's tail and stop.
+# show the log's tail and return 1.
 show="epoch results|Error|error"
 run_logged() {
     local logfile=$1; shift
@@ -204,7 +272,7 @@ run_logged() {
         log "Error: this command failed: $*"
         tail -n 25 "${logfile}" | sed 's/^/    /' 1>&2
         log "Error: the full log is ${logfile}"
-        exit 1
+        return 1
     fi
 }
 
@@ -212,7 +280,6 @@ stage_done() { log "Stage $1 done in $(( SECONDS - stage_start ))s"; }
 require() {  # require <file> <what made it>
     [ -e "$1" ] || { log "Error: $1 is missing: run $2 first"; exit 1; }
 }
-config_content() { [ -f "$1" ] || { log "Error: config $1 does not exist"; exit 1; }; cat "$1"; }
 
 # decode_jobs <dir> <key source> <program and arguments...>: --inference_nj jobs of the program
 # (ESPnet's --key_file and --output_dir added), each on a contiguous part of the keys of
@@ -278,10 +345,23 @@ common_train_args="--ngpu ${ngpu} --use_preprocessor true --non_linguistic_symbo
 if [ "${ngpu}" -gt 1 ]; then common_train_args+=" --multiprocessing_distributed true"; fi
 
 log "${cmdline}"
+# The configs of the stages to run, and the locks of what they write, before anything runs.
+if runs 1 5; then take_lock data; fi
+if runs 6 && "${need_mt}"; then
+    require_config "${mt_config}" --mt_config
+    take_lock "mt_${mt_tag}"
+fi
+if { runs 7 || runs 12; } && [ "${pretrain}" != none ]; then
+    require_config "${pretrain_config}" --pretrain_config
+    take_lock "pretrain_${pretrain_tag}"
+fi
+if runs 5 || runs 8; then require_config "${st_config}" --st_config; fi
+if runs 8 11; then take_lock "st_${st_tag}"; fi
+if runs 6 || runs 9 || runs 12; then require_config "${inference_config}" --inference_config; fi
 log "Experiments: ${st_exp} (ST), ${pretrain_exp} (pre-training ${pretrain}), ${mt_exp} (MT)"
 
 # --- stage 1 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+if runs 1; then
     stage_start=${SECONDS}
     log "Stage 1: data preparation: local/data.sh ${local_data_opts}"
     sig=$(signature "${local_data_opts}" "${train_set}" "${valid_set}" "${test_sets}")
@@ -293,8 +373,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     fi
     for dset in ${train_set} ${valid_set} ${test_sets}; do
         if ! ${python} -m ctcot.bin.validate_data_dir "data/${dset}" --text_files "${src_text_raw}" "${tgt_text}"; then
-            log "Error: data/${dset} is not valid (problems above). To drop the utterances at fault"
-            log "  (a backup is kept in data/${dset}/.backup): ${python} -m ctcot.bin.fix_data_dir data/${dset}"
+            log "Error: data/${dset} is not valid (problems and what to do above)"
             exit 1
         fi
     done
@@ -303,7 +382,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
 fi
 
 # --- stage 2 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ] && [ -n "${speed_perturb_factors}" ]; then
+if runs 2 && [ -n "${speed_perturb_factors}" ]; then
     stage_start=${SECONDS}
     log "Stage 2: speed perturbation of data/${train_set} by ${speed_perturb_factors} -> data/${train_set_sp}"
     sig=$(signature "${speed_perturb_factors}" "$(cat data/.done 2>/dev/null)")
@@ -318,7 +397,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ] && [ -n "${speed_perturb_fa
 fi
 
 # --- stage 3 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+if runs 3; then
     stage_start=${SECONDS}
     log "Stage 3: fbank features (${nj} jobs) -> ${data_feats}"
     for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
@@ -346,7 +425,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
 fi
 
 # --- stage 4 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+if runs 4; then
     stage_start=${SECONDS}
     min_frames=$(awk -v d="${min_wav_duration}" 'BEGIN{printf "%d", d * 100}')
     max_frames=$(awk -v d="${max_wav_duration}" 'BEGIN{printf "%d", d * 100}')
@@ -368,19 +447,26 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
 fi
 
 # --- stage 5 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+if runs 5; then
     stage_start=${SECONDS}
     log "Stage 5: tokenizers: source ${src_token_type}, target bpe (${bpemode} ${tgt_nbpe})"
     train_dir=${data_feats}/${train_set_sp}
     require "${train_dir}/.done" "stage 4"
     done_files=()
     for dset in ${train_set_sp} ${valid_set} ${test_sets}; do done_files+=("${data_feats}/${dset}/.done"); done
-    sig=$(signature "$(cat "${done_files[@]}")" "${src_token_type}" "${src_nbpe}" "${tgt_nbpe}" "${bpemode}" "${g2p_voice}")
-    # The marker is kept in the source token directory, which names the units.
-    if is_done "${src_tokendir}" "${sig}"; then
+    # The speech encoder's input layer (its frame subsampling) decides which utterances CTC can align.
+    sig=$(signature "$(cat "${done_files[@]}")" "${src_token_type}" "${src_nbpe}" "${tgt_nbpe}" "${bpemode}" "${g2p_voice}" \
+        "$(grep -E '^[[:space:]]*input_layer:' "${st_config}" || true)")
+    # Markers: the source token directory's (which names the units; later stages read it) and one
+    # in each set's directory, whose token files and shape files are stage 5's too.
+    stage5_done=true
+    for dir in "${src_tokendir}" "${done_files[@]%/.done}"; do
+        if ! is_done "${dir}" "${sig}" "${stage5_marker}"; then stage5_done=false; fi
+    done
+    if "${stage5_done}"; then
         log "  ${src_tokendir} and ${tgt_tokendir}: done before"
     else
-        rm -f "${src_tokendir}/.done"
+        rm -f "${src_tokendir}/${stage5_marker}" "${done_files[@]/%.done/${stage5_marker}}"
         if [ "${src_token_type}" = phn ]; then
             for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
                 ${python} -m ctcot.bin.tokenizer phonemize --voice "${g2p_voice}" \
@@ -402,32 +488,44 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
                 --bpemodel "${src_bpemodel}" --token_list "${src_tokendir}/tokens.txt" --output "${dir}/src_text_shape.${src_unit}"
             ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${tgt_text}" --token_type bpe \
                 --bpemodel "${tgt_bpemodel}" --token_list "${tgt_tokendir}/tokens.txt" --output "${dir}/${tgt_shape}"
+            # Utterances whose source tokens outnumber their encoder frames: CTC cannot align them.
+            ${python} -m ctcot.bin.tokenizer ctc_filter --data_dir "${dir}" --text "${dir}/${src_text}" \
+                --token_type "${src_espnet_token_type}" --bpemodel "${src_bpemodel}" --encoder_config "${st_config}" \
+                --shape_files "${dir}/speech_shape" "${dir}/src_text_shape.${src_unit}" "${dir}/${tgt_shape}"
         done
-        mark_done "${src_tokendir}" "${sig}"
+        for dir in "${done_files[@]%/.done}" "${src_tokendir}"; do mark_done "${dir}" "${sig}" "${stage5_marker}"; done
     fi
     stage_done 5
 fi
 
 train_dir=${data_feats}/${train_set_sp}
 valid_dir=${data_feats}/${valid_set}
-tokens_done=${src_tokendir}/.done  # stage 5's marker
+tokens_done=${src_tokendir}/${stage5_marker}
+# require_tokens: stage 5's outputs, which stages 6-8 read (dump/ may have been rebuilt since).
+require_tokens() {
+    local dir
+    require "${tokens_done}" "stage 5"
+    for dir in "${train_dir}" "${valid_dir}"; do
+        require "${dir}/${stage5_marker}" "stage 5"
+        require "${dir}/speech_shape" "stage 5"
+    done
+}
 src_token_args="--src_token_type ${src_espnet_token_type} --src_token_list ${src_tokendir}/tokens.txt --src_bpemodel ${src_bpemodel}"
 
 # --- stage 6 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+if runs 6; then
     stage_start=${SECONDS}
     if ! "${need_mt}"; then
         log "Stage 6: MT pre-training not needed (--pretrain ${pretrain}, --st_init_decoder_from_mt false)"
     else
         log "Stage 6: MT pre-training (${src_lang} ${src_token_type} -> ${tgt_lang} bpe) -> ${mt_exp}; log: ${mt_exp}/train.log"
-        require "${tokens_done}" "stage 5"
-        sig=$(signature "$(config_content "${mt_config}")" "${mt_args}" "$(cat "${tokens_done}")")
+        require_tokens
+        sig=$(signature "$(cat "${mt_config}")" "${mt_args}" "$(cat "${tokens_done}")")
         if is_done "${mt_exp}" "${sig}"; then
             log "  ${mt_model} exists: done before"
         else
-            start_exp "${mt_exp}" "${sig}"
             # shellcheck disable=SC2086
-            run_logged "${mt_exp}/train.log" ${python} -m espnet2.bin.mt_train ${common_train_args} \
+            train_exp "${mt_exp}" "${sig}" ${python} -m espnet2.bin.mt_train ${common_train_args} \
                 --config "${mt_config}" ${src_token_args} \
                 --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" --bpemodel "${tgt_bpemodel}" \
                 --train_data_path_and_name_and_type "${train_dir}/${src_text},src_text,text" \
@@ -437,7 +535,6 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                 --train_shape_file "${train_dir}/src_text_shape.${src_unit}" --train_shape_file "${train_dir}/${tgt_shape}" \
                 --valid_shape_file "${valid_dir}/src_text_shape.${src_unit}" --valid_shape_file "${valid_dir}/${tgt_shape}" \
                 --output_dir "${mt_exp}" ${mt_args}
-            mark_done "${mt_exp}" "${sig}"
         fi
         mt_test_sets=${test_sets}
         if [ -n "${lang_tag_opt}" ]; then
@@ -447,7 +544,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         for dset in ${mt_test_sets}; do
             # The cascade's upper bound: beam search (the ST decoding config) on gold transcripts.
             dir=${mt_exp}/${mt_inference_tag}/${dset}
-            sig=$(signature "$(config_content "${inference_config}")" "$(cat "${mt_exp}/.done")" \
+            sig=$(signature "$(cat "${inference_config}")" "$(cat "${mt_exp}/.done")" \
                 "$(md5sum < "${data_feats}/${dset}/${src_text}")" "$(md5sum < "${data_feats}/${dset}/${tgt_text}")")
             if is_done "${dir}" "${sig}"; then
                 log "  ${dir}/result.json: done before"
@@ -467,20 +564,20 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
 fi
 
 # --- stage 7 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+if runs 7; then
     stage_start=${SECONDS}
     if [ "${pretrain}" = none ]; then
         log "Stage 7: no speech pre-training (--pretrain none)"
     else
         log "Stage 7: ${pretrain} pre-training -> ${pretrain_exp}; log: ${pretrain_exp}/train.log"
-        require "${tokens_done}" "stage 5"
+        require_tokens
         init_args=""
         if "${pretrain_ot}"; then
             require "${mt_model}" "stage 6"
             init_args="--init_param ${mt_model}:frontend:text_frontend ${mt_model}:encoder:text_encoder"
             if [ "${pretrain}" = ctc_ot_frozen ]; then init_args+=" --model_conf text_encoder_freeze=true"; fi
         fi
-        sig=$(signature "$(config_content "${pretrain_config}")" "${pretrain_args}" "${init_args}" \
+        sig=$(signature "$(cat "${pretrain_config}")" "${pretrain_args}" "${init_args}" \
             "$(cat "${tokens_done}")" "$(cat "${mt_exp}/.done" 2>/dev/null)")
         if is_done "${pretrain_exp}" "${sig}"; then
             log "  ${pretrain_model} exists: done before"
@@ -495,25 +592,23 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
                     data_name=src_text
                     token_args=${src_token_args} ;;
             esac
-            start_exp "${pretrain_exp}" "${sig}"
             # shellcheck disable=SC2086
-            run_logged "${pretrain_exp}/train.log" ${python} -m ${program} ${common_train_args} \
+            train_exp "${pretrain_exp}" "${sig}" ${python} -m ${program} ${common_train_args} \
                 --config "${pretrain_config}" ${token_args} $(feats_args "${train_dir}" "${valid_dir}") \
                 --train_data_path_and_name_and_type "${train_dir}/${src_text},${data_name},text" \
                 --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${data_name},text" \
                 --train_shape_file "${train_dir}/src_text_shape.${src_unit}" --valid_shape_file "${valid_dir}/src_text_shape.${src_unit}" \
                 --output_dir "${pretrain_exp}" ${init_args} ${pretrain_args}
-            mark_done "${pretrain_exp}" "${sig}"
         fi
     fi
     stage_done 7
 fi
 
 # --- stage 8 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
+if runs 8; then
     stage_start=${SECONDS}
     log "Stage 8: ST training -> ${st_exp}; log: ${st_exp}/train.log"
-    require "${tokens_done}" "stage 5"
+    require_tokens
     init_params=""
     if [ "${pretrain}" != none ]; then
         require "${pretrain_model}" "stage 7"
@@ -527,33 +622,31 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
     fi
     init_args=""
     if [ -n "${init_params}" ]; then init_args="--init_param ${init_params}"; fi
-    sig=$(signature "$(config_content "${st_config}")" "${st_args}" "${init_args}" \
+    sig=$(signature "$(cat "${st_config}")" "${st_args}" "${init_args}" \
         "$(cat "${tokens_done}")" "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
     if is_done "${st_exp}" "${sig}"; then
         log "  ${st_exp}/${inference_model} exists: done before"
     else
-        start_exp "${st_exp}" "${sig}"
         # shellcheck disable=SC2086
-        run_logged "${st_exp}/train.log" ${python} -m espnet2.bin.st_train ${common_train_args} \
+        train_exp "${st_exp}" "${sig}" ${python} -m espnet2.bin.st_train ${common_train_args} \
             --config "${st_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" \
             --bpemodel "${tgt_bpemodel}" $(feats_args "${train_dir}" "${valid_dir}") \
             --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text" \
             --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text" \
             --train_shape_file "${train_dir}/${tgt_shape}" --valid_shape_file "${valid_dir}/${tgt_shape}" \
             --output_dir "${st_exp}" ${init_args} ${st_args}
-        mark_done "${st_exp}" "${sig}"
     fi
     stage_done 8
 fi
 
 # --- stage 9 -------------------------------------------------------------------------------------
-if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
+if runs 9; then
     stage_start=${SECONDS}
     log "Stage 9: decoding ${test_sets} with ${st_exp}/${inference_model} (${inference_nj} jobs)"
     require "${st_exp}/${inference_model}" "stage 8"
     for dset in ${test_sets}; do
         dir=${st_exp}/${inference_tag}/${dset}
-        sig=$(signature "$(config_content "${inference_config}")" "${inference_args}" \
+        sig=$(signature "$(cat "${inference_config}")" "${inference_args}" \
             "$(cat "${st_exp}/.done")" "$(md5sum < "${data_feats}/${dset}/feats.scp")")
         if is_done "${dir}" "${sig}"; then
             log "  ${dir}/text: done before"
@@ -567,7 +660,7 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
 fi
 
 # --- stage 10 ------------------------------------------------------------------------------------
-if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
+if runs 10; then
     stage_start=${SECONDS}
     log "Stage 10: scoring with sacreBLEU"
     for dset in ${test_sets}; do
@@ -580,7 +673,7 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
 fi
 
 # --- stage 11 ------------------------------------------------------------------------------------
-if [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 11 ]; then
+if runs 11; then
     stage_start=${SECONDS}
     packed=${st_exp}/${st_tag}_packed.zip
     log "Stage 11: packing ${st_exp}/${inference_model} -> ${packed}"
@@ -597,7 +690,7 @@ if [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 11 ]; then
 fi
 
 # --- stage 12 ------------------------------------------------------------------------------------
-if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
+if runs 12; then
     stage_start=${SECONDS}
     gap_dir=${pretrain_exp}/modality_gap_${valid_set}
     if [ "${pretrain}" = none ]; then
@@ -615,13 +708,13 @@ if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
             rm -f "${zero_shot_dir}/.done"
             run_logged "${zero_shot_dir}/zero_shot.log" ${python} -m ctcot.bin.zero_shot \
                 --speech_config "${pretrain_exp}/config.yaml" --speech_model "${pretrain_model}" \
-                --mt_config "${mt_exp}/config.yaml" --mt_model "${mt_model}" --output_dir "${zero_shot_dir}"
+                --mt_config "${mt_exp}/config.yaml" --mt_model "${mt_model}" --output_dir "${zero_shot_dir}" || exit 1
             mark_done "${zero_shot_dir}" "${sig}"
         fi
         zero_shot_results=()
         for dset in ${test_sets}; do
             dir=${zero_shot_dir}/${zero_shot_tag}/${dset}
-            sig=$(signature "$(config_content "${inference_config}")" "${inference_args}" \
+            sig=$(signature "$(cat "${inference_config}")" "${inference_args}" \
                 "$(cat "${zero_shot_dir}/.done")" "$(md5sum < "${data_feats}/${dset}/feats.scp")")
             if is_done "${dir}" "${sig}"; then
                 log "  ${dir}/result.json: done before"
@@ -669,7 +762,7 @@ if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ]; then
                 run_logged "${dir}/modality_gap.log" ${python} -m ctcot.bin.modality_gap \
                     --speech_config "${pretrain_exp}/config.yaml" --speech_model "${pretrain_model}" \
                     --text_config "${text_exp}/config.yaml" --text_model "${text_model}" \
-                    --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${dir}" "${extra[@]}" ${gap_args}
+                    --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${dir}" "${extra[@]}" ${gap_args} || exit 1
                 mark_done "${dir}" "${sig}"
             fi
             sed 's/^/    /' "${dir}/summary.txt"

@@ -20,8 +20,10 @@ geomloss run per utterance in float64 (the definition ctcot reproduces).
 """
 import argparse
 import itertools
+import json
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from geomloss import SamplesLoss
@@ -101,6 +103,7 @@ def main():
     parser.add_argument("--pot_tol", type=float, default=1e-5, help="POT's marginal tolerance")
     parser.add_argument("--device", default="cpu", help="torch device")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--json", default=None, help="also write the rows here, e.g. bench/results/ot.json")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -122,6 +125,7 @@ def main():
         header += f" {'err ' + name:>13}"
     print(header)
     torch.manual_seed(0)
+    rows = []
     for S, T, D in itertools.product(args.S, args.T, args.D):
         # Encoder-like states: unit variance per dimension, the text side slightly shifted.
         x = torch.randn(args.B, S, D, device=args.device)
@@ -140,6 +144,10 @@ def main():
         for name in args.methods:
             row += f" {errors[name]:>13.1e}"
         print(row, flush=True)
+        rows.append(dict(S=S, T=T, D=D, ms={k: 1000 * v for k, v in times.items()}, rel_error=errors))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(dict(args=vars(args), rows=rows), indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Usage:
     tools/venv/bin/python bench/bench_step.py --B 4 --F 500 --repeats 5
     tools/venv/bin/python bench/bench_step.py --conf large --device cuda --B 32
     tools/venv/bin/python bench/bench_step.py --conf_dir egs2/mini_st/st1/conf --B 16
+    tools/venv/bin/python bench/bench_step.py --device cuda --B 40 --precision bf16   # ~40k frames, AMP
 
 Models, built from the paper's configs in ``egs2/must_c/st1/conf/<conf>/`` (or ``--conf_dir``):
 
@@ -40,7 +41,11 @@ the process per model) minus its resident size after the imports, before the mod
 tracemalloc would not see torch's allocations; RSS also counts the allocator's caching and
 fragmentation, so CPU numbers are upper bounds of the tensors' bytes.
 
-Columns: parameters (millions); median step time in ms and its ratio to ctc's and to st's (for
+Precision: ``fp32``, or mixed precision as ESPnet's ``--use_amp true`` runs it: forward and loss
+under ``torch.autocast`` (``bf16`` or ``fp16``), backward and Adam in fp32, and for fp16 a
+``GradScaler`` (ESPnet's AMP is CUDA's fp16 autocast with a scaler; bf16 needs no scaler).
+
+Columns: parameters (millions); utterances per second (B / step time); median step time in ms and its ratio to ctc's and to st's (for
 the sinkhorn row: the OT term's time as a fraction of their whole steps); peak memory in MB and its
 ratio to ctc's and to st's.
 """
@@ -67,6 +72,7 @@ from machine import cpu_name  # bench/machine.py
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"ctc_ot": "pretrain_ctc_ot.yaml", "ctc": "pretrain_ctc.yaml", "st": "train_st.yaml"}
 FEAT_DIM = 80
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def rss_mb():
@@ -100,20 +106,29 @@ class Trainee:
                 argv += ["--token_list", str(work_dir / "tgt_tokens.txt")]
             model_args = task.get_parser().parse_args(argv)
             self.model = task.build_model(model_args).to(args.device).train()
+        self.precision = args.precision
         self.optimizer = torch.optim.Adam(self.model.parameters(), **model_args.optim_conf)
         self.grad_clip = model_args.grad_clip
         self.params = sum(p.numel() for p in self.model.parameters())
+        self.autocast = functools.partial(torch.autocast, torch.device(args.device).type,
+                                          dtype=PRECISIONS[args.precision], enabled=args.precision != "fp32")
+        self.scaler = torch.amp.GradScaler(enabled=args.precision == "fp16")
 
     def step(self, batch):
         """Forward, backward, clip, Adam; returns the wall seconds."""
         sync(batch["speech"].device)
         start = time.perf_counter()
-        loss, _, _ = self.model(**batch)
+        with self.autocast():
+            loss, _, _ = self.model(**batch)
         self.optimizer.zero_grad()
-        loss.backward()
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         sync(batch["speech"].device)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} ({self.precision})")
         return time.perf_counter() - start
 
 
@@ -188,6 +203,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="timed steps per model (the median is shown)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu or cuda)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--precision", default="fp32", choices=list(PRECISIONS),
+                        help="fp32, or mixed precision (autocast) in bf16 or fp16 (with a GradScaler)")
     parser.add_argument("--json", default=None, help="also write the results here, e.g. bench/results/step.json")
     args = parser.parse_args()
     if args.conf_dir is None:
@@ -201,7 +218,7 @@ def main():
     print(f"# cpu={cpu_name()} cores={os.cpu_count()} threads={torch.get_num_threads()} "
           f"torch={torch.__version__} device={args.device}{gpu}")
     print(f"# conf_dir={args.conf_dir} B={args.B} F={args.F} N={args.N} T={args.T} src_vocab={args.src_vocab} "
-          f"tgt_vocab={args.tgt_vocab}; median step ms over {args.repeats} steps after {args.warmup} warm-up")
+          f"tgt_vocab={args.tgt_vocab} precision={args.precision}; median step ms over {args.repeats} steps after {args.warmup} warm-up")
     results = {}
     for name in args.models:  # one process per model: ru_maxrss and CUDA peaks are per process
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -219,7 +236,10 @@ def main():
             if i >= args.warmup:
                 times[name].append(1000 * seconds)
     for name in steps:
-        results.setdefault(name, {}).update(step_ms=statistics.median(times[name]), times_ms=times[name])
+        step_ms = statistics.median(times[name])
+        results.setdefault(name, {}).update(step_ms=step_ms, times_ms=times[name])
+        if name != "sinkhorn":
+            results[name]["utts_per_s"] = 1000 * args.B / step_ms
     for name, trainee in trainees.items():
         results[name]["params"] = trainee.params
 
@@ -229,10 +249,11 @@ def main():
         value = results[name][key] / (results[reference][key] if reference else scale)
         return f"{value:{fmt}}"
 
-    print(f"{'model':<9} {'params M':>9} {'step ms':>9} {'/ctc':>7} {'/st':>7} "
+    print(f"{'model':<9} {'params M':>9} {'utts/s':>8} {'step ms':>9} {'/ctc':>7} {'/st':>7} "
           f"{'peak MB':>9} {'/ctc':>7} {'/st':>7}")
     for name in results:
-        print(f"{name:<9} {column(name, 'params', scale=1e6, fmt='.1f'):>9} {column(name, 'step_ms'):>9} "
+        print(f"{name:<9} {column(name, 'params', scale=1e6, fmt='.1f'):>9} {column(name, 'utts_per_s', fmt='.1f'):>8} "
+              f"{column(name, 'step_ms'):>9} "
               f"{column(name, 'step_ms', 'ctc', fmt='.3f'):>7} {column(name, 'step_ms', 'st', fmt='.3f'):>7} "
               f"{column(name, 'peak_mb'):>9} {column(name, 'peak_mb', 'ctc', fmt='.3f'):>7} "
               f"{column(name, 'peak_mb', 'st', fmt='.3f'):>7}")

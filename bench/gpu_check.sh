@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# One prepared check of ctcot's accelerator paths, with a JSON and a markdown table of the results.
+#
+# Usage: bench/gpu_check.sh [--device cuda|cpu] [--output_dir DIR] [--python PYTHON]
+#
+# Steps (each logged to DIR/<step>.log; a failed step is recorded and the next one runs):
+#   test_ot      pytest test/test_ot.py (its CUDA test runs where CUDA is)
+#   bench_ot     ctcot's OT loss against geomloss on the device, fwd+bwd, with long utterances
+#   bench_step   a pre-training step of the paper's medium config: CTC+OT vs CTC vs ESPnet ST,
+#                time, peak memory and utterances/s, in fp32 and mixed precision (bf16, fp16)
+#   train_check  real epochs of ctcot.bin.ctcot_train (--ngpu 1, fp32 and --use_amp) on generated data
+#   decode       ESPnet ST decoding on the device (bench/bench_decode.py), if the mini recipe's
+#                trained model is there (egs2/mini_st/st1/exp/st_ctc_ot_mtdec)
+# then bench/gpu_report.py writes DIR/gpu_check.json and DIR/gpu_check.md.
+# On CUDA (one GPU) it takes about 6 minutes; --device cpu runs reduced sizes (about 3 minutes on
+# 2 cores), which is how CI tests it. Exit status: 0 if every step passed, else 1.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+device=cuda
+output_dir=""
+python=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --device) device=$2; shift 2 ;;
+        --output_dir) output_dir=$2; shift 2 ;;
+        --python) python=$2; shift 2 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        *) echo "gpu_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+case "${device}" in cuda|cpu) ;; *) echo "gpu_check.sh: --device cuda or cpu, not ${device}" >&2; exit 2 ;; esac
+if [ -z "${python}" ]; then
+    if [ -x "${root}/tools/venv/bin/python" ]; then python=${root}/tools/venv/bin/python; else python=python3; fi
+fi
+: "${output_dir:=${root}/bench/results/gpu_check_${device}_$(date +%Y%m%d-%H%M%S)}"
+mkdir -p "${output_dir}"
+output_dir=$(cd "${output_dir}" && pwd)
+cd "${root}"
+export PYTHONWARNINGS=ignore
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (gpu_check.sh) $*"; }
+# step <name> <timeout s> <command...>: run it, log to <name>.log, record its status and seconds.
+step() {
+    local name=$1 limit=$2 start=${SECONDS} status=0
+    shift 2
+    log "${name}: $*"
+    timeout "${limit}" "$@" > "${output_dir}/${name}.log" 2>&1 || status=$?
+    echo "{\"status\": ${status}, \"seconds\": $(( SECONDS - start ))}" > "${output_dir}/${name}.status.json"
+    if [ "${status}" -eq 0 ]; then log "  ok ($(( SECONDS - start )) s)"; else
+        log "  FAILED (exit ${status}; ${output_dir}/${name}.log ends with:)"; tail -n 5 "${output_dir}/${name}.log" | sed 's/^/    /'
+    fi
+}
+
+if [ "${device}" = cuda ]; then
+    ot_sizes=(--B 16 --S 100 300 750 1500 3000 --T 20 60 --D 256 512 --repeats 5)
+    step_sizes=(--conf medium --B 40 --F 1000 --N 100 --T 30 --repeats 5)  # ~40k frames: the paper's batch
+    precisions=(fp32 bf16 fp16)
+    decode_utts=100
+else
+    ot_sizes=(--B 4 --S 100 300 --T 20 --D 256 --repeats 2)
+    step_sizes=(--conf_dir egs2/mini_st/st1/conf/tiny --B 2 --F 300 --N 30 --T 10 --tgt_vocab 300 --repeats 2)
+    precisions=(fp32 bf16)  # fp16 autocast on CPU is slow and not what anyone trains with
+    decode_utts=5
+fi
+
+step test_ot 300 "${python}" -m pytest -q test/test_ot.py
+step bench_ot 300 "${python}" bench/bench_ot.py --device "${device}" --methods ctcot geomloss "${ot_sizes[@]}" \
+    --json "${output_dir}/bench_ot.json"
+for precision in "${precisions[@]}"; do
+    step "bench_step_${precision}" 300 "${python}" bench/bench_step.py --device "${device}" "${step_sizes[@]}" \
+        --precision "${precision}" --json "${output_dir}/bench_step_${precision}.json"
+done
+step train_check 300 "${python}" bench/train_check.py --device "${device}" --output_dir "${output_dir}/train_check"
+if [ -f egs2/mini_st/st1/exp/st_ctc_ot_mtdec/valid.acc.ave.pth ]; then
+    step decode 300 "${python}" bench/bench_decode.py --device "${device}" --num_utts "${decode_utts}" \
+        --json "${output_dir}/bench_decode.json"
+else
+    log "decode: skipped (no trained model: run egs2/mini_st/st1/run.sh first, or carry its exp/ and dump/)"
+fi
+"${python}" bench/gpu_report.py "${output_dir}"

@@ -505,10 +505,7 @@ tokens_done=${src_tokendir}/${stage5_marker}
 require_tokens() {
     local dir
     require "${tokens_done}" "stage 5"
-    for dir in "${train_dir}" "${valid_dir}"; do
-        require "${dir}/${stage5_marker}" "stage 5"
-        require "${dir}/speech_shape" "stage 5"
-    done
+    for dir in "${train_dir}" "${valid_dir}"; do require "${dir}/${stage5_marker}" "stage 5"; done
 }
 src_token_args="--src_token_type ${src_espnet_token_type} --src_token_list ${src_tokendir}/tokens.txt --src_bpemodel ${src_bpemodel}"
 

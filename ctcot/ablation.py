@@ -3,14 +3,16 @@ initialisation, over several seeds, through a recipe's ``run.sh``.
 
 Le et al. (ICML 2023) claim an ordering: CTC+OT pre-training beats CTC, which beats CE, and
 initialising the ST decoder from an MT decoder helps CTC-style encoders far more than CE ones.
-:func:`plan_jobs` lays the experiment out as ``run.sh`` calls that share every stage they can:
+:func:`plan_jobs` lays the experiment out as ``run.sh`` calls that share every stage they can
+(stages named as in :data:`ctcot.recipe.STAGES`):
 
-- ``shared``: stages 1-6 once (data, features, tokenizers, MT);
-- ``pretrain_<type>``: stage 7 once per pre-training, then ``gap_<type>``: stage 12 (the
-  zero-shot swap of its encoder with the MT decoder, the modality gap of its encoder to the MT
-  encoder, and the gap curves over its epochs);
-- ``st_<variant>_seed<n>``: stages 8-10 (ST training, decoding, scoring) per variant and seed,
-  into ``exp/st_<variant>_seed<n>``, with ``--seed <n>`` added to the ST training options.
+- ``shared``: the stages from ``data`` to ``mt`` once (data, features, tokenizers, MT);
+- ``pretrain_<type>``: the ``pretrain`` stage once per pre-training, then ``gap_<type>``: the
+  ``gap`` stage (the zero-shot swap of its encoder with the MT decoder, the modality gap of its
+  encoder to the MT encoder, and the gap curves over its epochs);
+- ``st_<variant>_seed<n>``: ``st_train`` to ``st_score`` (ST training, decoding, scoring) per
+  variant and seed, into ``exp/st_<variant>_seed<n>``, with ``--seed <n>`` added to the ST
+  training options.
 
 The seeds vary ST training (the initialisation of what is not pre-trained, batch order,
 dropout, SpecAugment); MT and pre-training are shared by every seed. Every variant gets the same
@@ -35,14 +37,12 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ctcot.data_dir import atomic_write
+from ctcot.recipe import check_pretrain, default_st_tag, needs_mt, stage_number
 
-__all__ = ["PRETRAINS", "OT_PRETRAINS", "Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
+__all__ = ["Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
            "read_curves", "summarize", "welch_contrast", "significance", "significance_markdown", "figure5",
            "plot_figure5", "figure5_markdown", "write_summary"]
 
-PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen")
-# Pre-trainings whose text encoder starts from the MT encoder (st.sh stage 7 needs the MT model).
-OT_PRETRAINS = ("ctc_ot", "ctc_ot_frozen")
 # Figures of the modality-gap analysis (stage 12, gap.json) shown in the table: key, header.
 GAP_FIGURES = (("sinkhorn", "Sinkhorn ↓"), ("cosine_margin", "cos margin ↑"),
                ("linear_cka", "CKA ↑"), ("retrieval_top1", "R@1 ↑"))
@@ -57,8 +57,8 @@ class Variant:
 
     @property
     def tag(self) -> str:
-        """st.sh's default ST tag: ``<pretrain>`` plus ``_mtdec`` with the MT-initialised decoder."""
-        return self.pretrain + ("_mtdec" if self.mt_decoder else "")
+        """st.sh's default ST tag (:func:`ctcot.recipe.default_st_tag`)."""
+        return default_st_tag(self.pretrain, self.mt_decoder)
 
     def st_tag(self, seed: int) -> str:
         return f"{self.tag}_seed{seed}"
@@ -79,6 +79,11 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _stages(first: str, last: Optional[str] = None) -> List[str]:
+    """st.sh's options running the stages ``first`` to ``last`` (names of :data:`ctcot.recipe.STAGES`)."""
+    return ["--stage", str(stage_number(first)), "--stop_stage", str(stage_number(last or first))]
+
+
 def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = "") -> List[Job]:
     """The ``run.sh`` calls of an ablation, in a good order to run them.
 
@@ -96,29 +101,28 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
     if not variants or not seeds:
         raise ValueError("an ablation needs at least one variant and one seed")
     for variant in variants:
-        if variant.pretrain not in PRETRAINS:
-            raise ValueError(f"unknown pre-training {variant.pretrain!r}: expected one of {', '.join(PRETRAINS)}")
+        check_pretrain(variant.pretrain)
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {list(seeds)}")
-    needs_mt = any(v.mt_decoder or v.pretrain in OT_PRETRAINS for v in variants)
-    # Stages 1-6 under options that make stage 6 train the MT model when any variant uses it.
-    shared = ["--stage", "1", "--stop_stage", "6", "--pretrain", "ctc_ot" if needs_mt else "none",
-              "--st_init_decoder_from_mt", _bool(needs_mt)]
+    use_mt = any(needs_mt(v.pretrain, v.mt_decoder) for v in variants)
+    # Stages up to MT's under options that make it train the MT model when any variant uses it.
+    shared = [*_stages("data", "mt"), "--pretrain", "ctc_ot" if use_mt else "none",
+              "--st_init_decoder_from_mt", _bool(use_mt)]
     jobs = [Job("shared", shared)]
     pretrains = [p for p in dict.fromkeys(v.pretrain for v in variants) if p != "none"]
     for pretrain in pretrains:
         jobs.append(Job(f"pretrain_{pretrain}",
-                        ["--stage", "7", "--stop_stage", "7", "--pretrain", pretrain], ("shared",)))
+                        [*_stages("pretrain"), "--pretrain", pretrain], ("shared",)))
     # The gap analysis needs the MT model: with no variant using it, stage 6 has not made one.
-    for pretrain in pretrains if needs_mt else []:
-        jobs.append(Job(f"gap_{pretrain}", ["--stage", "12", "--stop_stage", "12", "--pretrain", pretrain],
+    for pretrain in pretrains if use_mt else []:
+        jobs.append(Job(f"gap_{pretrain}", [*_stages("gap"), "--pretrain", pretrain],
                         (f"pretrain_{pretrain}",)))
     for seed in seeds:
         for variant in variants:
             after = ("shared",) if variant.pretrain == "none" else ("shared", f"pretrain_{variant.pretrain}")
             options = f"{st_args} --seed {seed}".strip()
             jobs.append(Job(f"st_{variant.st_tag(seed)}",
-                            ["--stage", "8", "--stop_stage", "10", "--pretrain", variant.pretrain,
+                            [*_stages("st_train", "st_score"), "--pretrain", variant.pretrain,
                              "--st_init_decoder_from_mt", _bool(variant.mt_decoder),
                              "--st_tag", variant.st_tag(seed), "--st_args", options],
                             after, variant, seed))

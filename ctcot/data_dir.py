@@ -46,6 +46,7 @@ __all__ = [
     "FixReport",
     "MAX_SHOWN_PROBLEMS",
     "read_kv",
+    "parse_segment",
     "write_kv",
     "atomic_write",
     "utt2spk_to_spk2utt",
@@ -287,7 +288,7 @@ def _empty_value_problem(name: str) -> str:
     return "empty transcript" if _is_text_file(name) else "no value"
 
 
-def _parse_segment(value: str) -> Tuple[str, float, float]:
+def parse_segment(value: str) -> Tuple[str, float, float]:
     """Parse ``<recording-id> <start> <end>``; raise ``ValueError`` saying what is wrong."""
     fields = value.split()
     if len(fields) != 3:
@@ -307,7 +308,7 @@ def _parse_segment(value: str) -> Tuple[str, float, float]:
 
 
 def _segment_seconds(value: str) -> float:
-    _, start, end = _parse_segment(value)
+    _, start, end = parse_segment(value)
     return end - start
 
 
@@ -334,7 +335,7 @@ def _value_problem(name: str, value: str) -> Optional[str]:
         return f"speaker id {value!r} contains whitespace"
     elif name == "segments":
         try:
-            _parse_segment(value)
+            parse_segment(value)
         except ValueError as err:
             return str(err)
     elif name in ("utt2dur", "reco2dur", "utt2speed"):
@@ -586,7 +587,7 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
         used = set()
         for utt, line in tables["segments"].items():
             try:
-                recording = _parse_segment(line.value)[0]
+                recording = parse_segment(line.value)[0]
             except ValueError:  # reported as a problem already
                 continue
             used.add(recording)

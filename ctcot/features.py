@@ -42,10 +42,10 @@ import soundfile
 import torch
 from tqdm import tqdm
 
-from ctcot.data_dir import DataDirError, atomic_write, read_kv
+from ctcot.data_dir import DataDirError, atomic_write, parse_segment, read_kv
 
 __all__ = ["BadAudioError", "DiskFullError", "FbankConfig", "compute_fbank", "extract_data_dir", "read_audio",
-           "speed_perturb"]
+           "change_speed"]
 
 _INT16_SCALE = 32768.0
 _DISK_FULL = {errno.ENOSPC: "no space left on the device of", errno.EDQUOT: "disk quota exceeded on the device of",
@@ -120,7 +120,7 @@ def compute_fbank(audio: np.ndarray, sample_rate: int, config: FbankConfig = Fba
     return feats.numpy()
 
 
-def speed_perturb(audio: np.ndarray, factor: float) -> np.ndarray:
+def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
     """Change the speed of audio as sox's ``speed <factor>`` effect does (tempo and pitch).
 
     The audio is taken as sampled at ``factor`` times its rate and resampled to its rate
@@ -145,15 +145,6 @@ def speed_perturb(audio: np.ndarray, factor: float) -> np.ndarray:
         raise ValueError(f"speed factor {factor} is too small (under 1/2000)")
     # Reading rate * factor samples per second as rate samples per second: speed times factor.
     return _resample(audio, ratio.numerator, ratio.denominator)
-
-
-def _parse_segment(utt: str, value: str) -> Tuple[str, float, float]:
-    """``segments`` value ``<recording> <start> <end>`` (seconds; end -1: to the end)."""
-    fields = value.split()
-    try:
-        return fields[0], float(fields[1]), float(fields[2])
-    except (IndexError, ValueError):
-        raise ValueError(f"segments: utterance {utt}: expected '<recording> <start> <end>', got {value!r}") from None
 
 
 def read_audio(source: str, start: float = 0.0, end: float = -1.0) -> Tuple[int, np.ndarray]:
@@ -207,6 +198,14 @@ def _read_problem(source: str, error: Exception) -> str:
     return f"cannot read it: {error}"
 
 
+def _segment(utt: str, value: str) -> Tuple[str, float, float]:
+    """:func:`ctcot.data_dir.parse_segment`, its error naming the utterance."""
+    try:
+        return parse_segment(value)
+    except ValueError as err:
+        raise ValueError(f"segments: utterance {utt}: {err}") from None
+
+
 _Problem = Tuple[str, str, str]
 """Why an utterance's audio is unusable: (wav.scp source, kind (a key of _HINTS), reason)."""
 
@@ -214,7 +213,7 @@ _Problem = Tuple[str, str, str]
 def _utterance_fbank(utt: str, recordings: Dict[str, str], cuts: Optional[Dict[str, str]], config: FbankConfig,
                      speeds: Optional[Dict[str, float]]) -> Tuple[Optional[np.ndarray], Optional[_Problem]]:
     """Features of one utterance, ``(feats, None)``, or ``(None, problem)`` where its audio is unusable."""
-    recording, start, end = _parse_segment(utt, cuts[utt]) if cuts is not None else (utt, 0.0, -1.0)
+    recording, start, end = _segment(utt, cuts[utt]) if cuts is not None else (utt, 0.0, -1.0)
     source = recordings.get(recording)
     if source is None:
         return None, (f"recording {recording}", "unreadable", "the recording is not in wav.scp")
@@ -234,7 +233,7 @@ def _utterance_fbank(utt: str, recordings: Dict[str, str], cuts: Optional[Dict[s
             return None, (source, "rate", f"cannot resample {sample_rate} Hz to {config.sample_rate} Hz: {error}")
     try:
         if speeds:
-            audio = speed_perturb(audio, speeds[utt])
+            audio = change_speed(audio, speeds[utt])
         return compute_fbank(audio, sample_rate, config), None
     except ValueError as error:  # shorter than one frame
         return None, (source, "short", str(error))

@@ -12,6 +12,9 @@ from ctcot.ablation import (
     Variant, collect_runs, figure5, plan_jobs, plot_figure5, run_jobs, significance, summarize, welch_contrast,
     write_summary,
 )
+from ctcot.recipe import stage_number
+
+PRETRAIN_CTC = f"--stage {stage_number('pretrain')} --stop_stage {stage_number('pretrain')} --pretrain ctc"
 
 ALL = [Variant(p, d) for p in ("none", "ce", "ctc", "ctc_ce", "ctc_ot") for d in (False, True)]
 
@@ -36,10 +39,11 @@ def test_plan_shares_stages_and_orders_dependencies():
     assert option(job, "--st_args") == "--max_epoch 5 --seed 2"
     assert option(job, "--st_tag") == "ctc_ot_mtdec_seed2"
     assert option(job, "--st_init_decoder_from_mt") == "true"
-    assert option(job, "--stage") == "8" and option(job, "--stop_stage") == "10"
+    assert option(job, "--stage") == str(stage_number("st_train"))
+    assert option(job, "--stop_stage") == str(stage_number("st_score"))
     assert next(j for j in st if j.name == "st_none_seed1").after == ("shared",)
     # The shared stages train the MT model because some variant uses it.
-    assert option(jobs[0], "--pretrain") == "ctc_ot" and option(jobs[0], "--stop_stage") == "6"
+    assert option(jobs[0], "--pretrain") == "ctc_ot" and option(jobs[0], "--stop_stage") == str(stage_number("mt"))
 
 
 def test_plan_without_mt_has_no_mt_and_no_gap():
@@ -65,7 +69,7 @@ def test_scheduler_runs_in_dependency_order_in_parallel_and_skips_after_failures
         "#!/usr/bin/env bash\n"
         f"echo \"start $* $(date +%s.%N)\" >> {tmp_path}/calls\n"
         "sleep 0.3\n"
-        "if [ \"$*\" = '--stage 7 --stop_stage 7 --pretrain ctc' ]; then exit 3; fi\n"
+        f"if [ \"$*\" = '{PRETRAIN_CTC}' ]; then exit 3; fi\n"
         f"echo \"end $* $(date +%s.%N)\" >> {tmp_path}/calls\n")
     script.chmod(0o755)
     jobs = plan_jobs([Variant("none", True), Variant("ctc", True), Variant("ctc_ot", True)], [1, 2])
@@ -85,13 +89,13 @@ def test_scheduler_runs_in_dependency_order_in_parallel_and_skips_after_failures
     starts = sorted(t for (k, _), t in times.items() if k == "start")
     ends = sorted(t for (k, _), t in times.items() if k == "end")
     assert starts[2] < ends[1]
-    assert (tmp_path / "logs" / "pretrain_ctc.log").read_text().startswith(f"# {script} --stage 7")
+    assert (tmp_path / "logs" / "pretrain_ctc.log").read_text().startswith(f"# {script} {PRETRAIN_CTC}")
 
 
 def test_an_interrupted_ablation_stops_its_running_jobs(tmp_path):
     script = tmp_path / "run.sh"
     script.write_text("#!/usr/bin/env bash\n"
-                      f"if [ \"$*\" = '--stage 7 --stop_stage 7 --pretrain ctc' ]; then echo $$ > {tmp_path}/pid; sleep 60; fi\n")
+                      f"if [ \"$*\" = '{PRETRAIN_CTC}' ]; then echo $$ > {tmp_path}/pid; sleep 60; fi\n")
     script.chmod(0o755)
 
     def interrupt(job, status, seconds):

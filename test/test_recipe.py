@@ -7,8 +7,10 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import yaml
 
 from ctcot.data_dir import read_kv, validate_data_dir
 from ctcot.gap_curves import read_curve
+from ctcot.recipe import LAST_STAGE, PRETRAINS, STAGES, stage_number
 from ctcot.scoring import read_results_md
 
 REPO = Path(__file__).resolve().parents[1]
@@ -386,15 +389,61 @@ def test_ctc_infeasible_utterances_are_left_out_in_stage5(broken):
     assert read_kv(broken / "dump/fbank/dev/dropped_utts_ctc", allow_empty=True) == {}
 
 
+# --- the contract between st.sh and ctcot.recipe ---------------------------------------------------
+
+ST_SH = REPO / "egs2" / "TEMPLATE" / "st1" / "st.sh"
+
+
+def test_st_sh_help_lists_the_stages_of_ctcot_recipe():
+    """Renumbering, adding or removing a stage in st.sh fails here until ctcot.recipe.STAGES says the same."""
+    help_text = subprocess.run([str(ST_SH), "--help"], capture_output=True, text=True, timeout=60).stdout
+    stages_text = help_text.split("Stages:\n", 1)[1].split("\nA stage skips", 1)[0]
+    listed = re.findall(r"^  (\d+): (.*)$", stages_text, flags=re.M)
+    assert [int(number) for number, _ in listed] == [stage.number for stage in STAGES]
+    for (_, line), stage in zip(listed, STAGES):
+        assert line.startswith(stage.summary), (line, stage)
+    assert f"--stop_stage [{LAST_STAGE}]" in help_text
+    pretrain_line = next(line for number, line in listed if int(number) == stage_number("pretrain"))
+    assert re.search(r"--pretrain (\S+)", pretrain_line).group(1).split("|") == list(PRETRAINS)
+
+
+def test_st_sh_stage_blocks_run_their_own_stage():
+    """Each stage's block (``if runs N``) logs ``Stage N:``, so the code's numbers are the help's."""
+    blocks = re.split(r"^if runs (\d+)(?:; then| &&)", ST_SH.read_text(), flags=re.M)
+    logged = {int(number): set(map(int, re.findall(r'log "Stage (\d+):', body)))
+              for number, body in zip(blocks[1::2], blocks[2::2]) if re.search(r'log "Stage \d+:', body)}
+    assert sorted(logged) == [stage.number for stage in STAGES]
+    assert all(numbers == {number} for number, numbers in logged.items()), logged
+
+
+@pytest.mark.parametrize("pretrain,mt_decoder,expected", [
+    ("ctc_ot", "true", "pretrain_ot=true need_mt=true default_st_tag=ctc_ot_mtdec"),
+    ("ctc_ot_frozen", "false", "pretrain_ot=true need_mt=true default_st_tag=ctc_ot_frozen"),
+    ("ctc", "true", "pretrain_ot=false need_mt=true default_st_tag=ctc_mtdec"),
+    ("none", "false", "pretrain_ot=false need_mt=false default_st_tag=none"),
+])
+def test_the_rules_st_sh_evaluates(pretrain, mt_decoder, expected):
+    result = subprocess.run([sys.executable, "-m", "ctcot.bin.recipe", "--pretrain", pretrain,
+                             "--st_init_decoder_from_mt", mt_decoder], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.split() == expected.split()
+
+
+def test_an_unknown_pretraining_stops_st_sh(tmp_path):
+    recipe = make_recipe(tmp_path)
+    result = run(recipe, "--pretrain", "ctc_of", check=False)
+    assert result.returncode == 2 and "unknown pre-training 'ctc_of': expected one of none, ce," in result.stderr
+    assert not (recipe / "data").exists()
+
+
 # --- faults: nothing finished is lost, nothing false is reported -----------------------------------
 
-@pytest.mark.parametrize("args", [["--stage", "abc"], ["--stop_stage", "xyz"], ["--stage", "13"],
+@pytest.mark.parametrize("args", [["--stage", "abc"], ["--stop_stage", "xyz"], ["--stage", str(LAST_STAGE + 1)],
                                   ["--stage", "0"], ["--stage", "9", "--stop_stage", "3"]])
 def test_bad_stage_numbers_are_errors(tmp_path, args):
     recipe = make_recipe(tmp_path)
     result = run(recipe, *args, check=False)
     assert result.returncode == 2 and "Successfully finished" not in result.stdout
-    assert "stages 1 to 12" in result.stdout or "from 1 to 12" in result.stdout
+    assert f"stages 1 to {LAST_STAGE}" in result.stdout or f"from 1 to {LAST_STAGE}" in result.stdout
     assert not (recipe / "data").exists()
 
 

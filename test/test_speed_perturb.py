@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from ctcot.bin import perturb_speed as perturb_cli
+from ctcot.bin import speed_perturb as perturb_cli
 from ctcot.data_dir import DataDirError, read_kv, validate_data_dir
-from ctcot.features import extract_data_dir, speed_perturb
+from ctcot.features import change_speed, extract_data_dir
 from ctcot.speed_perturb import perturb_data_dir
 
 # utterance, speaker, recording, start, end, English, German
@@ -149,19 +149,19 @@ def test_speed_perturb_changes_tempo_and_pitch():
     t = np.arange(16000) / 16000
     tone = (10000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
     assert peak_hz(tone) == pytest.approx(440, abs=1.5)
-    fast = speed_perturb(tone, 1.1)
+    fast = change_speed(tone, 1.1)
     assert fast.dtype == np.int16
     assert abs(len(fast) - 16000 / 1.1) <= 1
     assert peak_hz(fast) == pytest.approx(484, abs=1.5)
-    slow = speed_perturb(tone / 32768.0, 0.9)
+    slow = change_speed(tone / 32768.0, 0.9)
     assert slow.dtype == np.float64
     assert abs(len(slow) - 16000 / 0.9) <= 1
     assert peak_hz(slow) == pytest.approx(396, abs=1.5)
     assert np.abs(slow).max() == pytest.approx(10000 / 32768, rel=0.02)  # level kept
-    assert speed_perturb(tone, 1.0) is tone
+    assert change_speed(tone, 1.0) is tone
     for factor in (0.0, -0.9, float("inf")):
         with pytest.raises(ValueError, match="not a positive number"):
-            speed_perturb(tone, factor)
+            change_speed(tone, factor)
 
 
 @pytest.mark.parametrize("segments", [False, True])
@@ -209,7 +209,7 @@ def test_chunk_cache_knows_the_speeds(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ctcot.bin.perturb_speed", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ctcot.bin.speed_perturb", *args], capture_output=True,
                           text=True, timeout=60, env={**os.environ, "PYTHONWARNINGS": "ignore"})
 
 

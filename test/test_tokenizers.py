@@ -7,7 +7,7 @@ from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 
 from ctcot import tokenizers
-from ctcot.bin import split_keys, tokenizer as tokenizer_cli
+from ctcot.bin import split_keys, tokenizers as tokenizers_cli
 
 SENTENCES = ["the small cat sees a big dog", "a red bird flies over the house", "the dog runs under the tree",
              "she gave the teacher a fresh soup", "because the farmer fell asleep the bird sang"]
@@ -62,8 +62,8 @@ def phonemes_of(sentence):
 
 @needs_espeak
 def test_phoneme_transcripts_token_list_and_shapes(text_file, tmp_path):
-    assert tokenizer_cli.main(["phonemize", "--text", str(text_file), "--output", str(tmp_path / "phn")]) == 0
-    assert tokenizer_cli.main(["phoneme_list", "--text", str(tmp_path / "phn"),
+    assert tokenizers_cli.main(["phonemize", "--text", str(text_file), "--output", str(tmp_path / "phn")]) == 0
+    assert tokenizers_cli.main(["phoneme_list", "--text", str(tmp_path / "phn"),
                                "--output", str(tmp_path / "tok" / "tokens.txt")]) == 0
     lines = (tmp_path / "phn").read_text().splitlines()
     assert [line.split()[0] for line in lines] == [f"utt{i:02d}" for i in range(len(SENTENCES) * 4)]
@@ -71,7 +71,7 @@ def test_phoneme_transcripts_token_list_and_shapes(text_file, tmp_path):
     converter = TokenIDConverter(token_list=str(tmp_path / "tok" / "tokens.txt"))
     for line in lines:
         assert 1 not in converter.tokens2ids(line.split()[1:])
-    assert tokenizer_cli.main(["shape", "--text", str(tmp_path / "phn"), "--token_type", "word",
+    assert tokenizers_cli.main(["shape", "--text", str(tmp_path / "phn"), "--token_type", "word",
                                "--token_list", str(tmp_path / "tok" / "tokens.txt"),
                                "--output", str(tmp_path / "shape")]) == 0
     shapes = dict(line.split() for line in (tmp_path / "shape").read_text().splitlines())
@@ -80,9 +80,9 @@ def test_phoneme_transcripts_token_list_and_shapes(text_file, tmp_path):
 
 def test_shape_cli_errors(text_file, tmp_path):
     (tmp_path / "bad_tokens.txt").write_text("a\nb\n")
-    assert tokenizer_cli.main(["shape", "--text", str(text_file), "--token_type", "word",
+    assert tokenizers_cli.main(["shape", "--text", str(text_file), "--token_type", "word",
                                "--token_list", str(tmp_path / "bad_tokens.txt"), "--output", str(tmp_path / "s")]) == 1
-    assert tokenizer_cli.main(["shape", "--text", str(text_file), "--token_type", "bpe",
+    assert tokenizers_cli.main(["shape", "--text", str(text_file), "--token_type", "bpe",
                                "--token_list", str(tmp_path / "bad_tokens.txt"), "--output", str(tmp_path / "s")]) == 1
 
 

@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ctcot.ablation import PRETRAINS, Variant, plan_jobs, run_jobs, write_summary
+from ctcot.ablation import Variant, plan_jobs, run_jobs, write_summary
+from ctcot.recipe import PRETRAINS
 from ctcot.bin import setup_logging
 
 

@@ -121,12 +121,16 @@ if [ "${stage}" -gt "${stop_stage}" ]; then
     exit 2
 fi
 
-case "${pretrain}" in
-    none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen) ;;
-    *) log "Error: --pretrain ${pretrain}: expected none, ce, ctc, ctc_ce, ctc_ot or ctc_ot_frozen"; exit 2 ;;
+case "${st_init_decoder_from_mt}" in
+    true|false) ;;
+    *) log "Error: --st_init_decoder_from_mt ${st_init_decoder_from_mt}: expected true or false"; exit 2 ;;
 esac
-# CTC+OT pre-trainings have a text encoder, initialised from the MT encoder.
-case "${pretrain}" in ctc_ot|ctc_ot_frozen) pretrain_ot=true ;; *) pretrain_ot=false ;; esac
+# The rules shared with ctcot's Python (ctcot/recipe.py): pretrain_ot (a text encoder, initialised
+# from the MT encoder), need_mt (stage 6 trains MT) and default_st_tag.
+if ! settings=$(${python} -m ctcot.bin.recipe --pretrain "${pretrain}" --st_init_decoder_from_mt "${st_init_decoder_from_mt}"); then
+    exit 2
+fi
+eval "${settings}"
 case "${src_token_type}" in
     bpe|phn) ;;
     *) log "Error: --src_token_type ${src_token_type}: expected bpe or phn"; exit 2 ;;
@@ -138,10 +142,7 @@ esac
 : "${inference_config:=${conf_dir}/decode_st.yaml}"
 : "${mt_tag:=$(basename "${mt_config}" .yaml)}"
 : "${pretrain_tag:=${pretrain}}"
-if [ -z "${st_tag}" ]; then
-    st_tag=${pretrain}
-    if "${st_init_decoder_from_mt}"; then st_tag+=_mtdec; fi
-fi
+: "${st_tag:=${default_st_tag}}"
 : "${g2p_voice:=${src_lang}}"
 
 # Names of the data flowing through the stages.
@@ -179,8 +180,6 @@ if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
 pretrain_model=${pretrain_exp}/valid.loss.ave.pth
 zero_shot_dir=${pretrain_exp}/zero_shot  # stage 12: the pre-trained encoder with the MT decoder
 zero_shot_tag=decode_$(basename "${inference_config}" .yaml)
-need_mt=false
-if "${pretrain_ot}" || "${st_init_decoder_from_mt}"; then need_mt=true; fi
 
 stage5_marker=.done_tokens  # stage 5 writes into the directories of other stages: its own marker
 
@@ -390,7 +389,7 @@ if runs 2 && [ -n "${speed_perturb_factors}" ]; then
         log "  data/${train_set_sp}: done before"
     else
         # shellcheck disable=SC2086
-        ${python} -m ctcot.bin.perturb_speed "data/${train_set}" "data/${train_set_sp}" --factors ${speed_perturb_factors}
+        ${python} -m ctcot.bin.speed_perturb "data/${train_set}" "data/${train_set_sp}" --factors ${speed_perturb_factors}
         mark_done "data/${train_set_sp}" "${sig}"
     fi
     stage_done 2
@@ -469,27 +468,27 @@ if runs 5; then
         rm -f "${src_tokendir}/${stage5_marker}" "${done_files[@]/%.done/${stage5_marker}}"
         if [ "${src_token_type}" = phn ]; then
             for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
-                ${python} -m ctcot.bin.tokenizer phonemize --voice "${g2p_voice}" \
+                ${python} -m ctcot.bin.tokenizers phonemize --voice "${g2p_voice}" \
                     --text "${data_feats}/${dset}/${src_text_raw}" --output "${data_feats}/${dset}/${src_text}"
             done
-            ${python} -m ctcot.bin.tokenizer phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
+            ${python} -m ctcot.bin.tokenizers phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
         else
-            ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
+            ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
                 --vocab_size "${src_nbpe}" --model_type "${bpemode}"
         fi
         # shellcheck disable=SC2086
-        ${python} -m ctcot.bin.tokenizer bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
+        ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
             --vocab_size "${tgt_nbpe}" --model_type "${bpemode}" ${lang_tag_opt}
         log "  shape files for ESPnet's batch samplers"
         for dset in ${train_set_sp} ${valid_set}; do
             dir=${data_feats}/${dset}
             awk -v dim="$(cat "${dir}/feat_dim")" '{print $1 " " $2 "," dim}' "${dir}/utt2num_frames" > "${dir}/speech_shape"
-            ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${src_text}" --token_type "${src_espnet_token_type}" \
+            ${python} -m ctcot.bin.tokenizers shape --text "${dir}/${src_text}" --token_type "${src_espnet_token_type}" \
                 --bpemodel "${src_bpemodel}" --token_list "${src_tokendir}/tokens.txt" --output "${dir}/src_text_shape.${src_unit}"
-            ${python} -m ctcot.bin.tokenizer shape --text "${dir}/${tgt_text}" --token_type bpe \
+            ${python} -m ctcot.bin.tokenizers shape --text "${dir}/${tgt_text}" --token_type bpe \
                 --bpemodel "${tgt_bpemodel}" --token_list "${tgt_tokendir}/tokens.txt" --output "${dir}/${tgt_shape}"
             # Utterances whose source tokens outnumber their encoder frames: CTC cannot align them.
-            ${python} -m ctcot.bin.tokenizer ctc_filter --data_dir "${dir}" --text "${dir}/${src_text}" \
+            ${python} -m ctcot.bin.tokenizers ctc_filter --data_dir "${dir}" --text "${dir}/${src_text}" \
                 --token_type "${src_espnet_token_type}" --bpemodel "${src_bpemodel}" --encoder_config "${st_config}" \
                 --shape_files "${dir}/speech_shape" "${dir}/src_text_shape.${src_unit}" "${dir}/${tgt_shape}"
         done

@@ -2,15 +2,15 @@
 """Token units for the recipes (stage 5): SentencePiece, espeak-ng phonemes, token lists, shape files.
 
 Usage:
-    python -m ctcot.bin.tokenizer bpe --text dump/fbank/train/text.tc.de \\
+    python -m ctcot.bin.tokenizers bpe --text dump/fbank/train/text.tc.de \\
         --output_dir data/token_list/tgt_bpe_unigram1000 --vocab_size 1000
-    python -m ctcot.bin.tokenizer phonemize --voice en-us --text text.lc.rm.en --output text.phn.en
-    python -m ctcot.bin.tokenizer phoneme_list --text dump/fbank/train/text.phn.en \\
+    python -m ctcot.bin.tokenizers phonemize --voice en-us --text text.lc.rm.en --output text.phn.en
+    python -m ctcot.bin.tokenizers phoneme_list --text dump/fbank/train/text.phn.en \\
         --output data/token_list/src_phn/tokens.txt
-    python -m ctcot.bin.tokenizer shape --text dump/fbank/train/text.tc.de --token_type bpe \\
+    python -m ctcot.bin.tokenizers shape --text dump/fbank/train/text.tc.de --token_type bpe \\
         --bpemodel data/token_list/tgt_bpe_unigram1000/bpe.model \\
         --token_list data/token_list/tgt_bpe_unigram1000/tokens.txt --output dump/fbank/train/text_shape.bpe
-    python -m ctcot.bin.tokenizer ctc_filter --data_dir dump/fbank/train --text dump/fbank/train/text.phn.en \
+    python -m ctcot.bin.tokenizers ctc_filter --data_dir dump/fbank/train --text dump/fbank/train/text.phn.en \
         --token_type word --encoder_config conf/train_st.yaml --shape_files dump/fbank/train/speech_shape ...
 """
 import argparse

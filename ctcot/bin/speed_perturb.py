@@ -2,8 +2,8 @@
 """Speed-perturb a Kaldi/ESPnet data directory (replaces Kaldi's perturb_data_dir_speed.sh + combine_data.sh).
 
 Usage:
-    python -m ctcot.bin.perturb_speed data/train data/train_sp
-    python -m ctcot.bin.perturb_speed data/train data/train_sp --factors 0.9 1.0 1.1
+    python -m ctcot.bin.speed_perturb data/train data/train_sp
+    python -m ctcot.bin.speed_perturb data/train data/train_sp --factors 0.9 1.0 1.1
 
 Writes one copy of the data per factor (ids prefixed sp0.9-, sp1.1-; 1.0 keeps the originals)
 with utt2speed and utt2uniq; the speed itself is changed when the features are extracted

@@ -1,0 +1,79 @@
+"""The contract between the shared recipe (``egs2/TEMPLATE/st1/st.sh``) and ctcot's Python.
+
+st.sh's stages, its pre-training types and the rules that name its experiments live here, once:
+st.sh asks :mod:`ctcot.bin.recipe` for the rules (``eval "$(python -m ctcot.bin.recipe ...)"``),
+the ablation (:mod:`ctcot.ablation`) plans its ``run.sh`` calls with them, and
+``test/test_recipe.py`` checks that ``st.sh --help`` lists exactly :data:`STAGES`.
+"""
+from __future__ import annotations
+
+from typing import Dict, NamedTuple, Tuple
+
+__all__ = ["Stage", "STAGES", "LAST_STAGE", "stage_number", "PRETRAINS", "OT_PRETRAINS", "check_pretrain",
+           "default_st_tag", "needs_mt", "shell_settings"]
+
+
+class Stage(NamedTuple):
+    """One stage of st.sh: its number, a name for code, and how ``st.sh --help`` begins its line."""
+
+    number: int
+    name: str
+    summary: str
+
+
+STAGES: Tuple[Stage, ...] = (
+    Stage(1, "data", "data preparation"),
+    Stage(2, "speed_perturb", "speed perturbation"),
+    Stage(3, "features", "log-mel fbank"),
+    Stage(4, "filter", "filtering"),
+    Stage(5, "tokenizers", "tokenizers"),
+    Stage(6, "mt", "MT pre-training"),
+    Stage(7, "pretrain", "speech pre-training"),
+    Stage(8, "st_train", "ST training"),
+    Stage(9, "st_decode", "decoding"),
+    Stage(10, "st_score", "scoring"),
+    Stage(11, "st_pack", "packing"),
+    Stage(12, "gap", "modality gap"),
+)
+LAST_STAGE = STAGES[-1].number
+_NUMBERS: Dict[str, int] = {stage.name: stage.number for stage in STAGES}
+
+PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen")
+# Pre-trainings with a text encoder, initialised from the MT encoder: stage 7 needs the MT model.
+OT_PRETRAINS = ("ctc_ot", "ctc_ot_frozen")
+MT_DECODER_SUFFIX = "_mtdec"
+
+
+def stage_number(name: str) -> int:
+    """The number of the stage called ``name`` in :data:`STAGES`, e.g. ``"mt"`` -> 6."""
+    try:
+        return _NUMBERS[name]
+    except KeyError:
+        raise ValueError(f"unknown stage {name!r}: expected one of {', '.join(_NUMBERS)}") from None
+
+
+def check_pretrain(pretrain: str) -> None:
+    """Raise ``ValueError`` unless ``pretrain`` is one of :data:`PRETRAINS`."""
+    if pretrain not in PRETRAINS:
+        raise ValueError(f"unknown pre-training {pretrain!r}: expected one of {', '.join(PRETRAINS)}")
+
+
+def default_st_tag(pretrain: str, mt_decoder: bool) -> str:
+    """st.sh's ST tag when ``--st_tag`` is not given: ``<pretrain>``, plus ``_mtdec`` when the ST
+    decoder is initialised from the MT decoder (``--st_init_decoder_from_mt true``)."""
+    check_pretrain(pretrain)
+    return pretrain + (MT_DECODER_SUFFIX if mt_decoder else "")
+
+
+def needs_mt(pretrain: str, mt_decoder: bool) -> bool:
+    """Whether stage 6 trains the MT model: CTC+OT's text encoder or the ST decoder starts from it."""
+    check_pretrain(pretrain)
+    return pretrain in OT_PRETRAINS or mt_decoder
+
+
+def shell_settings(pretrain: str, mt_decoder: bool) -> str:
+    """The rules' values for st.sh, as shell assignments: ``pretrain_ot``, ``need_mt``, ``default_st_tag``."""
+    bash = {True: "true", False: "false"}
+    return (f"pretrain_ot={bash[pretrain in OT_PRETRAINS]}\n"
+            f"need_mt={bash[needs_mt(pretrain, mt_decoder)]}\n"
+            f"default_st_tag={default_st_tag(pretrain, mt_decoder)}\n")

@@ -48,10 +48,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchaudio
+from machine import cpu_name  # bench/machine.py
 from torchaudio.compliance.kaldi import fbank
 
 from ctcot.features import FbankConfig, compute_fbank, extract_data_dir, read_audio
-from machine import cpu_name  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = FbankConfig()

@@ -7,7 +7,8 @@ Usage:
     tools/venv/bin/python bench/bench_ot.py --device cuda   # on a GPU machine
 
 For each shape, all methods solve the same B full-length problems (no padding, so geomloss's
-batched mode is correct here) with blur 0.05, scaling 0.5 and the position coordinate:
+batched mode is correct here) with the default ``ctcot.ot.SinkhornOptions`` (blur, scaling and
+position coordinate, printed in the header):
 
 - ctcot:    ``ctcot.ot.sinkhorn_divergence``, one batched solve;
 - geomloss: ``SamplesLoss("sinkhorn", p=2, blur, scaling)`` tensorized, batched, with weights;
@@ -25,38 +26,39 @@ import statistics
 import time
 from pathlib import Path
 
+import ot
 import torch
 from geomloss import SamplesLoss
-import ot
 
-from ctcot.ot import append_positions, sinkhorn_divergence
+from ctcot.ot import SinkhornOptions, append_positions, sinkhorn_divergence
 
-BLUR, SCALING = 0.05, 0.5
+OPTIONS = SinkhornOptions()
 
 
 def ctcot_loss(x, y):
     lengths_x = torch.full((x.size(0),), x.size(1), device=x.device)
     lengths_y = torch.full((y.size(0),), y.size(1), device=y.device)
-    return sinkhorn_divergence(x, lengths_x, y, lengths_y, blur=BLUR, scaling=SCALING)
+    return sinkhorn_divergence(x, lengths_x, y, lengths_y, options=OPTIONS)
 
 
 def with_positions(x, y):
     lengths_x = torch.full((x.size(0),), x.size(1), device=x.device)
     lengths_y = torch.full((y.size(0),), y.size(1), device=y.device)
-    return append_positions(x, lengths_x, 1.0), append_positions(y, lengths_y, 1.0)
+    return (append_positions(x, lengths_x, OPTIONS.position_weight),
+            append_positions(y, lengths_y, OPTIONS.position_weight))
 
 
 def geomloss_loss(x, y):
     xp, yp = with_positions(x, y)
     a = torch.full(xp.shape[:2], 1.0 / xp.size(1), device=x.device, dtype=x.dtype)
     b = torch.full(yp.shape[:2], 1.0 / yp.size(1), device=y.device, dtype=y.dtype)
-    return SamplesLoss("sinkhorn", p=2, blur=BLUR, scaling=SCALING, backend="tensorized")(a, xp, b, yp)
+    return SamplesLoss("sinkhorn", p=2, blur=OPTIONS.blur, scaling=OPTIONS.scaling, backend="tensorized")(a, xp, b, yp)
 
 
 def pot_loss(x, y, max_iter, tol):
     # POT's sqeuclidean cost is ||x - y||^2 = 2 C, so reg = 2 eps gives the same plan; halve the value.
     xp, yp = with_positions(x, y)
-    reg = 2 * BLUR**2
+    reg = 2 * OPTIONS.blur**2
 
     def value(u, v):
         return ot.batch.solve_sample_batch(
@@ -68,7 +70,7 @@ def pot_loss(x, y, max_iter, tol):
 
 def reference_loss(x, y):
     """geomloss per utterance in float64: the value each method should reproduce."""
-    loss = SamplesLoss("sinkhorn", p=2, blur=BLUR, scaling=SCALING)
+    loss = SamplesLoss("sinkhorn", p=2, blur=OPTIONS.blur, scaling=OPTIONS.scaling)
     xp, yp = with_positions(x.double(), y.double())
     return torch.stack([loss(xp[b], yp[b]) for b in range(x.size(0))])
 
@@ -114,7 +116,8 @@ def main():
         "pot": lambda x, y: pot_loss(x, y, args.pot_max_iter, args.pot_tol),
     }
     print(f"# device={args.device} threads={torch.get_num_threads()} torch={torch.__version__} "
-          f"B={args.B} blur={BLUR} scaling={SCALING}; times: median fwd+bwd ms over {args.repeats} runs")
+          f"B={args.B} blur={OPTIONS.blur} scaling={OPTIONS.scaling} position_weight={OPTIONS.position_weight}; "
+          f"times: median fwd+bwd ms over {args.repeats} runs")
     header = f"{'S':>5} {'T':>4} {'D':>4}"
     for name in args.methods:
         header += f" {name + ' ms':>12}"

@@ -45,9 +45,9 @@ Precision: ``fp32``, or mixed precision as ESPnet's ``--use_amp true`` runs it: 
 under ``torch.autocast`` (``bf16`` or ``fp16``), backward and Adam in fp32, and for fp16 a
 ``GradScaler`` (ESPnet's AMP is CUDA's fp16 autocast with a scaler; bf16 needs no scaler).
 
-Columns: parameters (millions); utterances per second (B / step time); median step time in ms and its ratio to ctc's and to st's (for
-the sinkhorn row: the OT term's time as a fraction of their whole steps); peak memory in MB and its
-ratio to ctc's and to st's.
+Columns: parameters (millions); utterances per second (B / step time); median step time in ms and its
+ratio to ctc's and to st's (for the sinkhorn row: the OT term's time as a fraction of their whole
+steps); peak memory in MB and its ratio to ctc's and to st's.
 """
 import argparse
 import functools
@@ -64,10 +64,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from espnet2.tasks.st import STTask
+from machine import cpu_name  # bench/machine.py
 
 from ctcot.ot import sinkhorn_divergence
 from ctcot.task import CTCOTTask
-from machine import cpu_name  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"ctc_ot": "pretrain_ctc_ot.yaml", "ctc": "pretrain_ctc.yaml", "st": "train_st.yaml"}
@@ -163,7 +163,7 @@ def sinkhorn_step(model, batch):
         x, y = xs.clone().requires_grad_(), ys.clone().requires_grad_()
         sync(xs.device)
         start = time.perf_counter()
-        sinkhorn_divergence(x, x_lens, y, y_lens, **model.ot_conf).sum().backward()
+        sinkhorn_divergence(x, x_lens, y, y_lens, options=model.ot_options).sum().backward()
         sync(xs.device)
         return time.perf_counter() - start
 
@@ -218,7 +218,8 @@ def main():
     print(f"# cpu={cpu_name()} cores={os.cpu_count()} threads={torch.get_num_threads()} "
           f"torch={torch.__version__} device={args.device}{gpu}")
     print(f"# conf_dir={args.conf_dir} B={args.B} F={args.F} N={args.N} T={args.T} src_vocab={args.src_vocab} "
-          f"tgt_vocab={args.tgt_vocab} precision={args.precision}; median step ms over {args.repeats} steps after {args.warmup} warm-up")
+          f"tgt_vocab={args.tgt_vocab} precision={args.precision}; "
+          f"median step ms over {args.repeats} steps after {args.warmup} warm-up")
     results = {}
     for name in args.models:  # one process per model: ru_maxrss and CUDA peaks are per process
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -31,8 +31,6 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
-from typeguard import typechecked
-
 from espnet.nets.e2e_asr_common import ErrorCalculator
 from espnet2.asr.ctc import CTC
 from espnet2.asr.encoder.abs_encoder import AbsEncoder
@@ -41,8 +39,10 @@ from espnet2.asr.specaug.abs_specaug import AbsSpecAug
 from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
+from typeguard import typechecked
 
-from ctcot.ot import sinkhorn_divergence
+from ctcot.ot import SinkhornOptions, sinkhorn_divergence
+from ctcot.tokenizers import sos_eos_index
 
 
 class CTCOTModel(AbsESPnetModel):
@@ -62,9 +62,9 @@ class CTCOTModel(AbsESPnetModel):
         text_encoder: Optional[AbsEncoder],
         ctc_weight: float = 1.0,
         ot_weight: float = 0.1,
-        ot_blur: float = 0.05,
-        ot_scaling: float = 0.5,
-        ot_position_weight: float = 1.0,
+        ot_blur: float = SinkhornOptions.blur,
+        ot_scaling: float = SinkhornOptions.scaling,
+        ot_position_weight: float = SinkhornOptions.position_weight,
         text_encoder_freeze: bool = False,
         text_encoder_detach: bool = False,
         report_cer: bool = True,
@@ -84,8 +84,8 @@ class CTCOTModel(AbsESPnetModel):
             text_encoder: ESPnet encoder over the embedded source tokens; its output size
                 must equal the speech encoder's. None when ``ot_weight`` is 0.
             ctc_weight, ot_weight: Weights of the two losses (see the module docstring).
-            ot_blur, ot_scaling, ot_position_weight: Options of
-                :func:`ctcot.ot.sinkhorn_divergence`.
+            ot_blur, ot_scaling, ot_position_weight: The :class:`ctcot.ot.SinkhornOptions` of the OT
+                loss (``model_conf`` keys of the YAML configs).
             text_encoder_freeze: Keep the text side fixed (an ablation): no gradient, and in eval
                 mode (no dropout) while the rest trains, so its states are exactly those of the
                 MT encoder that initialised it.
@@ -116,7 +116,7 @@ class CTCOTModel(AbsESPnetModel):
         self.text_encoder = text_encoder if ot_weight > 0 else None
         self.ctc_weight = ctc_weight
         self.ot_weight = ot_weight
-        self.ot_conf = dict(blur=ot_blur, scaling=ot_scaling, position_weight=ot_position_weight)
+        self.ot_options = SinkhornOptions(ot_blur, ot_scaling, ot_position_weight)
         self.text_encoder_freeze = text_encoder_freeze
         self.text_encoder_detach = text_encoder_detach
         if text_encoder_freeze and self.text_encoder is not None:
@@ -168,7 +168,8 @@ class CTCOTModel(AbsESPnetModel):
 
         if self.ot_weight > 0:
             text_out, text_out_lens = self.encode_text(src_text, src_text_lengths)
-            divergence = sinkhorn_divergence(encoder_out, encoder_out_lens, text_out, text_out_lens, **self.ot_conf)
+            divergence = sinkhorn_divergence(encoder_out, encoder_out_lens, text_out, text_out_lens,
+                                             options=self.ot_options)
             loss_ot = divergence.sum() / num_tokens
             loss = loss + self.ot_weight * loss_ot
             stats["loss_ot"] = loss_ot.detach()
@@ -213,7 +214,7 @@ class CTCOTModel(AbsESPnetModel):
         if self.text_encoder is None:
             raise RuntimeError("this model has no text encoder (ot_weight is 0)")
         src_text = src_text[:, : src_text_lengths.max()]
-        sos = src_text.new_full((src_text.size(0), 1), self.vocab_size - 1)
+        sos = src_text.new_full((src_text.size(0), 1), sos_eos_index(self.vocab_size))
         tokens = torch.cat([sos, src_text.masked_fill(src_text < 0, 0)], dim=1)  # padding: masked by lengths
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.text_encoder_freeze):
             embedded, lengths = self.text_frontend(tokens, src_text_lengths + 1)

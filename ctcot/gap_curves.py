@@ -19,6 +19,7 @@ import torch
 
 from ctcot.data_dir import atomic_write, read_kv
 from ctcot.modality_gap import Encoder, encode_speech, gap_figures
+from ctcot.ot import SinkhornOptions
 from ctcot.scoring import score_translations
 
 __all__ = ["CURVE_FIGURES", "ZeroShotData", "gap_curve", "analyse_curve", "tsv_cell", "write_curve", "read_curve",
@@ -63,7 +64,7 @@ class ZeroShotData:
 
 def gap_curve(speech: Encoder, epoch_files: Mapping[int, PathLike], utts: Sequence[str], feats_scp: PathLike,
               text_states: Sequence[torch.Tensor], output_dir: PathLike, *, batch_size: int = 16,
-              ot_options: Optional[Mapping] = None, zero_shot: Optional[ZeroShotData] = None,
+              options: SinkhornOptions = SinkhornOptions(), zero_shot: Optional[ZeroShotData] = None,
               device: str = "cpu") -> List[Dict]:
     """The figures of each epoch's speech encoder against fixed text states.
 
@@ -75,7 +76,7 @@ def gap_curve(speech: Encoder, epoch_files: Mapping[int, PathLike], utts: Sequen
         text_states: their (T_i, D) text-encoder states, in the order of ``utts``.
         output_dir: where the zero-shot hypotheses go (``zero_shot/epoch<N>.txt``).
         batch_size: utterances per Sinkhorn batch.
-        ot_options: options of :func:`ctcot.ot.sinkhorn_divergence`.
+        options: the Sinkhorn divergence's options.
         zero_shot: also decode with each epoch's encoder and the MT decoder; None: no zero-shot BLEU.
         device: torch device.
 
@@ -111,7 +112,7 @@ def gap_curve(speech: Encoder, epoch_files: Mapping[int, PathLike], utts: Sequen
             raise ValueError(f"{path} does not fit the model of {speech.config}: "
                              f"{len(result.missing_keys)} parameters missing, e.g. {result.missing_keys[:3]}")
         speech_states = encode_speech(speech, utts, feats_scp, 1, device)
-        figures, _ = gap_figures(speech_states, text_states, batch_size, **(ot_options or {}))
+        figures, _ = gap_figures(speech_states, text_states, batch_size, options=options)
         row: Dict = dict(epoch=epoch, model=str(path), **{k: figures.get(k) for k in CURVE_FIGURES})
         if decoder is not None:
             decoder.load_speech_side(path)
@@ -184,7 +185,7 @@ def plot_curves(curves: Mapping[str, Sequence[Mapping]], path: PathLike, title: 
 
 def analyse_curve(speech: Encoder, exp_dir: PathLike, text: Encoder, data_dir: PathLike, src_text: str,
                   output_dir: PathLike, *, max_utts: Optional[int] = None, batch_size: int = 16,
-                  ot_options: Optional[Mapping] = None, zero_shot: Optional[ZeroShotData] = None,
+                  options: SinkhornOptions = SinkhornOptions(), zero_shot: Optional[ZeroShotData] = None,
                   device: str = "cpu") -> List[Dict]:
     """:func:`gap_curve` for every epoch's model of ``exp_dir`` on ``data_dir``; :func:`write_curve` to ``output_dir``.
 
@@ -199,7 +200,7 @@ def analyse_curve(speech: Encoder, exp_dir: PathLike, text: Encoder, data_dir: P
     text_states = encode_text(text, [token_ids[u] for u in utts], batch_size, device)
     epochs = epoch_models(Path(exp_dir))
     rows = gap_curve(speech, epochs, utts, Path(data_dir) / "feats.scp", text_states, output_dir,
-                     batch_size=batch_size, ot_options=ot_options, zero_shot=zero_shot, device=device)
+                     batch_size=batch_size, options=options, zero_shot=zero_shot, device=device)
     write_curve(rows, output_dir, f"{Path(exp_dir).name} vs {Path(text.model_file).parent.name}, "
                                   f"{len(utts)} utterances of {Path(data_dir).name}, by epoch")
     return rows

@@ -32,7 +32,7 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -42,7 +42,8 @@ import yaml
 from tqdm import tqdm
 
 from ctcot.data_dir import atomic_write, read_kv
-from ctcot.ot import sinkhorn_divergence, transport_plan
+from ctcot.ot import SinkhornOptions, sinkhorn_divergence, transport_plan
+from ctcot.tokenizers import sos_eos_index
 
 __all__ = [
     "SPEECH_TASKS",
@@ -331,7 +332,7 @@ def text_state_labels(encoder: Encoder, token_ids: np.ndarray) -> List[str]:
     if encoder.task == "mt":
         ids = [encoder.model.src_sos] * encoder.model.patch_size + ids
     else:
-        ids = [len(token_list) - 1] + ids  # CTCOTModel.encode_text
+        ids = [sos_eos_index(len(token_list))] + ids  # CTCOTModel.encode_text
     return [token_list[i] if 0 <= i < len(token_list) else str(i) for i in ids]
 
 
@@ -405,20 +406,23 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.linalg.norm(yc.T @ xc) ** 2 / denominator)
 
 
-def sinkhorn_per_utterance(speech: Sequence[torch.Tensor], text: Sequence[torch.Tensor], batch_size: int = 16,
-                           **ot_options) -> np.ndarray:
+def sinkhorn_per_utterance(speech: Sequence[torch.Tensor], text: Sequence[torch.Tensor], batch_size: int = 16, *,
+                           options: SinkhornOptions = SinkhornOptions()) -> np.ndarray:
     """Sinkhorn divergence of each utterance's speech states (S_i, D) and text states (T_i, D): (N,)."""
     values = np.empty(len(speech))
     for batch in _batches([len(s) for s in speech], batch_size):
         xs, x_lengths = _pad([speech[i] for i in batch], 0.0)
         ys, y_lengths = _pad([text[i] for i in batch], 0.0)
-        values[batch] = sinkhorn_divergence(xs, x_lengths, ys, y_lengths, **ot_options).double().numpy()
+        values[batch] = sinkhorn_divergence(xs, x_lengths, ys, y_lengths, options=options).double().numpy()
     return values
 
 
-def gap_figures(speech_states: Sequence[torch.Tensor], text_states: Sequence[torch.Tensor], batch_size: int = 16,
-                **ot_options) -> Tuple[Dict[str, Optional[float]], Optional[Dict[str, np.ndarray]]]:
-    """The figures of the module docstring, from each utterance's (S_i, D) speech and (T_i, D') text states.
+def gap_figures(
+    speech_states: Sequence[torch.Tensor], text_states: Sequence[torch.Tensor], batch_size: int = 16, *,
+    options: SinkhornOptions = SinkhornOptions(),
+) -> Tuple[Dict[str, Optional[float]], Optional[Dict[str, np.ndarray]]]:
+    """The figures of the module docstring, from each utterance's (S_i, D) speech and (T_i, D') text states,
+    the Sinkhorn divergence with ``options``.
 
     Returns:
         ``sinkhorn``, ``cosine_paired``, ``cosine_unpaired``, ``cosine_margin``, ``linear_cka``,
@@ -436,7 +440,7 @@ def gap_figures(speech_states: Sequence[torch.Tensor], text_states: Sequence[tor
         logger.warning("speech states have %d dimensions, text states %d: only linear_cka is computed",
                        speech_dim, text_dim)
         return figures, None
-    divergences = sinkhorn_per_utterance(speech_states, text_states, batch_size, **ot_options)
+    divergences = sinkhorn_per_utterance(speech_states, text_states, batch_size, options=options)
     similarity = cosine_matrix(pooled_speech, pooled_text)
     paired, unpaired, margin = cosine_scores(similarity)
     ranks = retrieval_ranks(similarity)
@@ -538,9 +542,7 @@ def analyse(
     src_text: str,
     output_dir: PathLike,
     *,
-    blur: float = 0.05,
-    scaling: float = 0.5,
-    position_weight: float = 1.0,
+    options: SinkhornOptions = SinkhornOptions(),
     batch_size: int = 16,
     num_plans: int = 4,
     num_pairs_shown: int = 50,
@@ -556,8 +558,8 @@ def analyse(
         data_dir: data directory with feats.scp and the source transcripts.
         src_text: the transcript file's name in ``data_dir``, e.g. ``text.phn.en``.
         output_dir: where to write (created).
-        blur, scaling, position_weight: options of :func:`ctcot.ot.sinkhorn_divergence` and
-            :func:`ctcot.ot.transport_plan`.
+        options: those of :func:`ctcot.ot.sinkhorn_divergence` and :func:`ctcot.ot.transport_plan`
+            (gap.json's ``ot``).
         batch_size: utterances per text-encoder and Sinkhorn batch (both exact in batches; the
             speech encoder gets one utterance at a time).
         num_plans: how many transport plans to plot (utterances spread over feats.scp).
@@ -586,9 +588,8 @@ def analyse(
     speech_states = encode_speech(speech, utts, data_dir / "feats.scp", 1, device)
     speech_dim, text_dim = speech_states[0].size(1), text_states[0].size(1)
     n = len(utts)
-    ot_options = dict(blur=blur, scaling=scaling, position_weight=position_weight)
     output_dir.mkdir(parents=True, exist_ok=True)
-    figures, per_utt = gap_figures(speech_states, text_states, batch_size, **ot_options)
+    figures, per_utt = gap_figures(speech_states, text_states, batch_size, options=options)
     comparable = per_utt is not None
     if comparable:
         divergences, similarity, ranks = per_utt["sinkhorn"], per_utt["similarity"], per_utt["rank"]
@@ -601,7 +602,7 @@ def analyse(
         speech_model=dict(config=speech.config, model_file=speech.model_file, task=speech.task, dim=speech_dim),
         text_model=dict(config=text.config, model_file=text.model_file, task=text.task, dim=text_dim),
         data_dir=str(data_dir), src_text=src_text,
-        ot=ot_options,
+        ot=asdict(options),
         zero_shot=read_zero_shot(zero_shot or {}),
         notes=NOTES,
     )
@@ -616,12 +617,13 @@ def analyse(
         chosen = np.unique(np.linspace(0, n - 1, min(num_plans, n)).astype(int)) if num_plans > 0 else []
         for i in chosen:
             s, t = speech_states[i], text_states[i]
-            plan = transport_plan(s[None], torch.tensor([len(s)]), t[None], torch.tensor([len(t)]), **ot_options)[0]
+            plan = transport_plan(s[None], torch.tensor([len(s)]), t[None], torch.tensor([len(t)]),
+                                  options=options)[0]
             tokens = text_state_labels(text, token_ids[utts[i]])
             if len(tokens) != len(t):  # an encoder that changes the length: number the states
                 tokens = [str(j) for j in range(len(t))]
             plot_plan(output_dir / f"plan_{_file_name(utts[i])}.png", plan.double().numpy(), tokens,
-                      f"{utts[i]}: transport plan (blur {blur}, position weight {position_weight}); "
+                      f"{utts[i]}: transport plan (blur {options.blur}, position weight {options.position_weight}); "
                       f"sinkhorn {divergences[i]:.3g}")
         plot_projection(output_dir / "projection.png", mean_pool(speech_states), mean_pool(text_states),
                         num_pairs_shown,

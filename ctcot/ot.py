@@ -19,7 +19,8 @@ to every vector (lengths :math:`\le 1` count as 2), as in Le et al. (ICML 2023).
 
 Solver. The dual potentials are computed by geomloss's symmetric, log-domain Sinkhorn loop
 with :math:`\varepsilon`-scaling (Feydy, "Geometric data analysis, beyond convolutions", 2020,
-Alg. 3.5): :math:`\varepsilon` decreases geometrically from :math:`\mathrm{diameter}^2` to
+Alg. 3.5), written once in :func:`_sinkhorn_loop` as geomloss's ``sinkhorn_loop``:
+:math:`\varepsilon` decreases geometrically from :math:`\mathrm{diameter}^2` to
 :math:`\mathrm{blur}^2` by a factor :math:`\mathrm{scaling}^2` per iteration, one averaged
 update per value. The schedule is computed per utterance from the diameter of its own real
 points, so a batched result equals the result of the same utterance alone, whatever the
@@ -41,20 +42,46 @@ extrapolation step; here it is computed in the forward pass (two batched matmuls
 so backward only rescales it and nothing of size :math:`S \times T` is kept for autograd.
 
 Plan. :func:`transport_plan` runs the same loop for :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)`
-alone and returns its entropic plan :math:`\pi_{ij} = \alpha_i P_{ij}` (for inspection, e.g.
-the alignment of speech frames to source tokens; not differentiable).
+alone (no debiasing terms) and returns its entropic plan :math:`\pi_{ij} = \alpha_i P_{ij}` (for
+inspection, e.g. the alignment of speech frames to source tokens; not differentiable).
+
+Options. ``blur``, ``scaling`` and the position weight :math:`w` are a :class:`SinkhornOptions`.
 """
 from __future__ import annotations
 
 import math
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 
-__all__ = ["sinkhorn_divergence", "transport_plan", "append_positions", "epsilon_schedule"]
+__all__ = ["SinkhornOptions", "sinkhorn_divergence", "transport_plan", "append_positions", "epsilon_schedule"]
 
 _LOG2_E = 1.0 / math.log(2.0)
+
+
+@dataclass(frozen=True)
+class SinkhornOptions:
+    """Options of :func:`sinkhorn_divergence` and :func:`transport_plan`: the one home of their defaults.
+
+    Attributes:
+        blur: Entropic blur; eps = blur ** 2. Must be positive.
+        scaling: eps-scaling ratio of successive blurs, in (0, 1).
+        position_weight: Scale of the appended position coordinate, >= 0; 0 turns it off.
+    """
+
+    blur: float = 0.05
+    scaling: float = 0.5
+    position_weight: float = 1.0
+
+    def __post_init__(self):
+        if not self.blur > 0:
+            raise ValueError(f"blur must be positive, got {self.blur}")
+        if not 0 < self.scaling < 1:
+            raise ValueError(f"scaling must lie in (0, 1), got {self.scaling}")
+        if self.position_weight < 0:
+            raise ValueError(f"position_weight must be >= 0, got {self.position_weight}")
 
 
 def epsilon_schedule(diameter: float, blur: float, scaling: float) -> List[float]:
@@ -149,7 +176,7 @@ def _batched_schedule(
 
 
 def _setup(
-    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor, blur: float, scaling: float
+    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor, options: SinkhornOptions
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Centred points, per-utterance temperature schedules and base-2 log-weights of the solvers.
 
@@ -175,7 +202,7 @@ def _setup(
     mins = torch.minimum(xs.masked_fill(~x_mask.unsqueeze(2), inf).amin(1),
                          ys.masked_fill(~y_mask.unsqueeze(2), inf).amin(1))
     diameters = (maxs - mins).norm(dim=1).tolist()
-    eps_steps, active_steps = _batched_schedule(diameters, blur, scaling, xs.device, xs.dtype)
+    eps_steps, active_steps = _batched_schedule(diameters, options.blur, options.scaling, xs.device, xs.dtype)
 
     # Uniform masses on real positions, exactly zero (log -inf) on padding; base-2 logs.
     a_log = torch.where(x_mask, -torch.log2(x_lengths.to(xs.dtype)).unsqueeze(1), -math.inf)
@@ -183,9 +210,44 @@ def _setup(
     return xs, ys, eps_steps, active_steps, a_log, b_log
 
 
+def _sinkhorn_loop(
+    c_xy: torch.Tensor, c_yx: torch.Tensor, a_log: torch.Tensor, b_log: torch.Tensor,
+    eps_steps: torch.Tensor, active_steps: torch.Tensor,
+    c_xx: Optional[torch.Tensor] = None, c_yy: Optional[torch.Tensor] = None,
+) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+    """The eps-scaling loop of symmetric ("averaged") updates, Feydy (2020) Fig. 3.24.b; geomloss's
+    ``sinkhorn_loop``, debiased when ``c_xx`` and ``c_yy`` are given.
+
+    Args:
+        c_xy: (B, S, T) costs; c_yx: (B, T, S) its transpose.
+        a_log: (B, S) base-2 log-weights of the first measures; b_log: (B, T) of the second.
+        eps_steps, active_steps: (K, B) schedules of :func:`_batched_schedule`.
+        c_xx: (B, S, S) and c_yy: (B, T, T) costs of the debiasing problems, or None.
+
+    Returns:
+        k (B,), the last inverse temperature log2(e) / eps; the potentials f_ba (B, S) and g_ab (B, T),
+        then f_aa (B, S) and g_bb (B, T) when debiased.
+    """
+    # (cost, log-weights, partner): each potential is the soft C-transform of its partner's.
+    problems = [(c_xy, b_log, 1), (c_yx, a_log, 0)]
+    if c_xx is not None:
+        problems += [(c_xx, a_log, 2), (c_yy, b_log, 3)]
+
+    # Initial potentials at each utterance's first temperature.
+    k = _LOG2_E / eps_steps[0]
+    potentials = [_softmin(k, cost, h)[0] for cost, h, _ in problems]
+    for eps, active in zip(eps_steps, active_steps):
+        k = _LOG2_E / eps
+        kk = k.unsqueeze(1)
+        updates = [_softmin(k, cost, h + kk * potentials[partner])[0] for cost, h, partner in problems]
+        keep = ~active.unsqueeze(1)  # utterances whose schedule has not started yet
+        potentials = [torch.where(keep, p, 0.5 * (p + u)) for p, u in zip(potentials, updates)]
+    return k, potentials
+
+
 def _sinkhorn_debiased(
     xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor,
-    blur: float, scaling: float, need_grad: bool,
+    options: SinkhornOptions, need_grad: bool,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The solver on prepared inputs (positions appended, padding zeroed, no autograd).
 
@@ -197,32 +259,16 @@ def _sinkhorn_debiased(
         loss (B,), and the gradients (B, S, D) and (B, T, D) of each loss[b] (zeros on padding;
         empty tensors when ``need_grad`` is false).
     """
-    xs, ys, eps_steps, active_steps, a_log, b_log = _setup(xs, x_mask, ys, y_mask, blur, scaling)
+    xs, ys, eps_steps, active_steps, a_log, b_log = _setup(xs, x_mask, ys, y_mask, options)
 
     c_xy = _half_sq_dist(xs, ys)  # (B, S, T)
     c_yx = c_xy.transpose(1, 2).contiguous()  # (B, T, S)
     c_xx = _half_sq_dist(xs, xs)  # (B, S, S)
     c_yy = _half_sq_dist(ys, ys)  # (B, T, T)
-
-    # Initial potentials at each utterance's first temperature.
-    k = _LOG2_E / eps_steps[0]
-    f_ba, g_ab = _softmin(k, c_xy, b_log)[0], _softmin(k, c_yx, a_log)[0]
-    f_aa, g_bb = _softmin(k, c_xx, a_log)[0], _softmin(k, c_yy, b_log)[0]
-    for eps, active in zip(eps_steps, active_steps):
-        k = _LOG2_E / eps
-        kk = k.unsqueeze(1)
-        # Symmetric ("averaged") updates, Feydy (2020) Fig. 3.24.b.
-        ft_ba = _softmin(k, c_xy, b_log + kk * g_ab)[0]
-        gt_ab = _softmin(k, c_yx, a_log + kk * f_ba)[0]
-        ft_aa = _softmin(k, c_xx, a_log + kk * f_aa)[0]
-        gt_bb = _softmin(k, c_yy, b_log + kk * g_bb)[0]
-        keep = ~active.unsqueeze(1)  # utterances whose schedule has not started yet
-        f_ba = torch.where(keep, f_ba, 0.5 * (f_ba + ft_ba))
-        g_ab = torch.where(keep, g_ab, 0.5 * (g_ab + gt_ab))
-        f_aa = torch.where(keep, f_aa, 0.5 * (f_aa + ft_aa))
-        g_bb = torch.where(keep, g_bb, 0.5 * (g_bb + gt_bb))
+    k, (f_ba, g_ab, f_aa, g_bb) = _sinkhorn_loop(c_xy, c_yx, a_log, b_log, eps_steps, active_steps, c_xx, c_yy)
 
     # Last, full (Jacobi) step at eps = blur^2: the potentials whose gradient is exact.
+    kk = k.unsqueeze(1)
     h_b, h_a, h_aa, h_bb = b_log + kk * g_ab, a_log + kk * f_ba, a_log + kk * f_aa, b_log + kk * g_bb
     f_ba, plan_xy = _softmin(k, c_xy, h_b, need_grad)
     g_ab, plan_yx = _softmin(k, c_yx, h_a, need_grad)
@@ -241,10 +287,10 @@ def _sinkhorn_debiased(
 
 
 def _sinkhorn_plan(
-    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor, blur: float, scaling: float
+    xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor, options: SinkhornOptions
 ) -> torch.Tensor:
-    """The plan of OT_eps(alpha, beta) on prepared inputs: the loop of :func:`_sinkhorn_debiased`
-    for its (f_ba, g_ab) pair alone (the other two never enter it), then pi = a_i P_ij.
+    """The plan of OT_eps(alpha, beta) on prepared inputs: :func:`_sinkhorn_loop` without the debiasing
+    problems (they never enter the (f_ba, g_ab) pair), then pi = a_i P_ij.
 
     Args:
         xs: (B, S, D) points of the first measures; ys: (B, T, D) of the second.
@@ -253,24 +299,14 @@ def _sinkhorn_plan(
     Returns:
         (B, S, T) plan, zero on padded rows and columns.
     """
-    xs, ys, eps_steps, active_steps, a_log, b_log = _setup(xs, x_mask, ys, y_mask, blur, scaling)
+    xs, ys, eps_steps, active_steps, a_log, b_log = _setup(xs, x_mask, ys, y_mask, options)
     c_xy = _half_sq_dist(xs, ys)  # (B, S, T)
     c_yx = c_xy.transpose(1, 2).contiguous()  # (B, T, S)
-
-    k = _LOG2_E / eps_steps[0]
-    f_ba, g_ab = _softmin(k, c_xy, b_log)[0], _softmin(k, c_yx, a_log)[0]
-    for eps, active in zip(eps_steps, active_steps):
-        k = _LOG2_E / eps
-        kk = k.unsqueeze(1)
-        ft_ba = _softmin(k, c_xy, b_log + kk * g_ab)[0]
-        gt_ab = _softmin(k, c_yx, a_log + kk * f_ba)[0]
-        keep = ~active.unsqueeze(1)
-        f_ba = torch.where(keep, f_ba, 0.5 * (f_ba + ft_ba))
-        g_ab = torch.where(keep, g_ab, 0.5 * (g_ab + gt_ab))
+    k, (_, g_ab) = _sinkhorn_loop(c_xy, c_yx, a_log, b_log, eps_steps, active_steps)
 
     # The last half-step: f is the exact soft C-transform of g, so the rows of P sum to 1 and
     # pi_ij = a_i b_j exp((f_i + g_j - C_ij) / eps) = a_i P_ij has the first marginal exactly.
-    plan = _softmin(k, c_xy, b_log + kk * g_ab, with_plan=True)[1]
+    plan = _softmin(k, c_xy, b_log + k.unsqueeze(1) * g_ab, with_plan=True)[1]
     return plan * a_log.exp2().unsqueeze(2)
 
 
@@ -278,9 +314,9 @@ class _SinkhornDivergence(torch.autograd.Function):
     """Autograd wrapper: the gradient is computed with the loss and rescaled in backward."""
 
     @staticmethod
-    def forward(ctx, xs, x_mask, ys, y_mask, blur, scaling):
+    def forward(ctx, xs, x_mask, ys, y_mask, options):
         ctx.set_materialize_grads(False)
-        loss, grad_x, grad_y = _sinkhorn_debiased(xs, x_mask, ys, y_mask, blur, scaling, need_grad=True)
+        loss, grad_x, grad_y = _sinkhorn_debiased(xs, x_mask, ys, y_mask, options, need_grad=True)
         ctx.save_for_backward(grad_x, grad_y)
         return loss
 
@@ -288,16 +324,14 @@ class _SinkhornDivergence(torch.autograd.Function):
     def backward(ctx, grad_loss):
         grad_x, grad_y = ctx.saved_tensors
         if grad_loss is None:
-            return None, None, None, None, None, None
+            return None, None, None, None, None
         scale = grad_loss.view(-1, 1, 1)
-        return grad_x * scale, None, grad_y * scale, None, None, None
+        return grad_x * scale, None, grad_y * scale, None, None
 
 
-def _check_arguments(
-    x: torch.Tensor, x_lengths: torch.Tensor, y: torch.Tensor, y_lengths: torch.Tensor,
-    blur: float, scaling: float, position_weight: float,
-) -> None:
-    """Raise ``ValueError`` naming the argument of the public functions that is wrong."""
+def _check_arguments(x: torch.Tensor, x_lengths: torch.Tensor, y: torch.Tensor, y_lengths: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the tensor argument of the public functions that is wrong
+    (:class:`SinkhornOptions` checks the options)."""
     if x.dim() != 3 or y.dim() != 3 or x.size(0) != y.size(0) or x.size(2) != y.size(2):
         raise ValueError(f"expected x (B, S, D) and y (B, T, D), got {tuple(x.shape)} and {tuple(y.shape)}")
     for name, lengths, size in (("x_lengths", x_lengths, x.size(1)), ("y_lengths", y_lengths, y.size(1))):
@@ -305,12 +339,6 @@ def _check_arguments(
             raise ValueError(f"{name} must be an integer tensor of shape ({x.size(0)},), got {lengths}")
         if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > size):
             raise ValueError(f"{name} must lie in [1, {size}], got {lengths.tolist()}")
-    if not blur > 0:
-        raise ValueError(f"blur must be positive, got {blur}")
-    if not 0 < scaling < 1:
-        raise ValueError(f"scaling must lie in (0, 1), got {scaling}")
-    if position_weight < 0:
-        raise ValueError(f"position_weight must be >= 0, got {position_weight}")
 
 
 def _prepare(
@@ -342,14 +370,12 @@ def sinkhorn_divergence(
     y: torch.Tensor,
     y_lengths: torch.Tensor,
     *,
-    blur: float = 0.05,
-    scaling: float = 0.5,
-    position_weight: float = 1.0,
+    options: SinkhornOptions = SinkhornOptions(),
 ) -> torch.Tensor:
     r"""Debiased Sinkhorn divergence between each pair of padded sequences.
 
-    Equals geomloss ``SamplesLoss("sinkhorn", p=2, blur=blur, scaling=scaling)`` applied to
-    each unpadded utterance (with the position coordinate appended), without its batched
+    Equals geomloss ``SamplesLoss("sinkhorn", p=2, blur=options.blur, scaling=options.scaling)`` applied
+    to each unpadded utterance (with the position coordinate appended), without its batched
     mode's error of giving padded positions mass. Computed in fp32 (fp64 inputs stay fp64),
     also under autocast; differentiable in ``x`` and ``y``.
 
@@ -358,20 +384,18 @@ def sinkhorn_divergence(
         x_lengths: (B,) integer lengths of ``x``, each in [1, S].
         y: (B, T, D) second sequences, e.g. text-encoder states.
         y_lengths: (B,) integer lengths of ``y``, each in [1, T].
-        blur: Entropic blur; eps = blur ** 2. Must be positive.
-        scaling: eps-scaling ratio of successive blurs, in (0, 1).
-        position_weight: Scale of the appended position coordinate; 0 turns it off.
+        options: blur, eps-scaling ratio and position weight.
 
     Returns:
         (B,) tensor of divergences, in the computation dtype.
     """
-    _check_arguments(x, x_lengths, y, y_lengths, blur, scaling, position_weight)
+    _check_arguments(x, x_lengths, y, y_lengths)
     with torch.autocast(device_type=x.device.type, enabled=False):
-        xs, x_mask, ys, y_mask = _prepare(x, x_lengths, y, y_lengths, position_weight)
+        xs, x_mask, ys, y_mask = _prepare(x, x_lengths, y, y_lengths, options.position_weight)
         if torch.is_grad_enabled() and (xs.requires_grad or ys.requires_grad):
-            return _SinkhornDivergence.apply(xs, x_mask, ys, y_mask, blur, scaling)
+            return _SinkhornDivergence.apply(xs, x_mask, ys, y_mask, options)
         with torch.no_grad():
-            return _sinkhorn_debiased(xs, x_mask, ys, y_mask, blur, scaling, need_grad=False)[0]
+            return _sinkhorn_debiased(xs, x_mask, ys, y_mask, options, need_grad=False)[0]
 
 
 def transport_plan(
@@ -380,9 +404,7 @@ def transport_plan(
     y: torch.Tensor,
     y_lengths: torch.Tensor,
     *,
-    blur: float = 0.05,
-    scaling: float = 0.5,
-    position_weight: float = 1.0,
+    options: SinkhornOptions = SinkhornOptions(),
 ) -> torch.Tensor:
     r"""Entropic transport plan :math:`\pi` of :math:`\mathrm{OT}_\varepsilon(\alpha, \beta)` per utterance.
 
@@ -400,14 +422,12 @@ def transport_plan(
         x_lengths: (B,) integer lengths of ``x``, each in [1, S].
         y: (B, T, D) second sequences, e.g. text-encoder states.
         y_lengths: (B,) integer lengths of ``y``, each in [1, T].
-        blur: Entropic blur; eps = blur ** 2. Must be positive.
-        scaling: eps-scaling ratio of successive blurs, in (0, 1).
-        position_weight: Scale of the appended position coordinate; 0 turns it off.
+        options: blur, eps-scaling ratio and position weight.
 
     Returns:
         (B, S, T) plans, exactly zero on padded rows and columns.
     """
-    _check_arguments(x, x_lengths, y, y_lengths, blur, scaling, position_weight)
+    _check_arguments(x, x_lengths, y, y_lengths)
     with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
-        xs, x_mask, ys, y_mask = _prepare(x, x_lengths, y, y_lengths, position_weight)
-        return _sinkhorn_plan(xs, x_mask, ys, y_mask, blur, scaling)
+        xs, x_mask, ys, y_mask = _prepare(x, x_lengths, y, y_lengths, options.position_weight)
+        return _sinkhorn_plan(xs, x_mask, ys, y_mask, options)

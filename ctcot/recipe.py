@@ -71,9 +71,8 @@ def needs_mt(pretrain: str, mt_decoder: bool) -> bool:
     return pretrain in OT_PRETRAINS or mt_decoder
 
 
-def shell_settings(pretrain: str, mt_decoder: bool) -> str:
-    """The rules' values for st.sh, as shell assignments: ``pretrain_ot``, ``need_mt``, ``default_st_tag``."""
+def shell_settings(pretrain: str, mt_decoder: bool) -> Dict[str, str]:
+    """The rules' values for st.sh's shell: ``pretrain_ot``, ``need_mt``, ``default_st_tag``."""
     bash = {True: "true", False: "false"}
-    return (f"pretrain_ot={bash[pretrain in OT_PRETRAINS]}\n"
-            f"need_mt={bash[needs_mt(pretrain, mt_decoder)]}\n"
-            f"default_st_tag={default_st_tag(pretrain, mt_decoder)}\n")
+    return {"pretrain_ot": bash[pretrain in OT_PRETRAINS], "need_mt": bash[needs_mt(pretrain, mt_decoder)],
+            "default_st_tag": default_st_tag(pretrain, mt_decoder)}

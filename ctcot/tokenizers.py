@@ -23,8 +23,9 @@ import sentencepiece as spm
 from ctcot.data_dir import atomic_write, read_kv
 
 __all__ = [
-    "SPECIAL_FIRST", "SPECIAL_LAST", "LANG_TAG", "lang_tag", "lang_tags_of", "strip_lang_tag", "train_sentencepiece", "phonemize", "phonemize_text_file", "phoneme_inventory",
-    "write_token_list", "read_token_list", "tokenizer_for", "write_shape_file",
+    "SPECIAL_FIRST", "SPECIAL_LAST", "LANG_TAG", "lang_tag", "lang_tags_of", "strip_lang_tag", "train_sentencepiece",
+    "phonemize", "phonemize_text_file", "phoneme_inventory",
+    "write_token_list", "read_token_list", "sos_eos_index", "tokenizer_for", "write_shape_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 SPECIAL_FIRST = ("<blank>", "<unk>")
 SPECIAL_LAST = ("<sos/eos>",)
 LANG_TAG = re.compile(r"^(<2[^<>\s]+>)(?: |$)")  # a target-language tag first in a sentence: "<2de> Hallo"
+
+
+def sos_eos_index(vocab_size: int) -> int:
+    """Index of ``<sos/eos>`` in an ESPnet token list of ``vocab_size`` tokens: the last one."""
+    return vocab_size - 1
 
 
 def lang_tag(lang: str) -> str:

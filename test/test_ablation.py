@@ -9,7 +9,15 @@ import pytest
 from scipy import stats
 
 from ctcot.ablation import (
-    Variant, collect_runs, figure5, plan_jobs, plot_figure5, run_jobs, significance, summarize, welch_contrast,
+    Variant,
+    collect_runs,
+    figure5,
+    plan_jobs,
+    plot_figure5,
+    run_jobs,
+    significance,
+    summarize,
+    welch_contrast,
     write_summary,
 )
 from ctcot.recipe import stage_number
@@ -277,7 +285,7 @@ def test_figure5_gains_and_intervals_equal_the_table(tmp_path):
                     means[cells[0][2:] + suffix] = float(cell.split(" ± ")[0])
     assert text.index("## Figure 5") > text.index("| ctc_ot |")
     section = text[text.index("## Figure 5"):].splitlines()
-    for tag, point in points.items():
+    for tag in points:
         row = next(line for line in section if line.startswith(f"| {tag} | "))
         assert float(row.split(" | ")[1]) == pytest.approx(means[tag] - means["ce"], abs=0.011)
     assert "| ctc_mtdec | +5.00 | [" in text

@@ -3,7 +3,6 @@ a full disk named."""
 import shutil
 from collections import namedtuple
 
-import pytest
 import torch
 from espnet2.train.reporter import Reporter
 

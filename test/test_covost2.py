@@ -1,4 +1,5 @@
-"""CoVoST 2 data preparation (ctcot.corpora.covost2) and the egs2/covost2/st1 recipe's data stage.
+"""CoVoST 2 data preparation (ctcot.corpora.covost2, ctcot.bin.prepare_covost2) and the egs2/covost2/st1
+recipe's data stage.
 
 The corpus is faked from real speech: the LibriVox clips of test/data/librivox laid out as Common
 Voice v4 (48 kHz mp3 clips, validated.tsv) plus a CoVoST 2 translation tsv, by
@@ -19,7 +20,8 @@ import pytest
 import soundfile
 from scipy.signal import resample_poly
 
-from ctcot.corpora.covost2 import EN_XX_TARGETS, XX_EN_SOURCES, check_direction, main, prepare_covost2
+from ctcot.bin.prepare_covost2 import main
+from ctcot.corpora.covost2 import EN_XX_TARGETS, XX_EN_SOURCES, check_direction, prepare_covost2
 from ctcot.data_dir import read_kv, validate_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,8 +117,9 @@ def line_number(path: Path, text: str) -> int:
 def test_en_de_data_dirs(en_de, tmp_path):
     covost_root, cv_root = en_de
     out = tmp_path / "data"
-    written = prepare_covost2(covost_root, cv_root, "en", "de", out)
-    assert written == [out / "train.en-de", out / "dev.en-de", out / "test.en-de"]
+    written = prepare_covost2(covost_root, cv_root, out, src_lang="en", tgt_lang="de")
+    assert written == {name: out / name for name in ("train.en-de", "dev.en-de", "test.en-de")}
+    assert list(written) == ["train.en-de", "dev.en-de", "test.en-de"]
     assert sorted(p.name for p in out.iterdir()) == ["dev.en-de", "test.en-de", "train.en-de"]  # no leftovers
 
     expected_sets = {"train": {"0870", "0880", "0890"}, "dev": {"0920"}, "test": {"0930"}}  # train_covost in train
@@ -155,7 +158,7 @@ def test_en_de_data_dirs(en_de, tmp_path):
 
 def test_x_to_en_layout(pristine, tmp_path):
     corpus = pristine["fr", "en"]
-    prepare_covost2(corpus / "covost2", corpus / "commonvoice", "fr", "en", tmp_path / "data")
+    prepare_covost2(corpus / "covost2", corpus / "commonvoice", tmp_path / "data", src_lang="fr", tgt_lang="en")
     test = tmp_path / "data" / "test.fr-en"
     utt = utt_id("fr", "0930", 2)
     assert read_kv(test / "wav.scp") == {utt: f"{corpus}/commonvoice/fr/clips/common_voice_fr_0930.mp3"}
@@ -171,7 +174,7 @@ def test_tsv_escapes_as_the_official_script(en_de, tmp_path):
     covost_root, cv_root = en_de
     tsv = covost_root / "covost_v2.en_de.tsv"
     tsv.write_text(tsv.read_text().replace("Er war kein übelgesinnter", "Er war\\\tkein \\\\ übelgesinnter"))
-    prepare_covost2(covost_root, cv_root, "en", "de", tmp_path / "data")
+    prepare_covost2(covost_root, cv_root, tmp_path / "data", src_lang="en", tgt_lang="de")
     assert read_kv(tmp_path / "data" / "train.en-de" / "text.tc.de")[utt_id("en", "0880", 0)] == \
         "Er war kein \\ übelgesinnter junger Mann,"
 
@@ -196,7 +199,7 @@ def test_empty_texts_are_dropped_and_logged(en_de, tmp_path, caplog):
             f.write(f"{SPEAKERS[0]}\tcommon_voice_en_{clip}.mp3\t{sentence}\t2\t0\t\t\t\n")
         with open(tsv, "a", encoding="utf-8") as f:
             f.write(f"common_voice_en_{clip}.mp3\t{sentence}\t{translation}\ttrain\n")
-    prepare_covost2(covost_root, cv_root, "en", "de", tmp_path / "data")
+    prepare_covost2(covost_root, cv_root, tmp_path / "data", src_lang="en", tgt_lang="de")
     assert len(read_kv(tmp_path / "data" / "train.en-de" / "utt2spk")) == 3
     assert (f"{tsv}: dropped 2 row(s) whose transcript or translation is empty once normalised, on lines 8 9"
             in caplog.text)
@@ -322,11 +325,11 @@ def test_bad_input_is_named_and_leaves_earlier_output(case, en_de, tmp_path):
     make, error, pieces = BAD_INPUTS[case]
     covost_root, cv_root = en_de
     out = tmp_path / "data"
-    prepare_covost2(covost_root, cv_root, "en", "de", out)
+    prepare_covost2(covost_root, cv_root, out, src_lang="en", tgt_lang="de")
     before = snapshot(out)
     covost_root, cv_root = make(covost_root, cv_root)
     with pytest.raises(error) as raised:
-        prepare_covost2(covost_root, cv_root, "en", "de", out)
+        prepare_covost2(covost_root, cv_root, out, src_lang="en", tgt_lang="de")
     for piece in pieces(covost_root, cv_root):
         assert piece in str(raised.value)
     assert snapshot(out) == before
@@ -336,7 +339,7 @@ def test_bad_input_is_named_and_leaves_earlier_output(case, en_de, tmp_path):
 @pytest.mark.parametrize("src, tgt", [("en", "fr"), ("fr", "de"), ("en", "en"), ("xx", "en"), ("zh", "en")])
 def test_unsupported_direction(src, tgt, en_de):
     with pytest.raises(ValueError) as raised:
-        prepare_covost2(*en_de, src, tgt, "unused")
+        prepare_covost2(*en_de, "unused", src_lang=src, tgt_lang=tgt)
     assert str(raised.value) == (
         f"CoVoST 2 has no {src}->{tgt} direction; it has X->en for X in fr de es ca it ru zh-CN pt fa et mn nl "
         f"tr ar sv-SE lv sl ta ja id cy, and en->X for X in de tr fa sv-SE mn zh-CN cy ca sl et id ar ta lv ja")
@@ -357,13 +360,31 @@ def test_cli(en_de, tmp_path):
     assert main(args) == 0
     assert len(read_kv(tmp_path / "data" / "dev.en-de" / "utt2spk")) == 1
     missing = tmp_path / "nowhere"
-    result = subprocess.run([sys.executable, "-m", "ctcot.corpora.covost2", args[0], str(missing), *args[2:]],
+    result = subprocess.run([sys.executable, "-m", "ctcot.bin.prepare_covost2", args[0], str(missing), *args[2:]],
                             capture_output=True, text=True)
     assert result.returncode == 1
     errors = result.stderr.splitlines()
     assert len(errors) == 1 and "ERROR" in errors[0] and f"CoVoST 2 root {missing} does not exist" in errors[0]
-    result = subprocess.run([sys.executable, "-m", "ctcot.corpora.covost2", "--help"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "ctcot.bin.prepare_covost2", "--help"], capture_output=True,
+                            text=True)
     assert result.returncode == 0 and "--covost_root" in result.stdout and "train_covost" in result.stdout
+    with pytest.raises(SystemExit) as exit_info:
+        main(args[4:])  # neither root
+    assert exit_info.value.code == 2
+
+
+def test_print_st_sets_names_the_dirs_written(en_de, tmp_path):
+    """run.sh evals --print_st_sets for st.sh's set names: they are the dirs prepare_covost2 writes."""
+    covost_root, cv_root = en_de
+    written = prepare_covost2(covost_root, cv_root, tmp_path / "data", src_lang="en", tgt_lang="de")
+    printed = subprocess.run([sys.executable, "-m", "ctcot.bin.prepare_covost2", "--src_lang", "en", "--tgt_lang", "de",
+                              "--print_st_sets"], capture_output=True, text=True, check=True).stdout
+    evaluated = subprocess.run(["bash", "-c", 'set -eu; eval "$1"; printf "%s\\n" "$train_set" "$valid_set" $test_sets',
+                                "bash", printed], capture_output=True, text=True, check=True).stdout
+    assert evaluated.splitlines() == list(written)
+    result = subprocess.run([sys.executable, "-m", "ctcot.bin.prepare_covost2", "--src_lang", "en", "--tgt_lang", "fr",
+                             "--print_st_sets"], capture_output=True, text=True)
+    assert result.returncode == 1 and not result.stdout and "CoVoST 2 has no en->fr direction" in result.stderr
 
 
 def make_recipe(root: Path) -> Path:

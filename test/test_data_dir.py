@@ -12,8 +12,17 @@ import soundfile
 
 from ctcot import data_dir as dd
 from ctcot.bin import validate_data_dir as validate_cli
-from ctcot.data_dir import (DataDirError, combine_data_dirs, fix_data_dir, read_kv, subset_data_dir,
-                            utt2spk_to_spk2utt, validate_data_dir, write_data_dirs, write_kv)
+from ctcot.data_dir import (
+    DataDirError,
+    combine_data_dirs,
+    fix_data_dir,
+    read_kv,
+    subset_data_dir,
+    utt2spk_to_spk2utt,
+    validate_data_dir,
+    write_data_dirs,
+    write_kv,
+)
 
 # utterance, recording, start, end, English, German. Recordings are 1.6 s long.
 UTTERANCES = [
@@ -380,7 +389,8 @@ def test_cli_exit_codes(tmp_path):
 
 
 def test_write_data_dirs_replaces_whole_dirs_or_nothing(tmp_path):
-    tables = {"wav.scp": {"a": "/a.wav", "b": "/b.wav"}, "utt2spk": {"a": "s1", "b": "s1"}, "text.tc.de": {"a": "A", "b": "B"}}
+    tables = {"wav.scp": {"a": "/a.wav", "b": "/b.wav"}, "utt2spk": {"a": "s1", "b": "s1"},
+              "text.tc.de": {"a": "A", "b": "B"}}
     old = tmp_path / "dev"
     old.mkdir()
     (old / "segments").write_text("stale\n")

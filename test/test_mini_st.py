@@ -12,10 +12,24 @@ import numpy as np
 import pytest
 import soundfile
 
+from ctcot.bin.prepare_mini_st import get_parser
 from ctcot.corpora import mini_st
 from ctcot.corpora.mini_st import (
-    ADJECTIVES, LEVELS, MODALS, NOUNS, SAYING_VERBS, SIZES, SPEAKERS, TEST_SPEAKERS, TIME_ADVERBS,
-    VERBS, Clause, NounPhrase, PrepPhrase, Sentence, speech,
+    ADJECTIVES,
+    LEVELS,
+    MODALS,
+    NOUNS,
+    SAYING_VERBS,
+    SIZES,
+    SPEAKERS,
+    TEST_SPEAKERS,
+    TIME_ADVERBS,
+    VERBS,
+    Clause,
+    NounPhrase,
+    PrepPhrase,
+    Sentence,
+    speech,
 )
 
 DATA_FILES = {"wav.scp", "utt2spk", "spk2utt", "text.tc.en", "text.lc.rm.en", "text.tc.de"}
@@ -204,7 +218,7 @@ def test_unknown_level_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown level 'medium'; choose from"):
         mini_st.generate_pairs(10, seed=0, level="medium")
     with pytest.raises(ValueError, match="unknown level"):
-        mini_st.prepare_mini_st(tmp_path, "tiny", level="medium")
+        mini_st.prepare_mini_st(tmp_path, size="tiny", level="medium")
 
 
 def test_every_construction_occurs(pairs, level):
@@ -360,7 +374,7 @@ def read_table(path):
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("mini_st")
-    cmd = [sys.executable, "-m", "ctcot.corpora.mini_st", "--output_dir", str(root / "data"),
+    cmd = [sys.executable, "-m", "ctcot.bin.prepare_mini_st", "--output_dir", str(root / "data"),
            "--size", "tiny", "--seed", "0", "--nj", "2"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -430,8 +444,11 @@ def test_rerun_reuses_valid_wavs(tiny, caplog):
     before = {p: os.stat(p).st_mtime_ns for p in wavs}
     texts_before = (root / "data" / "train" / "text.tc.de").read_text(encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
-        mini_st.prepare_mini_st(root / "data", "tiny", seed=0, num_jobs=2)
+        written = mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, num_jobs=2)
     assert "0 wavs to synthesise, 90 already done" in caplog.text
+    assert written == {split: root / "data" / split for split in ("train", "dev", "test")}
+    assert list(written) == ["train", "dev", "test"]
+    assert sorted(p.name for p in (root / "data").iterdir()) == ["dev", "test", "train"]  # no staging dir left
     assert {p: os.stat(p).st_mtime_ns for p in wavs} == before
     assert (root / "data" / "train" / "text.tc.de").read_text(encoding="utf-8") == texts_before
 
@@ -442,7 +459,7 @@ def test_rerun_reuses_valid_wavs(tiny, caplog):
         f.write(b"not a wav")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
-        mini_st.prepare_mini_st(root / "data", "tiny", seed=0, num_jobs=2)
+        mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, num_jobs=2)
     assert "2 wavs to synthesise, 88 already done" in caplog.text
     assert soundfile.info(missing).samplerate == soundfile.info(corrupt).samplerate == 16000
     assert all(os.stat(p).st_mtime_ns == t for p, t in before.items() if p not in (missing, corrupt))
@@ -451,14 +468,16 @@ def test_rerun_reuses_valid_wavs(tiny, caplog):
 def test_missing_espeak_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     with pytest.raises(FileNotFoundError, match="apt-get install espeak-ng"):
-        mini_st.prepare_mini_st(tmp_path / "data", "tiny")
+        mini_st.prepare_mini_st(tmp_path / "data", size="tiny")
     assert not (tmp_path / "data").exists()
 
 
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="unknown size"):
-        mini_st.prepare_mini_st(tmp_path, "huge")
+        mini_st.prepare_mini_st(tmp_path, size="huge")
     with pytest.raises(ValueError, match="num_jobs"):
-        mini_st.prepare_mini_st(tmp_path, "tiny", num_jobs=0)
-    parser = mini_st.get_parser()
+        mini_st.prepare_mini_st(tmp_path, size="tiny", num_jobs=0)
+    parser = get_parser()
     assert all(action.help for action in parser._actions)
+    for flag in ("--nj", "--num_jobs"):  # --nj: the recipe's name
+        assert parser.parse_args(["--output_dir", "data", flag, "3"]).num_jobs == 3

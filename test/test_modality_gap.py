@@ -9,10 +9,17 @@ import torch
 
 from ctcot.bin.modality_gap import main
 from ctcot.modality_gap import (
-    cosine_matrix, cosine_scores, detect_task, encode_speech, encode_text, linear_cka, load_encoder,
-    retrieval_ranks, tokenize,
+    cosine_matrix,
+    cosine_scores,
+    detect_task,
+    encode_speech,
+    encode_text,
+    linear_cka,
+    load_encoder,
+    retrieval_ranks,
+    tokenize,
 )
-from ctcot.ot import append_positions, sinkhorn_divergence, transport_plan
+from ctcot.ot import SinkhornOptions, append_positions, sinkhorn_divergence, transport_plan
 
 # --- the figures ----------------------------------------------------------------------------------
 
@@ -84,14 +91,14 @@ def test_transport_plan_matches_pot_when_converged():
     (position appended; its cost ||x - y||^2 is 2 C, hence reg = 2 eps) gives the same plan."""
     ot = pytest.importorskip("ot")
     x, xl, y, yl = padded_batch()
-    blur = 2.0
-    plans = transport_plan(x, xl, y, yl, blur=blur, scaling=0.995)
+    options = SinkhornOptions(blur=2.0, scaling=0.995)
+    plans = transport_plan(x, xl, y, yl, options=options)
     for b in range(3):
         n, m = LENGTHS_X[b], LENGTHS_Y[b]
-        xp = append_positions(x[b : b + 1, :n], xl[b : b + 1], 1.0)[0].numpy()
-        yp = append_positions(y[b : b + 1, :m], yl[b : b + 1], 1.0)[0].numpy()
+        xp = append_positions(x[b : b + 1, :n], xl[b : b + 1], options.position_weight)[0].numpy()
+        yp = append_positions(y[b : b + 1, :m], yl[b : b + 1], options.position_weight)[0].numpy()
         expected = ot.bregman.sinkhorn_log(np.full(n, 1 / n), np.full(m, 1 / m), ot.dist(xp, yp, metric="sqeuclidean"),
-                                           reg=2 * blur**2, numItermax=100000, stopThr=1e-14)
+                                           reg=2 * options.blur**2, numItermax=100000, stopThr=1e-14)
         plan = plans[b, :n, :m].numpy()
         assert np.abs(plan - expected).max() < 2e-3 * expected.max()
         np.testing.assert_allclose(plan.sum(1), 1 / n, rtol=1e-12)  # the last half-step: rows exact
@@ -124,8 +131,6 @@ def test_transport_plan_checks_arguments_and_keeps_no_graph():
     x, xl, y, yl = padded_batch(torch.float32)
     with pytest.raises(ValueError, match="y_lengths must lie in"):
         transport_plan(x, xl, y, torch.tensor([13, 1, 1]))
-    with pytest.raises(ValueError, match="blur must be positive"):
-        transport_plan(x, xl, y, yl, blur=0.0)
     assert transport_plan(x.requires_grad_(), xl, y, yl).grad_fn is None
 
 
@@ -213,6 +218,7 @@ def test_cli_batched_figures_equal_one_utterance_alone(tiny_models, tmp_path):
     assert main(cli_args(tiny_models, "asr", "ctcot", out, "--num_plans", "0", "--ot_position_weight", "0.5")) == 0
     gap = json.loads((out / "gap.json").read_text())
     assert (gap["speech_model"]["task"], gap["text_model"]["task"]) == ("asr", "ctcot")
+    assert gap["ot"]["position_weight"] == 0.5
     assert not list(out.glob("plan_*.png")) and (out / "projection.png").is_file()
     rows = {r["utt_id"]: r for r in read_per_utt(out / "per_utt.tsv")}
 
@@ -224,7 +230,7 @@ def test_cli_batched_figures_equal_one_utterance_alone(tiny_models, tmp_path):
         s = encode_speech(speech, [utt], tiny_models["data"] / "feats.scp", batch_size=1)[0]
         t = encode_text(text, [ids], batch_size=1)[0]
         value = sinkhorn_divergence(s[None], torch.tensor([len(s)]), t[None], torch.tensor([len(t)]),
-                                    position_weight=0.5).item()
+                                    options=SinkhornOptions(position_weight=0.5)).item()
         assert (int(rows[utt]["frames"]), int(rows[utt]["tokens"])) == (len(s), len(t))
         assert float(rows[utt]["sinkhorn"]) == pytest.approx(value, rel=1e-4)
         cosine = torch.nn.functional.cosine_similarity(s.mean(0), t.mean(0), dim=0).item()
@@ -244,6 +250,15 @@ def test_cli_spaces_of_different_sizes_get_only_cka(tiny_models, tmp_path, caplo
     caplog.clear()
     assert main(cli_args(tiny_models, "asr", "ctc16", tmp_path / "other")) == 1
     assert "has no text encoder" in caplog.text
+
+
+def test_cli_rejects_invalid_ot_options_before_loading_models(tmp_path, capsys):
+    models = {name: tmp_path / "missing" for name in ("ctcot", "mt", "data")}
+    with pytest.raises(SystemExit) as exit_info:
+        main(cli_args(models, "ctcot", "mt", tmp_path / "out", "--ot_scaling", "1.5"))
+    assert exit_info.value.code == 2
+    assert "scaling must lie in (0, 1), got 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_errors_name_the_file(tiny_models, tmp_path, caplog):

@@ -8,6 +8,7 @@ import csv
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -16,6 +17,7 @@ import pytest
 import sentencepiece as spm
 import soundfile
 
+from ctcot.bin import prepare_must_c as program
 from ctcot.corpora import must_c
 from ctcot.data_dir import read_kv, validate_data_dir
 from ctcot.features import read_audio
@@ -55,8 +57,8 @@ def write_must_c_fixture(root: Path, tgt_langs: Sequence[str] = ("de",), version
                 rows += [(1.0, 3.0, "Twice.", "Zweimal.")] * 2
             soundfile.write(set_dir / "wav" / f"ted_{talk}.wav", np.concatenate(pieces), 16000, subtype="PCM_16")
             extra = ", rW: 12, uW: 0" if version == 2 else ""
-            yaml_lines = [f"- {{duration: {d:.6f}, offset: {o:.6f}{extra}, speaker_id: spk.{talk}, wav: ted_{talk}.wav}}"
-                          for d, o, _, _ in rows]
+            yaml_lines = [f"- {{duration: {d:.6f}, offset: {o:.6f}{extra}, speaker_id: spk.{talk}, "
+                          f"wav: ted_{talk}.wav}}" for d, o, _, _ in rows]
             for name, lines in [("yaml", yaml_lines), ("en", [r[2] for r in rows]), (tgt, [r[3] for r in rows])]:
                 (set_dir / "txt" / f"{set_name}.{name}").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
@@ -78,8 +80,9 @@ def expected_train_ids() -> List[str]:
 @pytest.mark.parametrize("version", [1, 2])
 def test_prepare_writes_espnet_ids_segments_and_text_variants(tmp_path, version):
     root = write_must_c_fixture(tmp_path / "MUST_C", version=version)
-    written = must_c.prepare_must_c(root, ["de"], tmp_path / "data")
-    assert [p.name for p in written] == [f"{s}.en-de" for s in must_c.SETS]
+    written = must_c.prepare_must_c(root, tmp_path / "data", tgt_langs=["de"])
+    assert written == {f"{s}.en-de": tmp_path / "data" / f"{s}.en-de" for s in must_c.SETS}
+    assert list(written) == [f"{s}.en-de" for s in must_c.SETS]
     train = tmp_path / "data" / "train.en-de"
     validate_data_dir(train, text_files=["text.tc.en", "text.lc.rm.en", "text.tc.de"])
 
@@ -110,15 +113,19 @@ def test_prepare_writes_espnet_ids_segments_and_text_variants(tmp_path, version)
 
 def test_multilingual_tags_and_combined_sets(tmp_path):
     root = write_must_c_fixture(tmp_path / "MUST_C", ("de", "es"))
-    must_c.prepare_must_c(root, ["de", "es"], tmp_path / "data")
     data = tmp_path / "data"
+    written = must_c.prepare_must_c(root, data, tgt_langs=["de", "es"])
+    names = [f"{s}.en-{lang}" for lang in ("de", "es") for s in must_c.SETS] + ["train.en-de_es", "dev.en-de_es"]
+    assert list(written) == names and all(written[name] == data / name for name in names)
+    assert sorted(p.name for p in data.iterdir()) == sorted(names)
     combined = read_kv(data / "train.en-de_es" / "text.tc.mul")
     single = read_kv(data / "train.en-de" / "text.tc.de")
     assert len(combined) == 2 * len(single)
     for utt, translation in single.items():
         assert combined[f"{utt}_de"] == f"<2de> {translation}"
         assert combined[f"{utt}_es"] == f"<2es> {read_kv(data / 'train.en-es' / 'text.tc.es')[utt]}"
-    assert read_kv(data / "tst-COMMON.en-es" / "text.tc.mul")[next(iter(read_kv(data / "tst-COMMON.en-es/segments")))].startswith("<2es> ")
+    first_utt = next(iter(read_kv(data / "tst-COMMON.en-es/segments")))
+    assert read_kv(data / "tst-COMMON.en-es" / "text.tc.mul")[first_utt].startswith("<2es> ")
     wav = read_kv(data / "train.en-de_es" / "wav.scp")
     assert set(wav) == {"ted_00001_de", "ted_00001_es"}
     validate_data_dir(data / "train.en-de_es", text_files=["text.lc.rm.en", "text.tc.mul"])
@@ -140,7 +147,8 @@ def _break(root: Path, case: str) -> str:
         return f"{txt / 'dev.de'} has 1 lines but {txt / 'dev.yaml'} has 2 segments"
     if case == "missing_wav":
         (root / "en-de/data/tst-HE/wav/ted_4.wav").unlink()
-        return f"{root / 'en-de/data/tst-HE/wav/ted_4.wav'} (first used at {root / 'en-de/data/tst-HE/txt/tst-HE.yaml'}:1)"
+        tst_he = root / "en-de/data/tst-HE"
+        return f"{tst_he / 'wav/ted_4.wav'} (first used at {tst_he / 'txt/tst-HE.yaml'}:1)"
     if case == "bad_yaml":
         lines = (txt / "dev.yaml").read_text().splitlines()
         (txt / "dev.yaml").write_text(lines[0] + "\n" + lines[1].replace("offset:", "ofset:") + "\n")
@@ -152,26 +160,77 @@ def _break(root: Path, case: str) -> str:
 def test_errors_name_the_path_and_leave_earlier_outputs(tmp_path, case):
     root = write_must_c_fixture(tmp_path / "MUST_C")
     data = tmp_path / "data"
-    must_c.prepare_must_c(root, ["de"], data, sets=["dev"])
+    must_c.prepare_must_c(root, data, tgt_langs=["de"], sets=["dev"])
     before = sorted(p.name for p in data.iterdir())
     dev_before = {p.name: p.read_bytes() for p in (data / "dev.en-de").iterdir()}
     expected = _break(root, case)
     with pytest.raises((ValueError, FileNotFoundError)) as error:
-        must_c.prepare_must_c(root, ["de"], data)
+        must_c.prepare_must_c(root, data, tgt_langs=["de"])
     assert expected in str(error.value)
     assert sorted(p.name for p in data.iterdir()) == before  # nothing new, not even a temporary dir
     assert {p.name: p.read_bytes() for p in (data / "dev.en-de").iterdir()} == dev_before
 
 
 def test_cli_rejects_an_unsupported_pair_and_reports_errors_in_one_line(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        must_c.main(["--root", str(tmp_path), "--tgt_langs", "ja", "--output_dir", str(tmp_path / "data")])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 'ja'" in capsys.readouterr().err
+    for tgt_langs in (["ja"], ["de_ja"], ["de ja"]):
+        with pytest.raises(SystemExit) as exit_info:
+            program.main(["--root", str(tmp_path), "--tgt_langs", *tgt_langs, "--output_dir", str(tmp_path / "data")])
+        assert exit_info.value.code == 2
+        assert "invalid choice: 'ja'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unsupported MuST-C target language"):
-        must_c.prepare_must_c(tmp_path, ["ja"], tmp_path / "data")
-    assert must_c.main(["--root", str(tmp_path / "nowhere"), "--tgt_langs", "de"]) == 1
+        must_c.prepare_must_c(tmp_path, tmp_path / "data", tgt_langs=["ja"])
+    with pytest.raises(ValueError, match=r"target language\(s\) \['de'\] given twice"):
+        must_c.prepare_must_c(tmp_path, tmp_path / "data", tgt_langs=["de", "es", "de"])
+    assert program.main(["--root", str(tmp_path / "nowhere"), "--tgt_langs", "de"]) == 1
     assert not (tmp_path / "data").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        program.main(["--tgt_langs", "de"])
+    assert exit_info.value.code == 2 and "required: --root" in capsys.readouterr().err
+
+
+def st_sets(*tgt_langs: str) -> Dict[str, str]:
+    """``--print_st_sets``'s output, as run.sh sees it after ``eval``."""
+    printed = subprocess.run([sys.executable, "-m", "ctcot.bin.prepare_must_c", "--tgt_langs", *tgt_langs,
+                              "--print_st_sets"], capture_output=True, text=True, check=True).stdout
+    names = ("tgt_langs", "tgt_lang", "train_set", "valid_set", "test_sets")
+    script = 'set -eu; eval "$1"; printf "%s\\n" ' + " ".join(f'"${name}"' for name in names)
+    evaluated = subprocess.run(["bash", "-c", script, "bash", printed], capture_output=True, text=True,
+                               check=True).stdout
+    return dict(zip(names, evaluated.splitlines()))
+
+
+def test_tgt_langs_spellings_and_st_sets_name_the_dirs_written(tmp_path):
+    """--tgt_langs de_es, "de es" and de es give the same dirs, and --print_st_sets names them: as
+    run.sh gives them to st.sh, with the text files of st.sh's --tgt_lang."""
+    root = write_must_c_fixture(tmp_path / "MUST_C", ("de", "es"))
+    written = {}
+    for n, spelling in enumerate([["de_es"], ["de es"], ["de", "es"]]):
+        out = tmp_path / f"data{n}"
+        assert program.main(["--root", str(root), "--tgt_langs", *spelling, "--output_dir", str(out)]) == 0
+        written[n] = sorted(p.name for p in out.iterdir())
+        assert st_sets(*spelling) == st_sets("de_es")
+    assert written[0] == written[1] == written[2]
+
+    names = st_sets("de_es")
+    assert names == {"tgt_langs": "de_es", "tgt_lang": "mul", "train_set": "train.en-de_es",
+                     "valid_set": "dev.en-de_es",
+                     "test_sets": "tst-COMMON.en-de tst-HE.en-de tst-COMMON.en-es tst-HE.en-es"}
+    for name in [names["train_set"], names["valid_set"], *names["test_sets"].split()]:
+        assert name in written[0] and (tmp_path / "data0" / name / "text.tc.mul").is_file(), name
+
+    single = must_c.prepare_must_c(root, tmp_path / "single", tgt_langs=["es"])
+    names = st_sets("es")
+    assert names["tgt_langs"] == names["tgt_lang"] == "es"
+    assert sorted(single) == sorted([names["train_set"], names["valid_set"], *names["test_sets"].split()])
+    assert all((single[name] / "text.tc.es").is_file() for name in single)
+
+
+def test_corpus_libraries_do_not_import_the_programs():
+    """ctcot.corpora is library code below the programs of ctcot.bin, which use it."""
+    code = ("import sys, ctcot.corpora.must_c, ctcot.corpora.covost2, ctcot.corpora.mini_st; "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2] == ['ctcot', 'bin']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def make_recipe(root: Path) -> Path:

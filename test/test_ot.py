@@ -3,7 +3,7 @@ import pytest
 import torch
 from geomloss import SamplesLoss
 
-from ctcot.ot import append_positions, epsilon_schedule, sinkhorn_divergence
+from ctcot.ot import SinkhornOptions, append_positions, epsilon_schedule, sinkhorn_divergence
 
 LENGTHS_X = [50, 31, 7, 1]
 LENGTHS_Y = [12, 5, 9, 1]
@@ -16,24 +16,24 @@ def batch(dtype=torch.float64, scale=1.0, seed=0, D=16):
     return x, torch.tensor(LENGTHS_X), y, torch.tensor(LENGTHS_Y)
 
 
-def loss_and_grads(x, x_lengths, y, y_lengths, **kwargs):
+def loss_and_grads(x, x_lengths, y, y_lengths, options=SinkhornOptions()):
     x, y = x.detach().requires_grad_(), y.detach().requires_grad_()
-    loss = sinkhorn_divergence(x, x_lengths, y, y_lengths, **kwargs)
+    loss = sinkhorn_divergence(x, x_lengths, y, y_lengths, options=options)
     grad_x, grad_y = torch.autograd.grad(loss.sum(), [x, y])
     return loss.detach(), grad_x, grad_y
 
 
-def geomloss_reference(x, x_lengths, y, y_lengths, blur=0.05, scaling=0.5, position_weight=1.0):
+def geomloss_reference(x, x_lengths, y, y_lengths, options=SinkhornOptions()):
     """geomloss on each unpadded utterance: lists of loss, grad_x (S_b, D), grad_y (T_b, D)."""
-    loss_fn = SamplesLoss("sinkhorn", p=2, blur=blur, scaling=scaling, backend="tensorized")
+    loss_fn = SamplesLoss("sinkhorn", p=2, blur=options.blur, scaling=options.scaling, backend="tensorized")
     losses, grads_x, grads_y = [], [], []
     for b in range(x.size(0)):
         xb = x[b : b + 1, : x_lengths[b]].detach().requires_grad_()
         yb = y[b : b + 1, : y_lengths[b]].detach().requires_grad_()
         xp, yp = xb, yb
-        if position_weight:
-            xp = append_positions(xb, x_lengths[b : b + 1], position_weight)
-            yp = append_positions(yb, y_lengths[b : b + 1], position_weight)
+        if options.position_weight:
+            xp = append_positions(xb, x_lengths[b : b + 1], options.position_weight)
+            yp = append_positions(yb, y_lengths[b : b + 1], options.position_weight)
         loss = loss_fn(xp[0], yp[0])
         grad_x, grad_y = torch.autograd.grad(loss, [xb, yb])
         losses.append(loss.detach())
@@ -50,9 +50,9 @@ def max_relative_grad_error(grads, reference, lengths):
 @pytest.mark.parametrize("blur,scaling", [(0.05, 0.5), (0.5, 0.9)])
 def test_matches_geomloss_per_utterance_float64(blur, scaling, position_weight):
     x, xl, y, yl = batch(torch.float64)
-    kwargs = dict(blur=blur, scaling=scaling, position_weight=position_weight)
-    loss, grad_x, grad_y = loss_and_grads(x, xl, y, yl, **kwargs)
-    ref_loss, ref_gx, ref_gy = geomloss_reference(x, xl, y, yl, **kwargs)
+    options = SinkhornOptions(blur, scaling, position_weight)
+    loss, grad_x, grad_y = loss_and_grads(x, xl, y, yl, options)
+    ref_loss, ref_gx, ref_gy = geomloss_reference(x, xl, y, yl, options)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-10, atol=0)
     assert max_relative_grad_error(grad_x, ref_gx, LENGTHS_X) < 1e-9
     assert max_relative_grad_error(grad_y, ref_gy, LENGTHS_Y) < 1e-9
@@ -107,7 +107,8 @@ def test_utterances_with_different_schedules():
     x, xl, y, yl = batch(torch.float64)
     x[0], y[0] = 100 * x[0], 100 * y[0]
     x[2], y[2] = 0.01 * x[2], 0.01 * y[2]
-    assert len({len(epsilon_schedule(d, 0.05, 0.5)) for d in (0.3, 30.0, 3000.0)}) == 3
+    options = SinkhornOptions()
+    assert len({len(epsilon_schedule(d, options.blur, options.scaling)) for d in (0.3, 30.0, 3000.0)}) == 3
     loss, grad_x, _ = loss_and_grads(x, xl, y, yl)
     ref_loss, ref_gx, _ = geomloss_reference(x, xl, y, yl)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-10, atol=1e-12)
@@ -119,7 +120,7 @@ def test_matches_pot_when_converged():
     ot = pytest.importorskip("ot")
     x, xl, y, yl = batch(torch.float64, D=4)
     blur = 1.0
-    loss = sinkhorn_divergence(x, xl, y, yl, blur=blur, scaling=0.98, position_weight=0.0)
+    loss = sinkhorn_divergence(x, xl, y, yl, options=SinkhornOptions(blur=blur, scaling=0.98, position_weight=0.0))
     for b in range(x.size(0)):
         xb, yb = x[b, : xl[b]].numpy(), y[b, : yl[b]].numpy()
 
@@ -139,7 +140,7 @@ def test_gradcheck_when_converged():
     xl, yl = torch.tensor([5, 3]), torch.tensor([4, 2])
 
     def fn(x, y):
-        return sinkhorn_divergence(x, xl, y, yl, blur=2.0, scaling=0.999)
+        return sinkhorn_divergence(x, xl, y, yl, options=SinkhornOptions(blur=2.0, scaling=0.999))
 
     # Slow annealing (~900 iterations) converges to ~2e-5; a wrong formula would be off by ~0.1.
     assert torch.autograd.gradcheck(fn, (x, y), eps=1e-6, atol=1e-4, rtol=1e-3)
@@ -154,7 +155,7 @@ def test_degenerate_inputs_stay_finite(case):
     x = torch.randn(3, 20, 8, generator=gen)
     y = torch.randn(3, 6, 8, generator=gen)
     xl, yl = torch.tensor([20, 9, 1]), torch.tensor([6, 1, 1])
-    kwargs = {}
+    options = SinkhornOptions()
     if case == "length_one":
         xl, yl = torch.tensor([1, 1, 1]), torch.tensor([1, 1, 1])
     elif case == "identical":
@@ -164,8 +165,8 @@ def test_degenerate_inputs_stay_finite(case):
         x = 1e3 * x / x.norm(dim=-1, keepdim=True)
         y = 1e3 * y / y.norm(dim=-1, keepdim=True)
     else:
-        kwargs["blur"] = 0.01
-    loss, grad_x, grad_y = loss_and_grads(x, xl, y, yl, **kwargs)
+        options = SinkhornOptions(blur=0.01)
+    loss, grad_x, grad_y = loss_and_grads(x, xl, y, yl, options)
     assert torch.isfinite(loss).all() and torch.isfinite(grad_x).all() and torch.isfinite(grad_y).all()
     if case == "identical":
         assert loss.abs().max() < 1e-4  # S(a, a) = 0
@@ -201,18 +202,36 @@ def test_no_autograd_state_when_not_needed():
         (dict(y_lengths=torch.tensor([13, 1, 1, 1])), "y_lengths must lie in"),
         (dict(x_lengths=torch.tensor([1.0, 1, 1, 1])), "integer tensor"),
         (dict(y=torch.zeros(4, 12, 15)), "expected x"),
-        (dict(blur=0.0), "blur must be positive"),
-        (dict(scaling=1.0), "scaling must lie in"),
-        (dict(position_weight=-1.0), "position_weight"),
     ],
 )
 def test_invalid_arguments_are_named(kwargs, message):
     x, xl, y, yl = batch(torch.float32)
     arguments = dict(x=x, x_lengths=xl, y=y, y_lengths=yl)
-    options = {k: kwargs.pop(k) for k in list(kwargs) if k in ("blur", "scaling", "position_weight")}
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
-        sinkhorn_divergence(**arguments, **options)
+        sinkhorn_divergence(**arguments)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(blur=0.0), r"blur must be positive, got 0\.0"),
+        (dict(blur=float("nan")), "blur must be positive, got nan"),
+        (dict(scaling=1.0), r"scaling must lie in \(0, 1\), got 1\.0"),
+        (dict(scaling=0.0), r"scaling must lie in \(0, 1\), got 0\.0"),
+        (dict(position_weight=-1.0), r"position_weight must be >= 0, got -1\.0"),
+    ],
+)
+def test_invalid_options_raise_at_construction(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SinkhornOptions(**kwargs)
+
+
+def test_options_are_frozen_with_the_documented_defaults():
+    options = SinkhornOptions()
+    assert (options.blur, options.scaling, options.position_weight) == (0.05, 0.5, 1.0)
+    with pytest.raises(AttributeError):
+        options.blur = 0.1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

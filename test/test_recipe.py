@@ -319,7 +319,7 @@ def first_utt(recipe: Path, split: str = "train") -> str:
 
 
 def drop_line(path: Path, utt: str) -> None:
-    path.write_text("".join(l for l in path.read_text().splitlines(True) if l.split(maxsplit=1)[0] != utt))
+    path.write_text("".join(line for line in path.read_text().splitlines(True) if line.split(maxsplit=1)[0] != utt))
 
 
 def failing(recipe: Path, *args: str) -> str:
@@ -349,8 +349,8 @@ def test_utterance_missing_from_a_text_file_stops_stage1(broken):
 def test_empty_transcript_stops_stage1(broken):
     utt = first_utt(broken)
     path = broken / "data/train" / SRC
-    path.write_text("".join(f"{l.split()[0]}\n" if l.split()[0] == utt else l
-                            for l in path.read_text().splitlines(True)))
+    path.write_text("".join(f"{line.split()[0]}\n" if line.split()[0] == utt else line
+                            for line in path.read_text().splitlines(True)))
     out = failing(broken, "--stop_stage", "1")
     assert "data/train is not a valid data directory" in out and f"{SRC}:4" in out and utt in out
     assert "empty transcript" in out
@@ -376,8 +376,8 @@ def test_ctc_infeasible_utterances_are_left_out_in_stage5(broken):
     """A 60-word transcript for a 1-2 s clip: CTC cannot align it; stage 5 lists it and leaves it out of training."""
     utt = first_utt(broken)
     path = broken / "data/train" / SRC
-    path.write_text("".join(f"{utt} {' '.join(['word'] * 60)}\n" if l.split()[0] == utt else l
-                            for l in path.read_text().splitlines(True)))
+    path.write_text("".join(f"{utt} {' '.join(['word'] * 60)}\n" if line.split()[0] == utt else line
+                            for line in path.read_text().splitlines(True)))
     result = run(broken, "--stage", "3", "--stop_stage", "5")
     assert "left out of training" in result.stderr + result.stdout
     train = broken / "dump/fbank/train"
@@ -467,8 +467,8 @@ def test_a_bad_config_is_rejected_before_the_experiment_is_moved(recipe, tmp_pat
     nested.write_text(yaml.safe_dump({**config, "encoder_conf": {**config["encoder_conf"], "num_block": 3}}))
     broken_yaml = tmp_path / "broken.yaml"
     broken_yaml.write_text((recipe / "conf/tiny/train_st.yaml").read_text() + "\nbad: [\n")
-    cases = [(tmp_path / "missing.yaml", "missing.yaml does not exist"), (unknown, "unrecognized arguments: max_epochs"),
-             (nested, "num_block"), (broken_yaml, "broken.yaml")]
+    cases = [(tmp_path / "missing.yaml", "missing.yaml does not exist"),
+             (unknown, "unrecognized arguments: max_epochs"), (nested, "num_block"), (broken_yaml, "broken.yaml")]
     for path, message in cases:
         out = failing(recipe, *SPEED, "--stage", "8", "--stop_stage", "8", "--st_config", str(path))
         assert message in out, out[-3000:]

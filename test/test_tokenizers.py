@@ -7,7 +7,8 @@ from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 
 from ctcot import tokenizers
-from ctcot.bin import split_keys, tokenizers as tokenizers_cli
+from ctcot.bin import split_keys
+from ctcot.bin import tokenizers as tokenizers_cli
 
 SENTENCES = ["the small cat sees a big dog", "a red bird flies over the house", "the dog runs under the tree",
              "she gave the teacher a fresh soup", "because the farmer fell asleep the bird sang"]

@@ -3,7 +3,8 @@
 #
 # Usage: tools/setup_env.sh [--force]
 #
-# Installs, in this order (the order matters, see DESIGN.md §4):
+# Installs, in this order (the order matters: pip, given espnet and torch together, swaps torch for
+# another build or backtracks espnet to a release that cannot build offline; see 2.):
 #   1. torch==$CTCOT_TORCH_VERSION (default 2.13.0).  pip takes whichever build its
 #      index serves: the CPU build where the machine provides one, the CUDA build from
 #      PyPI on a GPU machine.  To force a build, pass pip options through

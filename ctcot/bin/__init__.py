@@ -1,6 +1,39 @@
-"""ctcot's programs, each run as ``python -m ctcot.bin.<name>`` (``--help`` for its options)."""
+"""ctcot's programs, each run as ``python -m ctcot.bin.<name>`` (``--help`` for its options).
+
+A program parses its options and calls the library; the work and its tests are in the library.
+What st.sh runs, stage by stage (stage numbers and names as in :data:`ctcot.recipe.STAGES`):
+
+====================  ===========================  ==================================================
+stage                 program                      library
+====================  ===========================  ==================================================
+1 data                prepare_<corpus>             ctcot.corpora.<corpus>.prepare_<corpus>
+1 data                validate_data_dir            ctcot.data_dir.validate_data_dir
+1 data                fix_data_dir                 ctcot.data_dir.fix_data_dir
+2 speed_perturb       speed_perturb                ctcot.speed_perturb.perturb_data_dir
+3 features            make_fbank                   ctcot.features.extract_data_dir
+4 filter              filter_data_dir              ctcot.filtering.filter_data_dir
+5 tokenizers          tokenizers                   ctcot.tokenizers, ctcot.filtering.drop_ctc_infeasible
+6 mt                  score_st                     ctcot.scoring.score_translations
+7 pretrain            ctcot_train                  ctcot.task.CTCOTTask, ctcot.trainer.EpochKeepingTrainer
+7 pretrain            asr_train                    ctcot.trainer.EpochKeepingTrainer
+6-8 mt..st_train      check_checkpoints            ctcot.checkpoints.set_aside_damaged
+9 st_decode           split_keys                   (itself: Kaldi's split_scp.pl)
+9 st_decode           st_inference                 (ESPnet's decoding; the target-language tag forced)
+10 st_score           score_st                     ctcot.scoring.score_translations
+12 gap                zero_shot                    ctcot.zero_shot.build_swap_model
+12 gap                modality_gap                 ctcot.modality_gap.analyse, ctcot.gap_curves.analyse_curve
+(all)                 recipe                       ctcot.recipe.shell_settings
+(ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation.run_jobs
+====================  ===========================  ==================================================
+
+A program is named after the library module it runs; where it stands in for an ESPnet or Kaldi
+tool it keeps that tool's name (``<task>_train``, ``st_inference``, ``make_fbank``,
+``*_data_dir``, ``split_keys``, ``score_st``). ESPnet's own programs (``espnet2.bin.mt_train``,
+``mt_inference``, ``st_train``, ``pack``) run stages 6, 8 and 11.
+"""
 import logging
-from typing import Callable
+import shlex
+from typing import Callable, Mapping
 
 LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"  # ESPnet's
 
@@ -22,3 +55,8 @@ def run(task: Callable[[], None]) -> int:
         logging.error("%s", err)
         return 1
     return 0
+
+
+def print_shell_assignments(values: Mapping[str, str]) -> None:
+    """Print ``name=value`` lines, each value quoted for the shell, for a recipe to ``eval``."""
+    print("".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items()), end="")

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import List, Optional
 
 from ctcot.ablation import Variant, plan_jobs, run_jobs, write_summary
-from ctcot.recipe import PRETRAINS
 from ctcot.bin import setup_logging
+from ctcot.recipe import PRETRAINS
 
 
 def _bool(text: str) -> bool:

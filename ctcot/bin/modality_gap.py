@@ -27,6 +27,7 @@ from typing import List, Optional
 from ctcot.bin import run
 from ctcot.gap_curves import ZeroShotData, analyse_curve
 from ctcot.modality_gap import SPEECH_TASKS, TEXT_TASKS, analyse, detect_task, format_summary, load_encoder
+from ctcot.ot import SinkhornOptions
 from ctcot.zero_shot import load_decode_config
 
 
@@ -61,9 +62,11 @@ def get_parser() -> argparse.ArgumentParser:
                             "summary.txt; repeat for several sets")
 
     group = parser.add_argument_group("optimal transport (the same for every model: comparable figures)")
-    group.add_argument("--ot_blur", type=float, default=0.05, help="entropic blur of the Sinkhorn divergence")
-    group.add_argument("--ot_scaling", type=float, default=0.5, help="its eps-scaling ratio, in (0, 1)")
-    group.add_argument("--ot_position_weight", type=float, default=1.0,
+    group.add_argument("--ot_blur", type=float, default=SinkhornOptions.blur,
+                       help="entropic blur of the Sinkhorn divergence")
+    group.add_argument("--ot_scaling", type=float, default=SinkhornOptions.scaling,
+                       help="its eps-scaling ratio, in (0, 1)")
+    group.add_argument("--ot_position_weight", type=float, default=SinkhornOptions.position_weight,
                        help="scale of the relative-position coordinate appended to every state (0: none)")
 
     group = parser.add_argument_group("gap curves: the figures of every epoch's model (ctcot.gap_curves)")
@@ -103,6 +106,10 @@ def main(cmd: Optional[List[str]] = None) -> int:
     for name in ("batch_size", "max_utts", "curve_zero_shot_utts", "curve_zero_shot_beam"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             get_parser().error(f"--{name} must be at least 1")
+    try:
+        ot_options = SinkhornOptions(args.ot_blur, args.ot_scaling, args.ot_position_weight)
+    except ValueError as err:
+        get_parser().error(f"--ot_*: {err}")
 
     zero_shot = {}
     for item in args.zero_shot_result:
@@ -118,9 +125,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
         text = load_encoder(args.text_config, args.text_model, text_task, args.device)
         result = analyse(
             speech, text, args.data_dir, args.src_text, args.output_dir,
-            blur=args.ot_blur, scaling=args.ot_scaling, position_weight=args.ot_position_weight,
-            batch_size=args.batch_size, num_plans=args.num_plans, num_pairs_shown=args.num_pairs_shown,
-            max_utts=args.max_utts, zero_shot=zero_shot, device=args.device,
+            options=ot_options, batch_size=args.batch_size, num_plans=args.num_plans,
+            num_pairs_shown=args.num_pairs_shown, max_utts=args.max_utts, zero_shot=zero_shot, device=args.device,
         )
         print(format_summary(result))
         if args.curve_exp_dir is not None:
@@ -133,8 +139,9 @@ def main(cmd: Optional[List[str]] = None) -> int:
                     data_dir=args.curve_zero_shot_data,
                     ref=args.curve_zero_shot_ref, max_utts=args.curve_zero_shot_utts)
             # The analysed model takes each epoch's weights in turn.
-            analyse_curve(speech, args.curve_exp_dir, text, args.data_dir, args.src_text, args.output_dir, max_utts=args.max_utts, batch_size=args.batch_size,
-                          ot_options=result["ot"], zero_shot=curve_zero_shot, device=args.device)
+            analyse_curve(speech, args.curve_exp_dir, text, args.data_dir, args.src_text, args.output_dir,
+                          max_utts=args.max_utts, batch_size=args.batch_size, options=ot_options,
+                          zero_shot=curve_zero_shot, device=args.device)
 
     return run(task)
 

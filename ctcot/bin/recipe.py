@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import List, Optional
 
+from ctcot.bin import print_shell_assignments
 from ctcot.recipe import PRETRAINS, shell_settings
 
 
@@ -25,7 +26,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
     try:
-        sys.stdout.write(shell_settings(args.pretrain, args.st_init_decoder_from_mt == "true"))
+        print_shell_assignments(shell_settings(args.pretrain, args.st_init_decoder_from_mt == "true"))
     except ValueError as err:
         sys.stderr.write(f"Error: {err}\n")
         return 2  # as st.sh's other option errors

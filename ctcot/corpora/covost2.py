@@ -13,7 +13,7 @@ and the speaker (``client_id``) come from ``validated.tsv``, the translation fro
 The split ``train_covost`` (extra training clips) joins ``train``; rows of any other split are not
 used (the official script uses them in no split either).
 
-Writes ``<output_dir>/{train,dev,test}.<src>-<tgt>/`` (a sample record, En→De)::
+Writes ``<output_dir>/{train,dev,test}.<src>-<tgt>/`` (:func:`set_name`; a sample record, En→De)::
 
     wav.scp         0a6f3c-common_voice_en_18885784 /abs/commonvoice/en/clips/common_voice_en_18885784.mp3
     utt2spk         0a6f3c-common_voice_en_18885784 0a6f3c
@@ -39,13 +39,16 @@ Everything (the direction, both tsvs, every needed clip, that no set is empty) i
 anything is written; the data dirs are then written into a temporary dir and moved into place
 together (``ctcot.data_dir.write_data_dirs``), so a failed run leaves earlier outputs as they were.
 
+The names of the data dirs are made here only (:func:`set_name`, :func:`st_sets`); the recipe asks
+for the ones ``st.sh`` needs (``--print_st_sets``).
+
 Usage:
-    python -m ctcot.corpora.covost2 --covost_root downloads/covost2 --cv_root downloads/commonvoice \\
+    python -m ctcot.bin.prepare_covost2 --covost_root downloads/covost2 --cv_root downloads/commonvoice \\
         --src_lang es --tgt_lang en --output_dir data
+    python -m ctcot.bin.prepare_covost2 --src_lang es --tgt_lang en --print_st_sets
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
 import os
@@ -56,12 +59,11 @@ from typing import BinaryIO, Dict, Iterator, List, Optional, Sequence, Set, Tupl
 
 from tqdm import tqdm
 
-from ctcot.bin import run
 from ctcot.corpora.normalize import text_variants
 from ctcot.data_dir import MAX_SHOWN_PROBLEMS, write_data_dirs
 
-__all__ = ["XX_EN_SOURCES", "EN_XX_TARGETS", "SETS", "Utterance", "check_direction", "set_name",
-           "read_covost2", "prepare_covost2", "get_parser", "main"]
+__all__ = ["XX_EN_SOURCES", "EN_XX_TARGETS", "SETS", "Utterance", "check_direction", "set_name", "st_sets",
+           "read_covost2", "prepare_covost2"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,17 @@ def check_direction(src_lang: str, tgt_lang: str) -> None:
 def set_name(dset: str, src_lang: str, tgt_lang: str) -> str:
     """The data dir name of a set, as ESPnet's recipe names it: ``train.es-en``."""
     return f"{dset}.{src_lang}-{tgt_lang}"
+
+
+def st_sets(src_lang: str, tgt_lang: str) -> Dict[str, str]:
+    """The options of ``st.sh`` that name data: ``train_set``, ``valid_set``, ``test_sets``.
+
+    Raises:
+        ValueError: an unsupported direction.
+    """
+    check_direction(src_lang, tgt_lang)
+    return {"train_set": set_name("train", src_lang, tgt_lang), "valid_set": set_name("dev", src_lang, tgt_lang),
+            "test_sets": set_name("test", src_lang, tgt_lang)}
 
 
 def _listing(header: str, problems: Sequence[str]) -> str:
@@ -192,7 +205,7 @@ def _check_inputs(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: str
     return covost_tsv, validated_tsv
 
 
-def read_covost2(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: str) -> Dict[str, List[Utterance]]:
+def read_covost2(covost_dir: Path, cv_dir: Path, src_lang: str, tgt_lang: str) -> Dict[str, List[Utterance]]:
     """Join the CoVoST tsv with Common Voice and check every clip: the utterances of each set.
 
     Returns:
@@ -204,7 +217,7 @@ def read_covost2(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: str)
         FileNotFoundError: a root, a tsv, or clips (each with its tsv line) are missing.
     """
     check_direction(src_lang, tgt_lang)
-    covost_root, cv_root = Path(covost_root), Path(cv_root)
+    covost_root, cv_root = Path(covost_dir), Path(cv_dir)
     covost_tsv, validated_tsv = _check_inputs(covost_root, cv_root, src_lang, tgt_lang)
     clips_dir = os.path.abspath(cv_root / src_lang / "clips")
 
@@ -282,39 +295,26 @@ def _tables(utts: Sequence[Utterance]) -> Dict[str, Dict[str, str]]:
     return tables
 
 
-def prepare_covost2(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: str,
-                    output_dir: Path) -> List[Path]:
-    """Write ``<output_dir>/{train,dev,test}.<src>-<tgt>`` (replacing them); return them.
+def prepare_covost2(covost_dir: Path, cv_dir: Path, output_dir: Path, *, src_lang: str, tgt_lang: str,
+                    num_jobs: int = 1) -> Dict[str, Path]:
+    """Write ``<output_dir>/{train,dev,test}.<src>-<tgt>``, replacing them.
+
+    Args:
+        covost_dir: the CoVoST 2 translations, ``covost_v2.<src>_<tgt>.tsv``.
+        cv_dir: the Common Voice v4 root, holding ``<src>/validated.tsv`` and ``<src>/clips/``.
+        output_dir: where the data dirs go.
+        src_lang, tgt_lang: the direction, X→en or en→X.
+        num_jobs: not used: reading is I/O bound (two tsvs, and whether the clips exist).
+
+    Returns:
+        The data dir written for each set name (:func:`set_name`), train, dev and test.
 
     Raises:
         ValueError, FileNotFoundError: see :func:`read_covost2`; nothing is written then.
     """
-    sets = read_covost2(covost_root, cv_root, src_lang, tgt_lang)
-    written = write_data_dirs(output_dir, {set_name(dset, src_lang, tgt_lang): _tables(utts)
-                                           for dset, utts in sets.items()})
-    for path, utts in zip(written, sets.values()):
-        logger.info(f"{path}: {len(utts)} utterances, {len({u.speaker for u in utts})} speakers")
+    sets = read_covost2(covost_dir, cv_dir, src_lang, tgt_lang)
+    names = {set_name(dset, src_lang, tgt_lang): utts for dset, utts in sets.items()}
+    written = dict(zip(names, write_data_dirs(output_dir, {name: _tables(utts) for name, utts in names.items()})))
+    for name, path in written.items():
+        logger.info(f"{path}: {len(names[name])} utterances, {len({u.speaker for u in names[name]})} speakers")
     return written
-
-
-def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ctcot.corpora.covost2", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--covost_root", type=Path, required=True,
-                        help="Directory of the CoVoST 2 translations, covost_v2.<src>_<tgt>.tsv")
-    parser.add_argument("--cv_root", type=Path, required=True,
-                        help="Common Voice v4 root, holding <src>/validated.tsv and <src>/clips/")
-    parser.add_argument("--src_lang", required=True, help=f"Source language: en, or one of {' '.join(XX_EN_SOURCES)}")
-    parser.add_argument("--tgt_lang", required=True, help=f"Target language: en, or one of {' '.join(EN_XX_TARGETS)}")
-    parser.add_argument("--output_dir", type=Path, default=Path("data"), help="Where the data dirs go")
-    return parser
-
-
-def main(cmd: Optional[Sequence[str]] = None) -> int:
-    args = get_parser().parse_args(cmd)
-    return run(lambda: prepare_covost2(args.covost_root, args.cv_root, args.src_lang, args.tgt_lang,
-                                       args.output_dir))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,7 +8,7 @@ Reads, for each target language ``<tgt>`` and set (train, dev, tst-COMMON, tst-H
     <root>/en-<tgt>/data/<set>/wav/ted_<talk>.wav
 
 (v2.0 adds fields to the yaml lines; they are ignored) and writes ``<output_dir>/<set>.en-<tgt>/``
-as ESPnet's MuST-C recipe does::
+(:func:`set_name`) as ESPnet's MuST-C recipe does::
 
     wav.scp     ted_00001 /abs/en-de/data/train/wav/ted_1.wav
     segments    ted_00001_0016080_0019580 ted_00001 16.080 19.580
@@ -30,28 +30,34 @@ Everything is checked before anything is written; the data dirs are then written
 dir and moved into place (``ctcot.data_dir.write_data_dirs``), so a failed run leaves earlier
 outputs as they were.
 
+The names of the data dirs are made here only (:func:`set_name`, :func:`st_sets`); the recipe asks
+for the ones ``st.sh`` needs (``--print_st_sets``).
+
 Usage:
-    python -m ctcot.corpora.must_c --root /data/MUST_C --tgt_langs de --output_dir data
+    python -m ctcot.bin.prepare_must_c --root /data/MUST_C --tgt_langs de --output_dir data
+    python -m ctcot.bin.prepare_must_c --root /data/MUST_C --tgt_langs de_es --output_dir data
+    python -m ctcot.bin.prepare_must_c --tgt_langs de_es --print_st_sets
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from ctcot.corpora.normalize import CASES, text_variants
 from ctcot.data_dir import write_data_dirs
 from ctcot.tokenizers import lang_tag
 
-__all__ = ["TARGETS", "SETS", "Segment", "read_set", "prepare_must_c", "main"]
+__all__ = ["TARGETS", "SETS", "TEST_SETS", "Segment", "split_tgt_langs", "pair_name", "set_name", "st_sets",
+           "read_set", "prepare_must_c"]
 
 logger = logging.getLogger(__name__)
 
 TARGETS = ("de", "es", "fr", "it", "nl", "pt", "ro", "ru")  # MuST-C v1.0; v2.0 has en-de only
 SETS = ("train", "dev", "tst-COMMON", "tst-HE")
+TEST_SETS = ("tst-COMMON", "tst-HE")
 MIN_DURATION = 0.2  # seconds; shorter segments are widened to this
 
 # One yaml line, as MuST-C writes them: "- {duration: 3.5, offset: 16.08, speaker_id: spk.1, wav: ted_1.wav}"
@@ -69,6 +75,50 @@ class Segment:
     start: float  # seconds, after widening, rounded to the millisecond as in the id
     end: float
     text: Dict[str, Dict[str, str]]
+
+
+def split_tgt_langs(text: str) -> List[str]:
+    """The target languages of ``de``, ``de_es`` or ``de es`` (the recipe's two spellings); not checked."""
+    return re.split(r"[\s_]+", text.strip()) if text.strip() else []
+
+
+def _check_tgt_langs(tgt_langs: Sequence[str]) -> None:
+    unknown = [lang for lang in tgt_langs if lang not in TARGETS]
+    if unknown or not tgt_langs:
+        raise ValueError(f"unsupported MuST-C target language(s) {unknown or list(tgt_langs)}: "
+                         f"expected some of {' '.join(TARGETS)}")
+    repeated = sorted({lang for lang in tgt_langs if tgt_langs.count(lang) > 1})
+    if repeated:
+        raise ValueError(f"MuST-C target language(s) {repeated} given twice in {list(tgt_langs)}")
+
+
+def pair_name(tgt_langs: Sequence[str]) -> str:
+    """The language pair of data dir names: ``en-de``, or ``en-de_es`` with several targets."""
+    return f"en-{'_'.join(tgt_langs)}"
+
+
+def set_name(dset: str, tgt_langs: Sequence[str]) -> str:
+    """The data dir name of a set: ``tst-COMMON.en-de``; ``train.en-de_es`` for a combined multilingual set."""
+    return f"{dset}.{pair_name(tgt_langs)}"
+
+
+def st_sets(tgt_langs: Sequence[str]) -> Dict[str, str]:
+    """The options of ``st.sh`` that name data: ``tgt_lang``, ``train_set``, ``valid_set``, ``test_sets``
+    (space-separated), and ``tgt_langs`` joined as ``local/data.sh --tgt_langs`` takes it (``de_es``).
+
+    With several targets, ``tgt_lang`` is ``mul`` (``text.<case>.mul``: translations after a ``<2xx>``
+    tag, which decoding is forced to start with), training and validation use the combined sets, and
+    each target's test sets are scored apart.
+
+    Raises:
+        ValueError: an unsupported, repeated or missing target.
+    """
+    _check_tgt_langs(tgt_langs)
+    return {"tgt_langs": "_".join(tgt_langs),
+            "tgt_lang": "mul" if len(tgt_langs) > 1 else tgt_langs[0],
+            "train_set": set_name("train", tgt_langs),
+            "valid_set": set_name("dev", tgt_langs),
+            "test_sets": " ".join(set_name(dset, [lang]) for lang in tgt_langs for dset in TEST_SETS)}
 
 
 def _parse_yaml_line(line: str, where: str) -> Dict[str, str]:
@@ -99,24 +149,24 @@ def _read_lines(path: Path) -> List[str]:
         return [line.rstrip("\n") for line in f]
 
 
-def read_set(root: Path, tgt_lang: str, set_name: str) -> List[Segment]:
+def read_set(root: Path, tgt_lang: str, dset: str) -> List[Segment]:
     """Read and check one set of one language pair (nothing is written).
 
     Raises:
         FileNotFoundError / ValueError: a missing directory, yaml, text file or wav; a malformed
             yaml line; line counts that differ between the yaml and the text files.
     """
-    set_dir = root / f"en-{tgt_lang}" / "data" / set_name
+    set_dir = root / f"en-{tgt_lang}" / "data" / dset
     if not set_dir.is_dir():
         raise FileNotFoundError(
             f"{set_dir} does not exist: expected MuST-C's en-{tgt_lang}/data/{{{','.join(SETS)}}}/ under {root}")
-    yaml_path = set_dir / "txt" / f"{set_name}.yaml"
+    yaml_path = set_dir / "txt" / f"{dset}.yaml"
     lines = _read_lines(yaml_path)
-    texts = {lang: _read_lines(set_dir / "txt" / f"{set_name}.{lang}") for lang in ("en", tgt_lang)}
+    texts = {lang: _read_lines(set_dir / "txt" / f"{dset}.{lang}") for lang in ("en", tgt_lang)}
     yaml_lines = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     for lang, text in texts.items():
         if len(text) != len(yaml_lines):
-            raise ValueError(f"{set_dir / 'txt' / f'{set_name}.{lang}'} has {len(text)} lines but "
+            raise ValueError(f"{set_dir / 'txt' / f'{dset}.{lang}'} has {len(text)} lines but "
                              f"{yaml_path} has {len(yaml_lines)} segments: they must be line-aligned")
 
     segments, missing_wavs, empty = [], {}, []
@@ -188,17 +238,27 @@ def _tables(segments: Sequence[Segment], tgt_langs: Sequence[str], multilingual:
     return tables
 
 
-def prepare_must_c(root: Path, tgt_langs: Sequence[str], output_dir: Path, sets: Sequence[str] = SETS) -> List[Path]:
+def prepare_must_c(corpus_dir: Path, output_dir: Path, *, tgt_langs: Sequence[str], sets: Sequence[str] = SETS,
+                   num_jobs: int = 1) -> Dict[str, Path]:
     """Write ``<output_dir>/<set>.en-<tgt>`` for every target and set (and the combined multilingual
-    train/dev sets with several targets); returns the dirs written.
+    train/dev sets with several targets).
+
+    Args:
+        corpus_dir: the MuST-C root, holding ``en-<tgt>/``.
+        output_dir: where the data dirs go.
+        tgt_langs: target languages, of ``TARGETS``; several: multilingual.
+        sets: the sets to prepare, of ``SETS``.
+        num_jobs: not used: reading is I/O bound (text files, and whether the wavs exist).
+
+    Returns:
+        The data dir written for each set name (:func:`set_name`): targets in the given order, each
+        with its sets in the given order, then the combined sets.
 
     Raises:
         FileNotFoundError / ValueError: see :func:`read_set`; also an unknown target or set.
     """
-    root, output_dir = Path(root), Path(output_dir)
-    unknown = [lang for lang in tgt_langs if lang not in TARGETS]
-    if unknown or not tgt_langs:
-        raise ValueError(f"unsupported MuST-C target language(s) {unknown or tgt_langs}: expected some of {' '.join(TARGETS)}")
+    root, output_dir = Path(corpus_dir), Path(output_dir)
+    _check_tgt_langs(tgt_langs)
     bad_sets = [s for s in sets if s not in SETS]
     if bad_sets:
         raise ValueError(f"unknown MuST-C set(s) {bad_sets}: expected some of {' '.join(SETS)}")
@@ -209,38 +269,17 @@ def prepare_must_c(root: Path, tgt_langs: Sequence[str], output_dir: Path, sets:
     multilingual = len(tgt_langs) > 1
     data = {(lang, s): read_set(root, lang, s) for lang in tgt_langs for s in sets}  # all checks first
 
-    dirs = {f"{set_name}.en-{lang}": _tables(segments, [lang] * len(segments), multilingual)
-            for (lang, set_name), segments in data.items()}
+    dirs = {set_name(dset, [lang]): _tables(segments, [lang] * len(segments), multilingual)
+            for (lang, dset), segments in data.items()}
     if multilingual:
-        for set_name in ("train", "dev"):
-            if set_name not in sets:
+        for dset in ("train", "dev"):
+            if dset not in sets:
                 continue
-            segments = [seg for lang in tgt_langs for seg in data[(lang, set_name)]]
-            langs = [lang for lang in tgt_langs for _ in data[(lang, set_name)]]
-            dirs[f"{set_name}.en-{'_'.join(tgt_langs)}"] = _tables(segments, langs, multilingual, suffix=True)
-    written = write_data_dirs(output_dir, dirs)
-    for path, tables in zip(written, dirs.values()):
-        logger.info(f"{path}: {len(tables['utt2spk'])} utterances from {len(tables['wav.scp'])} talks")
+            segments = [seg for lang in tgt_langs for seg in data[(lang, dset)]]
+            langs = [lang for lang in tgt_langs for _ in data[(lang, dset)]]
+            dirs[set_name(dset, tgt_langs)] = _tables(segments, langs, multilingual, suffix=True)
+    written = dict(zip(dirs, write_data_dirs(output_dir, dirs)))
+    for name, path in written.items():
+        logger.info(f"{path}: {len(dirs[name]['utt2spk'])} utterances from {len(dirs[name]['wav.scp'])} talks")
     return written
 
-
-def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, required=True, help="MuST-C root, holding en-<tgt>/ directories")
-    parser.add_argument("--tgt_langs", nargs="+", required=True, choices=TARGETS, metavar="LANG",
-                        help=f"Target language(s), of {' '.join(TARGETS)}; several: multilingual")
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS, metavar="SET",
-                        help=f"Sets to prepare, of {' '.join(SETS)}")
-    parser.add_argument("--output_dir", type=Path, default=Path("data"), help="Where the data dirs go")
-    return parser
-
-
-def main(cmd: Optional[Sequence[str]] = None) -> int:
-    from ctcot.bin import run
-
-    args = get_parser().parse_args(cmd)
-    return run(lambda: prepare_must_c(args.root, args.tgt_langs, args.output_dir, args.sets))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -16,7 +16,7 @@ modal verbs, the future, a lexicon of several hundred words), for GPUs.
 Sample records (``default`` size, seed 0) are in the README.
 
 Usage:
-    python -m ctcot.corpora.mini_st --output_dir data --level easy --size default --seed 0 --nj 2
+    python -m ctcot.bin.prepare_mini_st --output_dir data --level easy --size default --seed 0 --nj 2
 """
 from ctcot.corpora.mini_st.grammar import *  # noqa: F401,F403
 from ctcot.corpora.mini_st.grammar import __all__ as _grammar_all

@@ -15,9 +15,26 @@ from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from ctcot.corpora.mini_st.lexicon import (
-    ADJECTIVES, ANIMATE, ANYTHING, CONJUNCTIONS, DETERMINERS, MANNER_ADVERBS, MODALS, NAMES, NOUNS,
-    NUMBERS, PREPOSITIONS, SAYING_VERBS, TIME_ADVERBS, VERBS, WH_WORDS, Adjective, Noun, TimeAdverb,
-    Verb, kind_set,
+    ADJECTIVES,
+    ANIMATE,
+    ANYTHING,
+    CONJUNCTIONS,
+    DETERMINERS,
+    MANNER_ADVERBS,
+    MODALS,
+    NAMES,
+    NOUNS,
+    NUMBERS,
+    PREPOSITIONS,
+    SAYING_VERBS,
+    TIME_ADVERBS,
+    VERBS,
+    WH_WORDS,
+    Adjective,
+    Noun,
+    TimeAdverb,
+    Verb,
+    kind_set,
 )
 
 __all__ = [

@@ -2,27 +2,27 @@
 
 Output: ``<output_dir>/{train,dev,test}/`` with ``wav.scp``, ``utt2spk``, ``spk2utt``,
 ``text.tc.en``, ``text.lc.rm.en`` and ``text.tc.de``, each sorted by utterance id (C locale);
-utterance ids start with the speaker id. The audio goes to ``--wav_dir``; a wav that is
+utterance ids start with the speaker id. The audio goes to ``wav_dir``; a wav that is
 already there and valid is not synthesised again. The test speakers never occur in train or
-dev, and no sentence occurs in two splits. Everything is deterministic given ``--seed``.
+dev, and no sentence occurs in two splits. Everything is deterministic given ``seed``.
 
 Usage:
-    python -m ctcot.corpora.mini_st --output_dir data --level easy --size default --seed 0 --nj 2
+    python -m ctcot.bin.prepare_mini_st --output_dir data --level easy --size default --seed 0 --nj 2
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import random
 import time
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Sequence, Union
 
 from ctcot.corpora.mini_st.grammar import DEFAULT_LEVEL, LEVELS, SentencePair, generate_pairs
 from ctcot.corpora.mini_st.speech import SPEAKERS, TEST_SPEAKERS, Speaker, espeak_binary, synthesize
+from ctcot.data_dir import write_data_dirs
 
-__all__ = ["SplitSizes", "SIZES", "prepare_mini_st", "get_parser", "main"]
+__all__ = ["SplitSizes", "SIZES", "prepare_mini_st"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,41 +70,31 @@ def _assign(pairs: Sequence[SentencePair], first_index: int, speakers: Sequence[
     return utts
 
 
-def _write_data_dir(directory: Path, utts: Sequence[_Utterance]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    utts = sorted(utts, key=lambda u: u.utt_id)  # code-point order = C-locale byte order (ASCII)
-    columns = {
-        "wav.scp": [str(u.wav.absolute()) for u in utts],
-        "utt2spk": [u.speaker.id for u in utts],
-        "text.tc.en": [u.pair.en_tc for u in utts],
-        "text.lc.rm.en": [u.pair.en_lc_rm for u in utts],
-        "text.tc.de": [u.pair.de_tc for u in utts],
-    }
-    for name, values in columns.items():
-        lines = "".join(f"{u.utt_id} {value}\n" for u, value in zip(utts, values))
-        (directory / name).write_text(lines, encoding="utf-8")
-    spk2utt: Dict[str, List[str]] = {}
-    for u in utts:
-        spk2utt.setdefault(u.speaker.id, []).append(u.utt_id)
-    (directory / "spk2utt").write_text(
-        "".join(f"{spk} {' '.join(ids)}\n" for spk, ids in sorted(spk2utt.items())), encoding="utf-8")
+def _tables(utts: Sequence[_Utterance]) -> Dict[str, Dict[str, str]]:
+    """The files of one data dir (``spk2utt`` apart)."""
+    return {"wav.scp": {u.utt_id: str(u.wav.absolute()) for u in utts},
+            "utt2spk": {u.utt_id: u.speaker.id for u in utts},
+            "text.tc.en": {u.utt_id: u.pair.en_tc for u in utts},
+            "text.lc.rm.en": {u.utt_id: u.pair.en_lc_rm for u in utts},
+            "text.tc.de": {u.utt_id: u.pair.de_tc for u in utts}}
 
 
-def prepare_mini_st(output_dir: Union[str, Path], size: str = "tiny", seed: int = 0,
-                    num_jobs: int = 1, wav_dir: Union[str, Path, None] = None,
-                    level: str = DEFAULT_LEVEL) -> Dict[str, Path]:
+def prepare_mini_st(output_dir: Union[str, Path], *, level: str = DEFAULT_LEVEL, size: str = "tiny", seed: int = 0,
+                    wav_dir: Union[str, Path, None] = None, num_jobs: int = 1) -> Dict[str, Path]:
     """Generate the corpus: sentence pairs, espeak-ng audio and the train/dev/test data dirs.
 
+    The corpus is generated, so there is no corpus directory to read.
+
     Args:
-        output_dir: where ``train/``, ``dev/`` and ``test/`` are written.
+        output_dir: where ``train/``, ``dev/`` and ``test/`` are written (replacing them).
+        level: the grammar's difficulty, a key of ``grammar.LEVELS``.
         size: a key of ``SIZES``.
         seed: seed of the sentences and of the speaker assignment.
-        num_jobs: parallel espeak-ng processes.
         wav_dir: where the audio goes; default ``<output_dir>/../downloads/mini_st/wav``.
-        level: the grammar's difficulty, a key of ``grammar.LEVELS``.
+        num_jobs: parallel espeak-ng processes.
 
     Returns:
-        The data directory of each split, by split name.
+        The data dir written for each split, train, dev and test.
     """
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
@@ -134,42 +124,12 @@ def prepare_mini_st(output_dir: Union[str, Path], size: str = "tiny", seed: int 
     all_utts = [u for utts in splits.values() for u in utts]
     synthesize([(u.speaker, u.pair.en_tc, u.wav) for u in all_utts], num_jobs)
     # Data dirs only after all audio exists: a failed run leaves no dir that looks complete.
-    result = {}
-    for name, utts in splits.items():
-        result[name] = output_dir / name
-        _write_data_dir(result[name], utts)
-        logger.info(f"Wrote {result[name]}: {len(utts)} utterances, "
-                    f"{len({u.speaker.id for u in utts})} speakers")
+    names = SplitSizes._fields
+    written = dict(zip(names, write_data_dirs(output_dir, {name: _tables(splits[name]) for name in names})))
+    for name, path in written.items():
+        logger.info(f"Wrote {path}: {len(splits[name])} utterances, "
+                    f"{len({u.speaker.id for u in splits[name]})} speakers")
     logger.info(f"mini_st ({level}, {size}) ready in {output_dir}, audio in {wav_dir} "
                 f"[elapsed={time.perf_counter() - start:.1f}s]")
-    return result
+    return written
 
-
-def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ctcot.corpora.mini_st", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--output_dir", type=Path, required=True,
-                        help="Where the train/, dev/ and test/ data directories are written")
-    parser.add_argument("--size", choices=sorted(SIZES), default="tiny",
-                        help="Corpus size (train/dev/test utterances): "
-                             + ", ".join(f"{k}={tuple(v)}" for k, v in SIZES.items()))
-    parser.add_argument("--level", choices=sorted(LEVELS), default=DEFAULT_LEVEL,
-                        help="Difficulty of the grammar: " + "; ".join(
-                            f"{name}: {lvl.description}" for name, lvl in LEVELS.items()))
-    parser.add_argument("--seed", type=int, default=0, help="Seed of sentences and speaker assignment")
-    parser.add_argument("--nj", type=int, default=1, help="Parallel espeak-ng processes")
-    parser.add_argument("--wav_dir", type=Path, default=None,
-                        help="Where the audio goes; None: <output_dir>/../downloads/mini_st/wav")
-    return parser
-
-
-def main(cmd: Optional[List[str]] = None) -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    args = get_parser().parse_args(cmd)
-    prepare_mini_st(args.output_dir, args.size, args.seed, args.nj, args.wav_dir, args.level)
-
-
-if __name__ == "__main__":
-    main()

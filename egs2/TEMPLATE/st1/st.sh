@@ -69,6 +69,7 @@ gpu_inference=false  # Decode on the GPU (every job uses the first visible one) 
 # Modality-gap analysis (stage 12)
 gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500 --curve_zero_shot_utts 100".
 
+# shellcheck disable=SC2034  # read by utils/parse_options.sh
 help_message=$(cat << EOF
 Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)
 
@@ -127,6 +128,7 @@ case "${st_init_decoder_from_mt}" in
 esac
 # The rules shared with ctcot's Python (ctcot/recipe.py): pretrain_ot (a text encoder, initialised
 # from the MT encoder), need_mt (stage 6 trains MT) and default_st_tag.
+pretrain_ot="" need_mt="" default_st_tag=""  # set by the eval below
 if ! settings=$(${python} -m ctcot.bin.recipe --pretrain "${pretrain}" --st_init_decoder_from_mt "${st_init_decoder_from_mt}"); then
     exit 2
 fi
@@ -405,7 +407,7 @@ if runs 3; then
         else
             out=${data_feats}/${dset}
         fi
-        sig=$(signature "$(cat data/${dset}/{wav.scp,utt2spk} data/${dset}/text* data/${dset}/segments data/${dset}/utt2speed 2>/dev/null | md5sum)" \
+        sig=$(signature "$(cat "data/${dset}"/{wav.scp,utt2spk} "data/${dset}"/text* "data/${dset}/segments" "data/${dset}/utt2speed" 2>/dev/null | md5sum)" \
             "${num_mel_bins}")
         if is_done "${out}" "${sig}"; then
             log "  ${out}: done before"
@@ -580,16 +582,16 @@ if runs 7; then
         else
             case "${pretrain}" in
                 ce|ctc_ce)  # attention encoder-decoder ASR on the source transcript (ESPnet's)
-                    program="ctcot.bin.asr_train"
+                    train_program="ctcot.bin.asr_train"
                     data_name=text
                     token_args="--token_type ${src_espnet_token_type} --token_list ${src_tokendir}/tokens.txt --bpemodel ${src_bpemodel}" ;;
                 ctc|ctc_ot|ctc_ot_frozen)
-                    program="ctcot.bin.ctcot_train"
+                    train_program="ctcot.bin.ctcot_train"
                     data_name=src_text
                     token_args=${src_token_args} ;;
             esac
-            # shellcheck disable=SC2086
-            train_exp "${pretrain_exp}" "${sig}" ${python} -m ${program} ${common_train_args} \
+            # shellcheck disable=SC2046,SC2086  # word splitting of option strings intended
+            train_exp "${pretrain_exp}" "${sig}" ${python} -m ${train_program} ${common_train_args} \
                 --config "${pretrain_config}" ${token_args} $(feats_args "${train_dir}" "${valid_dir}") \
                 --train_data_path_and_name_and_type "${train_dir}/${src_text},${data_name},text" \
                 --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${data_name},text" \
@@ -623,7 +625,7 @@ if runs 8; then
     if is_done "${st_exp}" "${sig}"; then
         log "  ${st_exp}/${inference_model} exists: done before"
     else
-        # shellcheck disable=SC2086
+        # shellcheck disable=SC2046,SC2086  # word splitting of option strings intended
         train_exp "${st_exp}" "${sig}" ${python} -m espnet2.bin.st_train ${common_train_args} \
             --config "${st_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" \
             --bpemodel "${tgt_bpemodel}" $(feats_args "${train_dir}" "${valid_dir}") \

@@ -31,13 +31,18 @@ case "${src_lang}" in
     mn|ja) src_token_type=bpe ;;
     *) src_token_type=phn ;;
 esac
-pair=${src_lang}-${tgt_lang}
 
 ../../../tools/setup_env.sh   # a no-op when tools/venv is up to date
+. ./path.sh
+
+# train_set, valid_set, test_sets: named by ctcot.corpora.covost2, which writes them (an unknown direction fails here)
+train_set="" valid_set="" test_sets=""  # set by the eval below
+st_sets=$(python -m ctcot.bin.prepare_covost2 --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" --print_st_sets)
+eval "${st_sets}"   # assigned first: eval "$(...)" would hide a failure
 
 ./st.sh \
     --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" --src_case lc.rm --tgt_case tc \
-    --train_set "train.${pair}" --valid_set "dev.${pair}" --test_sets "test.${pair}" \
+    --train_set "${train_set}" --valid_set "${valid_set}" --test_sets "${test_sets}" \
     --local_data_opts "--src_lang ${src_lang} --tgt_lang ${tgt_lang}" \
     --conf_dir "conf/${conf}" --ngpu 1 --nj 16 --inference_nj 16 \
     --src_token_type "${src_token_type}" --src_nbpe 10000 --tgt_nbpe 10000 \

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-tgt_langs=de   # of de es fr it nl pt ro ru; several: multilingual
+tgt_langs=de   # of de es fr it nl pt ro ru; several ("de es" or de_es): multilingual
 conf=medium    # conf/medium or conf/large
 st_opts=()
 while [ $# -gt 0 ]; do
@@ -20,26 +20,20 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-read -r -a langs <<< "${tgt_langs}"
-if [ "${#langs[@]}" -gt 1 ]; then
-    joined=$(tr ' ' _ <<< "${langs[*]}")
-    pair=en-${joined}
-    tgt_lang=mul   # text.<case>.mul: translations after a <2xx> tag; decoding is forced to start with it
-    test_sets=""
-    for lang in "${langs[@]}"; do test_sets+=" tst-COMMON.en-${lang} tst-HE.en-${lang}"; done
-else
-    joined=${langs[0]}
-    pair=en-${joined}
-    tgt_lang=${joined}
-    test_sets="tst-COMMON.${pair} tst-HE.${pair}"
-fi
-
 ../../../tools/setup_env.sh   # a no-op when tools/venv is up to date
+. ./path.sh
+
+# st.sh's names, from ctcot.corpora.must_c, which names the dirs it writes: tgt_langs joined (de_es, for
+# local/data.sh), tgt_lang (mul with several targets: text.<case>.mul, translations after a <2xx> tag that
+# decoding is forced to start with), train_set, valid_set (combined with several targets), test_sets.
+tgt_lang="" train_set="" valid_set="" test_sets=""  # set by the eval below
+st_sets=$(python -m ctcot.bin.prepare_must_c --tgt_langs "${tgt_langs}" --print_st_sets)
+eval "${st_sets}"   # assigned first: eval "$(...)" would hide a failure
 
 ./st.sh \
-    --local_data_opts "--tgt_langs ${joined}" \
+    --local_data_opts "--tgt_langs ${tgt_langs}" \
     --src_lang en --tgt_lang "${tgt_lang}" --src_case lc.rm --tgt_case tc \
-    --train_set "train.${pair}" --valid_set "dev.${pair}" --test_sets "${test_sets# }" \
+    --train_set "${train_set}" --valid_set "${valid_set}" --test_sets "${test_sets}" \
     --conf_dir "conf/${conf}" --ngpu 1 --nj 16 --inference_nj 16 \
     --src_token_type phn --src_nbpe 10000 --tgt_nbpe 10000 \
     --pretrain ctc_ot --st_init_decoder_from_mt true \

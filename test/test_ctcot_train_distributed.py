@@ -43,7 +43,6 @@ import pytest
 import soundfile
 import torch
 import yaml
-
 from conftest import TINY_PRETRAIN_CONFIG, WORDS
 
 THREE_LETTER_WORDS = sorted(w for w in WORDS if len(w) == 3)
@@ -141,7 +140,8 @@ def clean_env(record_dir: Path) -> dict:
 
 
 def start(cmd, env, log: Path):
-    return subprocess.Popen(list(map(str, cmd)), env=env, cwd=log.parent, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(list(map(str, cmd)), env=env, cwd=log.parent, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT)
 
 
 def finish(processes, logs, timeout=300):

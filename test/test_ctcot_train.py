@@ -36,8 +36,10 @@ def test_collect_stats_train_and_resume(tiny_corpus, tmp_path):
     exp = tmp_path / "exp"
     train = [
         *common, "--normalize", "global_mvn", "--normalize_conf", f"stats_file={stats}/train/feats_stats.npz",
-        "--train_shape_file", stats / "train" / "speech_shape", "--train_shape_file", stats / "train" / "src_text_shape",
-        "--valid_shape_file", stats / "valid" / "speech_shape", "--valid_shape_file", stats / "valid" / "src_text_shape",
+        "--train_shape_file", stats / "train" / "speech_shape",
+        "--train_shape_file", stats / "train" / "src_text_shape",
+        "--valid_shape_file", stats / "valid" / "speech_shape",
+        "--valid_shape_file", stats / "valid" / "src_text_shape",
         "--fold_length", 80000, "--fold_length", 150, "--output_dir", exp, "--keep_epoch_models", "true",
     ]
     log = run_train(*train, "--max_epoch", 1, cwd=tmp_path)

@@ -1,14 +1,15 @@
 """CTCOTModel / CTCOTTask: losses, options, and checkpoint exchange with ESPnet's MT and ST models."""
 import pytest
 import torch
+from conftest import TINY_PRETRAIN_CONFIG, TINY_SPEECH_ENCODER, TINY_TEXT_ENCODER, build_args
 from espnet2.tasks.mt import MTTask
 from espnet2.tasks.st import STTask
 from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
 
-from conftest import TINY_PRETRAIN_CONFIG, TINY_SPEECH_ENCODER, TINY_TEXT_ENCODER, build_args
 from ctcot.espnet_model import ctc_infeasible
-from ctcot.ot import sinkhorn_divergence
+from ctcot.ot import SinkhornOptions, sinkhorn_divergence
 from ctcot.task import CTCOTTask
+from ctcot.tokenizers import sos_eos_index
 
 
 def build_model(tokens, **model_conf):
@@ -22,7 +23,7 @@ def make_batch(vocab_size, seed=0):
     gen = torch.Generator().manual_seed(seed)
     speech = torch.randn(3, 120, 80, generator=gen)
     speech_lengths = torch.tensor([120, 90, 40])
-    src_text = torch.randint(2, vocab_size - 1, (3, 9), generator=gen)
+    src_text = torch.randint(2, sos_eos_index(vocab_size), (3, 9), generator=gen)  # no <blank>, <unk>, <sos/eos>
     src_text_lengths = torch.tensor([9, 6, 3])
     for b, n in enumerate(src_text_lengths):
         src_text[b, n:] = -1
@@ -72,6 +73,18 @@ def test_losses_are_normalised_by_source_tokens(tiny_corpus):
     num_tokens = batch["src_text_lengths"].sum()
     torch.testing.assert_close(stats["loss_ot"], (ot_sum / num_tokens).view(1))
     torch.testing.assert_close(stats["loss_ctc"], (ctc_per_utt.sum() / num_tokens).view(1), rtol=1e-5, atol=1e-5)
+
+
+def test_ot_options_come_from_the_config_keys(tiny_corpus):
+    assert build_model(tiny_corpus["tokens"]).ot_options == SinkhornOptions()
+    model = build_model(tiny_corpus["tokens"], ot_blur=0.2, ot_scaling=0.8, ot_position_weight=0.0).eval()
+    assert model.ot_options == SinkhornOptions(blur=0.2, scaling=0.8, position_weight=0.0)
+    batch = make_batch(model.vocab_size)
+    _, stats, _ = model(**batch)
+    speech_out, speech_lens, text_out, text_lens = encode_both(model, batch)
+    with torch.no_grad():
+        divergence = sinkhorn_divergence(speech_out, speech_lens, text_out, text_lens, options=model.ot_options)
+    torch.testing.assert_close(stats["sinkhorn"], divergence.mean().view(1))
 
 
 def test_ctc_infeasible_utterances_are_those_with_an_infinite_ctc_loss(tiny_corpus):
@@ -161,6 +174,8 @@ def test_bad_options_are_named(tiny_corpus):
         CTCOTTask.build_model(build_args(CTCOTTask, config, src_token_list=str(tiny_corpus["tokens"])))
     with pytest.raises(ValueError, match="not both 0"):
         build_model(tiny_corpus["tokens"], ctc_weight=0.0, ot_weight=0.0)
+    with pytest.raises(ValueError, match=r"scaling must lie in \(0, 1\), got 1.0"):
+        build_model(tiny_corpus["tokens"], ot_scaling=1.0)
 
 
 def test_text_encoder_initialises_from_espnet_mt_encoder(tiny_corpus, tmp_path):
@@ -187,6 +202,7 @@ def test_text_encoder_initialises_from_espnet_mt_encoder(tiny_corpus, tmp_path):
 
     # The text side then computes exactly the MT encoder's states (<sos/eos> first, as ESPnet's
     # MT model feeds its encoder), so OT pulls speech towards what the MT decoder was trained on.
+    assert mt_model.src_sos == sos_eos_index(model.vocab_size)
     model.eval(), mt_model.eval()
     batch = make_batch(model.vocab_size)
     with torch.no_grad():

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Generate the mini English→German speech-translation corpus (``ctcot.corpora.mini_st``): sentence
+pairs, espeak-ng audio, and the train/dev/test Kaldi data dirs.
+
+Usage:
+    python -m ctcot.bin.prepare_mini_st --output_dir data --level easy --size default --seed 0 --nj 2
+"""
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ctcot.bin import run
+from ctcot.corpora.mini_st import DEFAULT_LEVEL, LEVELS, SIZES, prepare_mini_st
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ctcot.bin.prepare_mini_st", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--output_dir", type=Path, required=True,
+                        help="Where the train/, dev/ and test/ data directories are written")
+    parser.add_argument("--size", choices=sorted(SIZES), default="tiny",
+                        help="Corpus size (train/dev/test utterances): "
+                             + ", ".join(f"{k}={tuple(v)}" for k, v in SIZES.items()))
+    parser.add_argument("--level", choices=sorted(LEVELS), default=DEFAULT_LEVEL,
+                        help="Difficulty of the grammar: " + "; ".join(
+                            f"{name}: {lvl.description}" for name, lvl in LEVELS.items()))
+    parser.add_argument("--seed", type=int, default=0, help="Seed of sentences and speaker assignment")
+    parser.add_argument("--num_jobs", "--nj", type=int, default=1, help="Parallel espeak-ng processes")
+    parser.add_argument("--wav_dir", type=Path, default=None,
+                        help="Where the audio goes; None: <output_dir>/../downloads/mini_st/wav")
+    return parser
+
+
+def main(cmd: Optional[Sequence[str]] = None) -> int:
+    args = get_parser().parse_args(cmd)
+    return run(lambda: prepare_mini_st(args.output_dir, level=args.level, size=args.size, seed=args.seed,
+                                       wav_dir=args.wav_dir, num_jobs=args.num_jobs))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

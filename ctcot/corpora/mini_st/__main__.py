@@ -1,3 +1,0 @@
-from ctcot.corpora.mini_st.prepare import main
-
-main()

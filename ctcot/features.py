@@ -45,7 +45,7 @@ from tqdm import tqdm
 from ctcot.data_dir import DataDirError, atomic_write, parse_segment, read_kv
 
 __all__ = ["BadAudioError", "DiskFullError", "FbankConfig", "compute_fbank", "extract_data_dir", "read_audio",
-           "change_speed"]
+           "resample_audio", "change_speed"]
 
 _INT16_SCALE = 32768.0
 _DISK_FULL = {errno.ENOSPC: "no space left on the device of", errno.EDQUOT: "disk quota exceeded on the device of",
@@ -144,7 +144,7 @@ def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
     if ratio == 0:
         raise ValueError(f"speed factor {factor} is too small (under 1/2000)")
     # Reading rate * factor samples per second as rate samples per second: speed times factor.
-    return _resample(audio, ratio.numerator, ratio.denominator)
+    return resample_audio(audio, ratio.numerator, ratio.denominator)
 
 
 def read_audio(source: str, start: float = 0.0, end: float = -1.0) -> Tuple[int, np.ndarray]:
@@ -169,7 +169,7 @@ def read_audio(source: str, start: float = 0.0, end: float = -1.0) -> Tuple[int,
         return f.samplerate, audio
 
 
-def _resample(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+def resample_audio(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     """Resample (torchaudio's windowed sinc) integer or float audio, keeping its dtype; integers
     are rounded and clipped to the range of that dtype."""
     from torchaudio.functional import resample  # imported late (slow import)
@@ -228,7 +228,7 @@ def _utterance_fbank(utt: str, recordings: Dict[str, str], cuts: Optional[Dict[s
         return None, (source, "short", "no samples (empty audio or segment)")
     if sample_rate != config.sample_rate:  # e.g. Common Voice's 48 kHz mp3
         try:
-            audio, sample_rate = _resample(audio, sample_rate, config.sample_rate), config.sample_rate
+            audio, sample_rate = resample_audio(audio, sample_rate, config.sample_rate), config.sample_rate
         except Exception as error:  # e.g. a rate of 0 in a broken header
             return None, (source, "rate", f"cannot resample {sample_rate} Hz to {config.sample_rate} Hz: {error}")
     try:

@@ -18,6 +18,7 @@ import kaldiio
 import numpy as np
 import pytest
 import sacrebleu
+import soundfile
 import torch
 import yaml
 
@@ -184,6 +185,55 @@ def test_stage11_packed_model_decodes_like_stage9(recipe, tmp_path):
         utt, feats = next(iter(kaldiio.load_scp_sequential("dump/fbank/test/feats.scp")))
     hyp = speech2text(feats)[0][0]
     assert hyp == read_kv(recipe / DECODE / "text", allow_empty=True)[utt]
+
+
+def test_stage9_batches_give_espnets_hypotheses(recipe, tmp_path):
+    """Stage 9 decodes in utterance batches; ESPnet's st_inference (--batch_bins 0: one utterance at a
+    time) gives the same token ids, and so do batches of any size."""
+    from ctcot.st_inference import BatchSpeech2Text
+
+    espnet_dir = tmp_path / "espnet"
+    subprocess.run([sys.executable, "-m", "ctcot.bin.st_inference", "--batch_bins", "0", "--ngpu", "0",
+                    "--config", "conf/tiny/decode_st.yaml", "--st_train_config", f"{ST_EXP}/config.yaml",
+                    "--st_model_file", f"{ST_EXP}/valid.acc.ave.pth", "--output_dir", str(espnet_dir),
+                    "--data_path_and_name_and_type", "dump/fbank/test/feats.scp,speech,kaldi_ark"],
+                   cwd=recipe, check=True, capture_output=True, timeout=300)
+    espnet = read_kv(espnet_dir / "1best_recog/token_int", allow_empty=True)
+    batched = {}
+    for part in sorted((recipe / DECODE / "logdir").glob("output.*/1best_recog/token_int")):
+        batched.update(read_kv(part, allow_empty=True))
+    assert len(espnet) == 15 and batched == espnet
+    assert read_kv(recipe / DECODE / "text", allow_empty=True) == read_kv(espnet_dir / "1best_recog/text",
+                                                                           allow_empty=True)
+    with contextlib.chdir(recipe):
+        feats = dict(kaldiio.load_scp_sequential("dump/fbank/test/feats.scp"))
+        decode = yaml.safe_load(Path("conf/tiny/decode_st.yaml").read_text())
+        options = {k: decode[k] for k in ("beam_size", "penalty", "maxlenratio", "minlenratio")}
+        for batch_bins in (1, 500, 10 ** 6):  # batch size 1, a few, all at once
+            speech2text = BatchSpeech2Text(f"{ST_EXP}/config.yaml", f"{ST_EXP}/valid.acc.ave.pth",
+                                           batch_bins=batch_bins, **options)
+            results = speech2text(list(feats.values()))
+            assert {utt: " ".join(map(str, r[0][2])) for utt, r in zip(feats, results)} == espnet, batch_bins
+
+
+def test_translate_recordings_with_the_packed_model(recipe, tmp_path):
+    """python -m ctcot.bin.translate on stage 11's archive: a test recording translates as stage 9 decoded it
+    (also in stereo); unusable files are named, the others translated, and the exit status is 1."""
+    utt, wav = next(iter(read_kv(recipe / "data/test/wav.scp").items()))
+    audio, rate = soundfile.read(recipe / wav, dtype="int16")
+    stereo, empty, text = tmp_path / "stereo.flac", tmp_path / "empty.wav", tmp_path / "notes.txt"
+    soundfile.write(stereo, np.stack([audio, audio], axis=1), rate)
+    soundfile.write(empty, np.zeros(0, dtype="int16"), rate)
+    text.write_text("not audio\n")
+    files = [str(recipe / wav), str(empty), str(stereo), str(text)]
+    result = subprocess.run([sys.executable, "-m", "ctcot.bin.translate", "--model",
+                             str(recipe / ST_EXP / "ctc_ot_mtdec_packed.zip"), *files],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    expected = read_kv(recipe / DECODE / "text", allow_empty=True)[utt]
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stdout.splitlines() == [f"{files[0]}\t{expected}", f"{files[2]}\t{expected}"]
+    assert f"{empty}: no samples" in result.stderr and f"{text}: cannot read it as audio" in result.stderr
+    assert "2 of 4 files could not be translated" in result.stderr
 
 
 def test_stage12_modality_gap(recipe):

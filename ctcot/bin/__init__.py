@@ -18,12 +18,14 @@ stage                 program                      library
 7 pretrain            asr_train                    ctcot.trainer.EpochKeepingTrainer
 6-8 mt..st_train      check_checkpoints            ctcot.checkpoints.set_aside_damaged
 9 st_decode           split_keys                   (itself: Kaldi's split_scp.pl)
-9 st_decode           st_inference                 (ESPnet's decoding; the target-language tag forced)
+9 st_decode           st_inference                 ctcot.st_inference.decode_scp
+9 st_decode           st_inference                 ctcot.batch_beam_search.batch_beam_search
 10 st_score           score_st                     ctcot.scoring.score_translations
 12 gap                zero_shot                    ctcot.zero_shot.build_swap_model
 12 gap                modality_gap                 ctcot.modality_gap.analyse, ctcot.gap_curves.analyse_curve
 (all)                 recipe                       ctcot.recipe.shell_settings
 (ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation.run_jobs
+(your audio)          translate                    ctcot.translate.Translator
 ====================  ===========================  ==================================================
 
 A program is named after the library module it runs; where it stands in for an ESPnet or Kaldi

@@ -62,8 +62,9 @@ st_init_decoder_from_mt=true  # Initialise the ST decoder from the MT model's de
 
 # Decoding and scoring (stages 9-11)
 inference_config=""  # Default: ${conf_dir}/decode_st.yaml.
-inference_args=""    # Extra arguments of espnet2.bin.st_inference.
+inference_args=""    # Extra arguments of ctcot.bin.st_inference (ESPnet's st_inference options).
 inference_model=valid.acc.ave.pth  # Checkpoint of the ST experiment to decode with.
+inference_batch_bins=20000  # Stage 9: decode batches of at most this many padded feature frames (ctcot's batched beam search, ESPnet's results); 0: ESPnet's decoding, one utterance at a time.
 gpu_inference=false  # Decode on the GPU (every job uses the first visible one) instead of CPUs.
 
 # Modality-gap analysis (stage 12)
@@ -83,7 +84,7 @@ Stages:
      gold source transcripts (beam search with the ST decoding config: the cascade's upper bound)
   7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen
   8: ST training (ESPnet ST task), initialised from stages 6 and 7
-  9: decoding of the test sets (ESPnet ST inference, beam search, averaged checkpoint)
+  9: decoding of the test sets (ESPnet's beam search, in utterance batches; averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
   11: packing of the ST model (ESPnet's packer)
   12: modality gap of the pre-trained speech encoder: its zero-shot ST (with the MT decoder, no ST
@@ -308,18 +309,19 @@ decode_jobs() {
 }
 
 # decode_st <dir> <test set> <ST config> <ST model>: ESPnet's ST beam search (--inference_config,
-# --inference_args) on the test set's features, in --inference_nj jobs, into <dir>/text. Multilingual
-# models get the set's target-language tag forced as the first token.
+# --inference_args), batched by --inference_batch_bins (ctcot.bin.st_inference), on the test set's
+# features, in --inference_nj jobs, into <dir>/text. Multilingual models get the set's
+# target-language tag forced as the first token.
 decode_st() {
-    local dir=$1 dset=$2 tag program=(espnet2.bin.st_inference)
+    local dir=$1 dset=$2 tag options=(--batch_bins "${inference_batch_bins}")
     if [ -n "${lang_tag_opt}" ]; then
         tag=$(awk 'NR == 1 {print $2}' "${data_feats}/${dset}/${tgt_text}")
-        program=(ctcot.bin.st_inference --tgt_lang_tag "${tag}")
+        options+=(--tgt_lang_tag "${tag}")
         log "  ${dset}: hypotheses start with ${tag}"
     fi
     # shellcheck disable=SC2086
     decode_jobs "${dir}" "${data_feats}/${dset}/feats.scp" \
-        ${python} -m "${program[@]}" --ngpu "${inference_ngpu}" --batch_size 1 --config "${inference_config}" \
+        ${python} -m ctcot.bin.st_inference "${options[@]}" --ngpu "${inference_ngpu}" --batch_size 1 --config "${inference_config}" \
         --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,speech,kaldi_ark" \
         --st_train_config "$3" --st_model_file "$4" ${inference_args}
 }
@@ -677,8 +679,9 @@ if runs 11; then
     log "Stage 11: packing ${st_exp}/${inference_model} -> ${packed}"
     require "${st_exp}/${inference_model}" "stage 8"
     # The normalisation statistics and the SentencePiece model are named in config.yaml: the packer
-    # stores them and rewrites the paths.
-    options=(--option "${train_dir}/feats_stats.npz" --option "${tgt_bpemodel}")
+    # stores them and rewrites the paths. decode.yaml: the decoding options, for ctcot.bin.translate.
+    cp "${inference_config}" "${st_exp}/decode.yaml"
+    options=(--option "${train_dir}/feats_stats.npz" --option "${tgt_bpemodel}" --option "${st_exp}/decode.yaml")
     for f in "${st_exp}/RESULTS.md" "${st_exp}/images"; do
         if [ -e "${f}" ]; then options+=(--option "${f}"); fi
     done

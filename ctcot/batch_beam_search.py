@@ -1,0 +1,297 @@
+"""Utterance-batched beam search for ESPnet ST models.
+
+ESPnet's ``st_inference`` decodes one utterance at a time (its ``BatchBeamSearch`` batches the
+hypotheses of that one utterance). Here the encoder runs once on a padded batch of utterances and
+every decoder step scores the live hypotheses of all utterances at once; each hypothesis attends
+to its own utterance's encoder output, with the padded frames masked out. Hypotheses and
+utterances leave the batch as they end.
+
+The search follows ``espnet.nets.beam_search.BeamSearch.forward`` with ESPnet's ``BatchBeamSearch``
+steps, with the scorers ``espnet2.bin.st_inference.Speech2Text`` builds (decoder weighted
+``1 - ctc_weight``, length bonus weighted ``penalty``, CTC prefix scorer weighted ``ctc_weight``
+with its pre-beam; no LM): the same top-k over each utterance's (hypotheses x vocabulary) scores,
+the same length limits, the same ``<eos>`` forced at the maximum length, the same ``end_detect``
+and the same retry with a smaller ``minlenratio`` when no hypothesis ended, so that it gives
+ESPnet's hypotheses and scores (up to float rounding), utterance by utterance.
+"""
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
+from espnet.nets.e2e_asr_common import end_detect
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
+from espnet2.asr.decoder.transformer_decoder import BaseTransformerDecoder
+
+
+@dataclass
+class SearchHypothesis:
+    """One ended hypothesis, as ESPnet's ``Hypothesis`` without scorer states.
+
+    ``yseq``: token ids, starting with the primer (``[sos]`` by default) and ending with ``eos``
+    (twice when ``eos`` was chosen at the maximum length, where ESPnet appends one more).
+    ``score``: the weighted total. ``scores``: the unweighted total of each scorer with a non-zero
+    weight (``decoder``, ``length_bonus``, ``ctc``), as ESPnet's ``Hypothesis.scores``.
+    """
+
+    yseq: List[int]
+    score: float
+    scores: Dict[str, float]
+
+    @property
+    def token_int(self) -> List[int]:
+        """Output token ids as ``Speech2Text`` returns them: ``yseq[1:-1]`` without blanks (id 0)."""
+        return [t for t in self.yseq[1:-1] if t != 0]
+
+
+def _length_limit(ratio: float, enc_len: int) -> int:
+    """ESPnet's maximum output length for one utterance of ``enc_len`` encoder frames."""
+    if ratio == 0:
+        return enc_len
+    if ratio < 0:
+        return -int(ratio)
+    return max(1, int(ratio * enc_len))
+
+
+def _min_length(ratio: float, enc_len: int) -> int:
+    """ESPnet's minimum output length (hypotheses ending earlier are dropped)."""
+    return -int(ratio) if ratio < 0 else int(ratio * enc_len)
+
+
+def encode_as_alone(model, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``model.encode`` on a padded batch, giving each utterance the encoder frames it has alone.
+
+    ESPnet's convolutional subsampling subsamples the padding mask by slicing, so an utterance
+    padded in a batch keeps one or two more encoder frames (computed partly from padding) than it
+    has alone, as ``Speech2Text`` encodes it, and every frame then attends to them. A forward hook
+    on ``encoder.embed`` cuts the mask back to the utterance's own frame count (that of the same
+    module applied to the utterance alone); the frames kept depend on no padding, so with a
+    self-attention encoder (``TransformerEncoder``) the result is the utterance's own encoding
+    (up to float rounding). Encoders that also mix frames otherwise (the convolution module of a
+    Conformer) still see padded frames.
+
+    Args:
+        speech: (B, T, ...) padded input.
+        speech_lengths: (B,) input lengths.
+
+    Returns:
+        (B, T', D) encoder output and its (B,) lengths.
+    """
+    embed = getattr(model.encoder, "embed", None)
+    if embed is None:
+        return model.encode(speech, speech_lengths)
+
+    def alone_mask(module, inputs, output):
+        if not (isinstance(output, tuple) and len(output) == 2 and isinstance(inputs, tuple) and len(inputs) == 2):
+            return None  # no subsampling mask to fix
+        xs, masks = inputs
+        out, out_masks = output
+        in_lens = masks.reshape(masks.size(0), -1).sum(-1).tolist()
+        # Frame counts alone: the module run on each length unpadded (forward() skips this hook).
+        alone = {
+            n: int(module.forward(xs.new_zeros(1, n, *xs.shape[2:]), masks.new_ones(1, 1, n))[1].sum())
+            for n in set(in_lens)
+        }
+        lens = torch.tensor([alone[n] for n in in_lens], device=out_masks.device)
+        return out, (torch.arange(out_masks.size(-1), device=out_masks.device) < lens.unsqueeze(1)).unsqueeze(1)
+
+    handle = embed.register_forward_hook(alone_mask)
+    try:
+        return model.encode(speech, speech_lengths)
+    finally:
+        handle.remove()
+
+
+def _search(
+    decoder: BaseTransformerDecoder,
+    enc: torch.Tensor,
+    enc_lens: torch.Tensor,
+    *,
+    beam_size: int,
+    weights: Dict[str, float],
+    maxlenratio: float,
+    minlenratio: float,
+    primer: Sequence[int],
+    eos: int,
+    ctc_logp: Optional[torch.Tensor] = None,
+) -> List[List[SearchHypothesis]]:
+    """One pass of ESPnet's ``BeamSearch.forward`` (without the retry) for every utterance.
+
+    Args:
+        decoder: the ST model's decoder (scores with ``forward_one_step``).
+        enc: (B, T, D) padded encoder output.
+        enc_lens: (B,) encoder output lengths.
+        weights: scorer weights, ``decoder``, ``length_bonus`` and ``ctc`` (left out where 0).
+        ctc_logp: (B, T, V) CTC log-probabilities, for the ``ctc`` scorer.
+
+    Returns:
+        For each utterance, its ended hypotheses sorted by score, best first (possibly none).
+    """
+    device, dtype = enc.device, enc.dtype
+    n_utts = enc.size(0)
+    lens = enc_lens.tolist()
+    maxlens = torch.tensor([_length_limit(maxlenratio, n) for n in lens], device=device)
+    minlens = [_min_length(minlenratio, n) for n in lens]
+    # (B, 1, T): True on valid frames, the memory mask of the decoder's source attention.
+    enc_mask = ~make_pad_mask(enc_lens, maxlen=enc.size(1)).to(device).unsqueeze(1)
+    n_vocab = decoder.output_layer.out_features
+    ended: List[List[SearchHypothesis]] = [[] for _ in range(n_utts)]
+
+    # The running hypotheses of all utterances, flat (N,), grouped by utterance, each group in
+    # ESPnet's order (best first). All have the same length at a given step.
+    utt = torch.nonzero(maxlens > 0).view(-1)  # (N,) utterance of each hypothesis
+    yseq = torch.tensor(list(primer), dtype=torch.long, device=device).repeat(len(utt), 1)  # (N, L)
+    score = torch.zeros(len(utt), dtype=dtype, device=device)
+    scores = {k: torch.zeros(len(utt), dtype=dtype, device=device) for k in weights}
+    cache: Optional[List[torch.Tensor]] = None  # per decoder layer: (N, L - 1, D)
+    # CTC prefix scorer state (CTCPrefixScorer's, for CTCPrefixScoreTH): forward log-probabilities
+    # (T, 2, N) and prefix scores (N,); None before the first step.
+    ctc_r: Optional[torch.Tensor] = None
+    ctc_s: Optional[torch.Tensor] = None
+    # ESPnet's pre-beam (pre_beam_score_key="full"): CTC scores only each hypothesis's best tokens.
+    pre_beam = int(1.5 * beam_size)
+    i = 0
+    while len(utt) > 0:
+        # Only the frames of the longest live utterance are needed; the rest is masked anyway.
+        n_frames = int(enc_lens[utt].max())
+        memory, memory_mask = enc[utt, :n_frames], enc_mask[utt, :, :n_frames]
+        ys_mask = subsequent_mask(yseq.size(1), device=device).unsqueeze(0)
+        logp, cache = decoder.forward_one_step(yseq, ys_mask, memory, memory_mask, cache=cache)
+        step_scores = {"decoder": logp}  # (N, V) per scorer, in Speech2Text's scorer order
+        if "length_bonus" in weights:
+            step_scores["length_bonus"] = torch.ones_like(logp)
+        # Same additions in the same order as BatchBeamSearch.search, for the same float rounding.
+        weighted = torch.zeros(len(utt), n_vocab, dtype=dtype, device=device)
+        for k, s in step_scores.items():
+            weighted += weights[k] * s
+        if ctc_logp is not None:
+            part_ids = weighted.topk(pre_beam, dim=-1)[1] if pre_beam < n_vocab else None  # (N, P)
+            # A scorer over N one-hypothesis "utterances" (the state is per hypothesis anyway), as
+            # utterances have different numbers of live hypotheses. It pads frames past each length.
+            ctc_prefix = CTCPrefixScoreTH(ctc_logp[utt], enc_lens[utt], 0, eos)
+            ctc_state = None if ctc_r is None else (ctc_r, ctc_s.unsqueeze(1).expand(-1, n_vocab), 0, 0)
+            step_scores["ctc"], (ctc_r, ctc_psi, _, _, ctc_idmap) = ctc_prefix(yseq, ctc_state, part_ids)
+            weighted += weights["ctc"] * step_scores["ctc"]
+        weighted += score.unsqueeze(1)
+
+        # ESPnet's batch_beam per utterance: top-k over its (hypotheses x vocabulary) scores,
+        # flattened hypothesis-major. Groups are padded to the largest with -inf rows.
+        live, counts = torch.unique_consecutive(utt, return_counts=True)
+        offsets = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(len(utt), device=device) - torch.repeat_interleave(offsets, counts)
+        group = torch.repeat_interleave(torch.arange(len(live), device=device), counts)
+        padded = weighted.new_full((len(live), int(counts.max()), n_vocab), float("-inf"))
+        padded[group, rank] = weighted
+        top_ids = padded.view(len(live), -1).topk(beam_size, dim=1)[1]  # (U, K)
+        prev = (offsets.unsqueeze(1) + torch.div(top_ids, n_vocab, rounding_mode="trunc")).view(-1)
+        token = (top_ids % n_vocab).view(-1)  # (U * K,)
+
+        utt = torch.repeat_interleave(live, beam_size)
+        yseq = torch.cat([yseq[prev], token.unsqueeze(1)], dim=1)
+        score = weighted[prev, token]
+        scores = {k: scores[k][prev] + step_scores[k][prev, token] for k in weights}
+        cache = [c[prev] for c in cache]
+        if ctc_logp is not None:
+            # CTCPrefixScorer.select_state: the forward probabilities of the chosen token.
+            ctc_r = ctc_r[:, :, prev, token if ctc_idmap is None else ctc_idmap[prev, token]]
+            ctc_s = ctc_psi[prev, token]
+
+        # ESPnet's post_process: <eos> is appended to every hypothesis at the last step.
+        forced = maxlens[utt] - 1 == i
+        is_eos = (token == eos) | forced
+        utt_list, forced_list = utt.tolist(), forced.tolist()
+        for n in torch.nonzero(is_eos).view(-1).tolist():
+            b = utt_list[n]
+            if i >= minlens[b]:
+                ended[b].append(
+                    SearchHypothesis(
+                        yseq=yseq[n].tolist() + ([eos] if forced_list[n] else []),
+                        score=float(score[n]),
+                        scores={k: float(v[n]) for k, v in scores.items()},
+                    )
+                )
+        keep = ~is_eos
+        if maxlenratio == 0.0:
+            for b in live.tolist():
+                if end_detect([{"yseq": h.yseq, "score": h.score} for h in ended[b]], i):
+                    keep &= utt != b
+        kept = torch.nonzero(keep).view(-1)
+        utt, yseq, score = utt[kept], yseq[kept], score[kept]
+        scores = {k: v[kept] for k, v in scores.items()}
+        cache = [c[kept] for c in cache]
+        if ctc_logp is not None:
+            ctc_r, ctc_s = ctc_r[:, :, kept], ctc_s[kept]
+        i += 1
+    # sorted() is stable, as in ESPnet: equal scores keep the order in which hypotheses ended.
+    return [sorted(hyps, key=lambda h: h.score, reverse=True) for hyps in ended]
+
+
+@torch.no_grad()
+def batch_beam_search(
+    model,
+    speech: torch.Tensor,
+    speech_lengths: torch.Tensor,
+    *,
+    beam_size: int,
+    penalty: float = 0.0,
+    maxlenratio: float = 0.0,
+    minlenratio: float = 0.0,
+    nbest: int = 1,
+    ctc_weight: float = 0.0,
+    primer: Optional[Sequence[int]] = None,
+) -> List[List[SearchHypothesis]]:
+    """Beam-search a batch of utterances with an ESPnet ST model, as ``Speech2Text`` does one by one.
+
+    Args:
+        model: an ``espnet2.st.espnet_model.ESPnetSTModel`` in eval mode with an attention
+            decoder (``BaseTransformerDecoder``).
+        speech: (B, T, F) padded input (features, or waveforms (B, T) with a frontend).
+        speech_lengths: (B,) input lengths.
+        beam_size, penalty, maxlenratio, minlenratio, nbest: ``Speech2Text``'s options.
+        ctc_weight: weight in [0, 1) of ESPnet's CTC prefix scorer on ``model.st_ctc`` (the decoder
+            gets ``1 - ctc_weight``), with ESPnet's pre-beam of ``int(1.5 * beam_size)`` tokens.
+        primer: the tokens every hypothesis starts with (ESPnet's hypothesis primer), e.g.
+            ``[sos, tag_id]``; ``[sos]`` by default.
+
+    Returns:
+        For each utterance in input order, its ``nbest`` best hypotheses, best first; empty where
+        ESPnet gives no result (no hypothesis ended even at ``minlenratio`` below 0.1).
+    """
+    if not 0 <= ctc_weight < 1:
+        raise ValueError(f"ctc_weight must be in [0, 1), got {ctc_weight}")
+    if ctc_weight > 0 and getattr(model, "st_ctc", None) is None:
+        raise ValueError("ctc_weight > 0 needs the model's st_ctc (trained with st_mtlalpha > 0)")
+    if model.training:
+        raise ValueError("the model must be in eval mode (dropout would change the scores)")
+    if model.use_multidecoder or model.st_use_transducer_decoder:
+        raise NotImplementedError("only attention-decoder ST models (no multi-decoder, no transducer) are supported")
+    if not isinstance(model.decoder, BaseTransformerDecoder):
+        raise NotImplementedError(f"decoder {type(model.decoder).__name__} is not a BaseTransformerDecoder")
+    n_vocab = model.decoder.output_layer.out_features
+    if not 0 < beam_size <= n_vocab:
+        raise ValueError(f"beam_size must be in [1, {n_vocab}], got {beam_size}")
+    # Speech2Text's scorers; BeamSearch leaves out those weighted 0.
+    weights = {
+        k: w for k, w in (("decoder", 1.0 - ctc_weight), ("length_bonus", penalty), ("ctc", ctc_weight)) if w != 0
+    }
+    primer = [model.sos] if primer is None else list(primer)
+
+    enc, enc_lens = encode_as_alone(model, speech, speech_lengths)
+    ctc_logp = model.st_ctc.log_softmax(enc) if ctc_weight > 0 else None  # (B, T', V)
+    results: List[List[SearchHypothesis]] = [[] for _ in range(enc.size(0))]
+    todo = torch.arange(enc.size(0))
+    while len(todo) > 0:
+        found = _search(
+            model.decoder, enc[todo], enc_lens[todo], beam_size=beam_size, weights=weights,
+            maxlenratio=maxlenratio, minlenratio=minlenratio, primer=primer, eos=model.eos,
+            ctc_logp=None if ctc_logp is None else ctc_logp[todo],
+        )
+        for b, hyps in zip(todo.tolist(), found):
+            results[b] = hyps[:nbest]
+        # BeamSearch.forward's retry when nothing ended: again with minlenratio lowered by 0.1.
+        if minlenratio < 0.1:
+            break
+        todo = todo[torch.tensor([len(hyps) == 0 for hyps in found], dtype=torch.bool)]
+        minlenratio = max(0.0, minlenratio - 0.1)
+    return results

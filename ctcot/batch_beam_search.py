@@ -14,6 +14,8 @@ the same length limits, the same ``<eos>`` forced at the maximum length, the sam
 and the same retry with a smaller ``minlenratio`` when no hypothesis ended, so that it gives
 ESPnet's hypotheses and scores (up to float rounding), utterance by utterance.
 """
+import contextlib
+import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -21,6 +23,7 @@ import torch
 from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
 from espnet.nets.e2e_asr_common import end_detect
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
 from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 from espnet2.asr.decoder.transformer_decoder import BaseTransformerDecoder
 
@@ -103,6 +106,74 @@ def encode_as_alone(model, speech: torch.Tensor, speech_lengths: torch.Tensor) -
         handle.remove()
 
 
+class _CachedSourceAttention(torch.nn.Module):
+    """A decoder layer's source attention with keys and values projected once per utterance.
+
+    ESPnet's decoder projects the encoder output again for every hypothesis at every step (beam x
+    output length times the same two (T, D) x (D, D) products per layer). Here each utterance's
+    keys and values are computed once, and the hypotheses of an utterance attend to them together:
+    the queries are grouped by utterance, (U, K, D), so that nothing of size (N, T, D) is formed.
+    The arithmetic is ``MultiHeadedAttention.forward``'s.
+
+    Args:
+        attn: the layer's ``MultiHeadedAttention`` (without SDPA or flash attention).
+        memory: (U, T, D) encoder output of the utterances.
+    """
+
+    def __init__(self, attn: MultiHeadedAttention, memory: torch.Tensor):
+        super().__init__()
+        self.attn = attn
+        n_utts = memory.size(0)
+        # (U, H, T, d_k), as forward_qkv shapes and normalises them.
+        self.k = attn.k_norm(attn.linear_k(memory).view(n_utts, -1, attn.h, attn.d_k).transpose(1, 2))
+        self.v = attn.linear_v(memory).view(n_utts, -1, attn.h, attn.d_k).transpose(1, 2)
+        self.utt: Optional[torch.Tensor] = None  # (N,) the utterance of each hypothesis, grouped; set per step
+        self._live: Optional[torch.Tensor] = None  # the utterances of _k and _v
+        self._k, self._v = self.k, self.v
+
+    def forward(self, query: torch.Tensor, key, value, mask: torch.Tensor) -> torch.Tensor:
+        """(N, L, D) queries, (N, 1, T') mask -> (N, L, D); ``key`` and ``value`` are not used."""
+        attn = self.attn
+        live, counts = torch.unique_consecutive(self.utt, return_counts=True)
+        if self._live is None or not torch.equal(live, self._live):  # utterances ended since the last step
+            self._live, self._k, self._v = live, self.k[live], self.v[live]
+        offsets = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(len(self.utt), device=query.device) - torch.repeat_interleave(offsets, counts)
+        group = torch.repeat_interleave(torch.arange(len(live), device=query.device), counts)
+        n_utts, n_hyps, length = len(live), int(counts.max()), query.size(1)  # length: 1, or the primer's
+        q = attn.linear_q(query).view(len(self.utt), length, attn.h, attn.d_k)  # (N, L, H, d_k)
+        grouped = q.new_zeros(n_utts, n_hyps, length, attn.h, attn.d_k)
+        grouped[group, rank] = q
+        q = attn.q_norm(grouped.view(n_utts, n_hyps * length, attn.h, attn.d_k).transpose(1, 2))  # (U, H, K L, d_k)
+        frames = mask.size(-1)
+        scores = torch.matmul(q, self._k[:, :, :frames].transpose(-2, -1)) / math.sqrt(attn.d_k)  # (U, H, K L, T')
+        out = attn.forward_attention(self._v[:, :, :frames], scores, mask[offsets])  # (U, K L, D)
+        return out.view(n_utts, n_hyps, length, -1)[group, rank]  # (N, L, D)
+
+
+@contextlib.contextmanager
+def _source_attention_cached(decoder: BaseTransformerDecoder, memory: torch.Tensor):
+    """Swap each decoder layer's source attention for a :class:`_CachedSourceAttention` on ``memory``
+    (U, T, D) while the block runs; yields them, or an empty list where a layer's attention is of
+    another kind (then nothing is swapped)."""
+    layers = list(decoder.decoders)
+    plain = all(type(getattr(layer, "src_attn", None)) is MultiHeadedAttention
+                and not getattr(layer.src_attn, "use_sdpa", False) and not layer.src_attn.use_flash_attn
+                for layer in layers)
+    if not plain:
+        yield []
+        return
+    originals = [layer.src_attn for layer in layers]
+    cached = [_CachedSourceAttention(attn, memory) for attn in originals]
+    for layer, attn in zip(layers, cached):
+        layer.src_attn = attn
+    try:
+        yield cached
+    finally:
+        for layer, attn in zip(layers, originals):
+            layer.src_attn = attn
+
+
 def _search(
     decoder: BaseTransformerDecoder,
     enc: torch.Tensor,
@@ -115,6 +186,7 @@ def _search(
     primer: Sequence[int],
     eos: int,
     ctc_logp: Optional[torch.Tensor] = None,
+    source_attention: Sequence[_CachedSourceAttention] = (),
 ) -> List[List[SearchHypothesis]]:
     """One pass of ESPnet's ``BeamSearch.forward`` (without the retry) for every utterance.
 
@@ -124,6 +196,8 @@ def _search(
         enc_lens: (B,) encoder output lengths.
         weights: scorer weights, ``decoder``, ``length_bonus`` and ``ctc`` (left out where 0).
         ctc_logp: (B, T, V) CTC log-probabilities, for the ``ctc`` scorer.
+        source_attention: the decoder layers' cached source attention on ``enc``
+            (:func:`_source_attention_cached`), or none.
 
     Returns:
         For each utterance, its ended hypotheses sorted by score, best first (possibly none).
@@ -155,7 +229,11 @@ def _search(
     while len(utt) > 0:
         # Only the frames of the longest live utterance are needed; the rest is masked anyway.
         n_frames = int(enc_lens[utt].max())
-        memory, memory_mask = enc[utt, :n_frames], enc_mask[utt, :, :n_frames]
+        memory_mask = enc_mask[utt, :, :n_frames]
+        for attn in source_attention:
+            attn.utt = utt
+        # With cached source attention the memory is not read: the utterances' own, not one per hypothesis.
+        memory = enc[:, :n_frames] if source_attention else enc[utt, :n_frames]
         ys_mask = subsequent_mask(yseq.size(1), device=device).unsqueeze(0)
         logp, cache = decoder.forward_one_step(yseq, ys_mask, memory, memory_mask, cache=cache)
         step_scores = {"decoder": logp}  # (N, V) per scorer, in Speech2Text's scorer order
@@ -282,11 +360,12 @@ def batch_beam_search(
     results: List[List[SearchHypothesis]] = [[] for _ in range(enc.size(0))]
     todo = torch.arange(enc.size(0))
     while len(todo) > 0:
-        found = _search(
-            model.decoder, enc[todo], enc_lens[todo], beam_size=beam_size, weights=weights,
-            maxlenratio=maxlenratio, minlenratio=minlenratio, primer=primer, eos=model.eos,
-            ctc_logp=None if ctc_logp is None else ctc_logp[todo],
-        )
+        with _source_attention_cached(model.decoder, enc[todo]) as source_attention:
+            found = _search(
+                model.decoder, enc[todo], enc_lens[todo], beam_size=beam_size, weights=weights,
+                maxlenratio=maxlenratio, minlenratio=minlenratio, primer=primer, eos=model.eos,
+                ctc_logp=None if ctc_logp is None else ctc_logp[todo], source_attention=source_attention,
+            )
         for b, hyps in zip(todo.tolist(), found):
             results[b] = hyps[:nbest]
         # BeamSearch.forward's retry when nothing ended: again with minlenratio lowered by 0.1.

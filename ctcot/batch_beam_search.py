@@ -27,6 +27,11 @@ from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttenti
 from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 from espnet2.asr.decoder.transformer_decoder import BaseTransformerDecoder
 
+# The encoder's sub-batches, in padded input frames. On 2 CPU cores, 16 utterances of 3-15 s encode
+# 1.9-2.7x faster in sub-batches of 4,000 frames than in one batch (whose (B, H, T', T') attention
+# scores outgrow the caches), and about as fast as in sub-batches of 2,000 to 10,000.
+ENCODER_BATCH_FRAMES = 4000
+
 
 @dataclass
 class SearchHypothesis:
@@ -62,48 +67,138 @@ def _min_length(ratio: float, enc_len: int) -> int:
     return -int(ratio) if ratio < 0 else int(ratio * enc_len)
 
 
-def encode_as_alone(model, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+def encode_as_alone(
+    model, speech: torch.Tensor, speech_lengths: torch.Tensor, *, batch_frames: Optional[int] = None
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """``model.encode`` on a padded batch, giving each utterance the encoder frames it has alone.
 
     ESPnet's convolutional subsampling subsamples the padding mask by slicing, so an utterance
     padded in a batch keeps one or two more encoder frames (computed partly from padding) than it
-    has alone, as ``Speech2Text`` encodes it, and every frame then attends to them. A forward hook
-    on ``encoder.embed`` cuts the mask back to the utterance's own frame count (that of the same
-    module applied to the utterance alone); the frames kept depend on no padding, so with a
-    self-attention encoder (``TransformerEncoder``) the result is the utterance's own encoding
-    (up to float rounding). Encoders that also mix frames otherwise (the convolution module of a
-    Conformer) still see padded frames.
+    has alone, as ``Speech2Text`` encodes it, and every frame then attends to them. Here the input
+    layer (``encoder.embed``) runs on each utterance alone, unpadded, and its outputs are padded
+    with zeros under a mask of each utterance's own frames; the encoder layers then run on the
+    batch. With a self-attention encoder (``TransformerEncoder``) every utterance gets its own
+    encoding (up to float rounding); encoders that also mix frames otherwise (the convolution
+    module of a Conformer) still see padded frames. Running the input layer utterance by utterance
+    is also faster on CPUs: on a padded batch, its convolutions' outputs (about 1 GB for 16
+    utterances of 10 s at d=512) no longer fit in the caches.
 
     Args:
         speech: (B, T, ...) padded input.
         speech_lengths: (B,) input lengths.
+        batch_frames: encode consecutive sub-batches of at most this many padded input frames
+            (utterances x their longest; one utterance at least); None: the whole batch at once.
 
     Returns:
         (B, T', D) encoder output and its (B,) lengths.
     """
+    if batch_frames is not None:
+        lengths, parts, start = speech_lengths.tolist(), [], 0
+        while start < len(lengths):
+            end = start + 1
+            while end < len(lengths) and (end + 1 - start) * max(lengths[start : end + 1]) <= batch_frames:
+                end += 1
+            longest = max(lengths[start:end])
+            parts.append(encode_as_alone(model, speech[start:end, :longest], speech_lengths[start:end]))
+            start = end
+        enc_lens = torch.cat([part_lens for _, part_lens in parts])
+        enc = parts[0][0].new_zeros(len(lengths), int(enc_lens.max()), parts[0][0].size(-1))
+        row = 0
+        for part, _ in parts:
+            enc[row : row + len(part), : part.size(1)] = part
+            row += len(part)
+        return enc, enc_lens
     embed = getattr(model.encoder, "embed", None)
     if embed is None:
         return model.encode(speech, speech_lengths)
+    layer_forward = type(embed).forward
 
-    def alone_mask(module, inputs, output):
-        if not (isinstance(output, tuple) and len(output) == 2 and isinstance(inputs, tuple) and len(inputs) == 2):
-            return None  # no subsampling mask to fix
-        xs, masks = inputs
-        out, out_masks = output
-        in_lens = masks.reshape(masks.size(0), -1).sum(-1).tolist()
-        # Frame counts alone: the module run on each length unpadded (forward() skips this hook).
-        alone = {
-            n: int(module.forward(xs.new_zeros(1, n, *xs.shape[2:]), masks.new_ones(1, 1, n))[1].sum())
-            for n in set(in_lens)
-        }
-        lens = torch.tensor([alone[n] for n in in_lens], device=out_masks.device)
-        return out, (torch.arange(out_masks.size(-1), device=out_masks.device) < lens.unsqueeze(1)).unsqueeze(1)
+    def each_alone(xs: torch.Tensor, masks: Optional[torch.Tensor] = None):
+        """The input layer's forward: (B, T, F) input and (B, 1, T) mask -> (B, T', D) or ((B, T', D),
+        positional embeddings) and (B, 1, T') mask."""
+        if masks is None:  # input layers without a mask ("linear", "embed") do not subsample
+            return layer_forward(embed, xs)
+        alone = [layer_forward(embed, xs[b : b + 1, :n], masks[b : b + 1, :, :n])
+                 for b, n in enumerate(masks.reshape(masks.size(0), -1).sum(-1).tolist())]
+        frames = [out[0] if isinstance(out, tuple) else out for out, _ in alone]  # (1, T'_b, D) each
+        lens = torch.tensor([f.size(1) for f in frames], device=xs.device)
+        out = frames[0].new_zeros(len(frames), int(lens.max()), frames[0].size(-1))
+        for b, f in enumerate(frames):
+            out[b, : f.size(1)] = f[0]
+        out_masks = (torch.arange(out.size(1), device=xs.device) < lens.unsqueeze(1)).unsqueeze(1)
+        if isinstance(alone[0][0], tuple):  # relative positional embeddings depend on the length only: the longest's
+            out = (out, alone[int(lens.argmax())][0][1])
+        return out, out_masks
 
-    handle = embed.register_forward_hook(alone_mask)
+    embed.forward = each_alone  # an instance attribute: the encoder's isinstance checks on embed still hold
     try:
         return model.encode(speech, speech_lengths)
     finally:
-        handle.remove()
+        del embed.forward
+
+
+@dataclass
+class _StepHypotheses:
+    """The running hypotheses at a decoder step, grouped by utterance, as the cached attentions need them.
+
+    ``utt``: (N,) the utterance of each hypothesis (in order: each utterance's hypotheses are adjacent).
+    ``previous``: (N,) the row of each hypothesis's prefix at the previous step; None at the first.
+    ``live``: (U,) the utterances with hypotheses; ``offsets``: (U,) the first row of each;
+    ``group``, ``rank``: (N,) each hypothesis's index in ``live`` and within its utterance.
+    """
+
+    utt: torch.Tensor
+    previous: Optional[torch.Tensor]
+    live: torch.Tensor
+    offsets: torch.Tensor
+    group: torch.Tensor
+    rank: torch.Tensor
+    max_count: int
+
+    @classmethod
+    def of(cls, utt: torch.Tensor, previous: Optional[torch.Tensor]) -> "_StepHypotheses":
+        live, counts = torch.unique_consecutive(utt, return_counts=True)
+        offsets = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(len(utt), device=utt.device) - torch.repeat_interleave(offsets, counts)
+        group = torch.repeat_interleave(torch.arange(len(live), device=utt.device), counts)
+        return cls(utt, previous, live, offsets, group, rank, int(counts.max()))
+
+
+class _CachedSelfAttention(torch.nn.Module):
+    """A decoder layer's self-attention with each position's keys and values projected once.
+
+    With a cache, ESPnet's decoder layer computes the last position's query only, but projects the
+    keys and values of all positions again at every step: two (N L, D) x (D, D) products per layer,
+    quadratic in the output length, the largest part of a decoder step from about 6 tokens on. Here
+    the keys and values of earlier positions are kept from the step that made them, and follow the
+    hypotheses (``hyps.previous``). The arithmetic is ``MultiHeadedAttention.forward``'s.
+
+    Args:
+        attn: the layer's ``MultiHeadedAttention`` (without SDPA or flash attention).
+    """
+
+    def __init__(self, attn: MultiHeadedAttention):
+        super().__init__()
+        self.attn = attn
+        self.hyps: Optional[_StepHypotheses] = None  # set per step
+        self.k: Optional[torch.Tensor] = None  # (N, H, L - 1, d_k): the previous step's keys
+        self.v: Optional[torch.Tensor] = None  # (N, H, L - 1, d_k)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value, mask: torch.Tensor) -> torch.Tensor:
+        """(N, L', D) queries (L' = 1, or the primer's length at the first step), (N, L, D) keys
+        (the values are the same tensor), (N, L', L) mask -> (N, L', D)."""
+        attn, n_hyps = self.attn, query.size(0)
+        done = 0 if self.k is None else self.k.size(2)
+        new = key[:, done:]  # the positions not projected yet: the last, or all at the first step
+        k = attn.k_norm(attn.linear_k(new).view(n_hyps, -1, attn.h, attn.d_k).transpose(1, 2))
+        v = attn.linear_v(new).view(n_hyps, -1, attn.h, attn.d_k).transpose(1, 2)
+        if self.k is not None:
+            previous = self.hyps.previous
+            k, v = torch.cat([self.k[previous], k], dim=2), torch.cat([self.v[previous], v], dim=2)
+        self.k, self.v = k, v
+        q = attn.q_norm(attn.linear_q(query).view(n_hyps, -1, attn.h, attn.d_k).transpose(1, 2))
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(attn.d_k)  # (N, H, L', L)
+        return attn.forward_attention(v, scores, mask)
 
 
 class _CachedSourceAttention(torch.nn.Module):
@@ -127,51 +222,54 @@ class _CachedSourceAttention(torch.nn.Module):
         # (U, H, T, d_k), as forward_qkv shapes and normalises them.
         self.k = attn.k_norm(attn.linear_k(memory).view(n_utts, -1, attn.h, attn.d_k).transpose(1, 2))
         self.v = attn.linear_v(memory).view(n_utts, -1, attn.h, attn.d_k).transpose(1, 2)
-        self.utt: Optional[torch.Tensor] = None  # (N,) the utterance of each hypothesis, grouped; set per step
+        self.hyps: Optional[_StepHypotheses] = None  # set per step
         self._live: Optional[torch.Tensor] = None  # the utterances of _k and _v
         self._k, self._v = self.k, self.v
 
     def forward(self, query: torch.Tensor, key, value, mask: torch.Tensor) -> torch.Tensor:
         """(N, L, D) queries, (N, 1, T') mask -> (N, L, D); ``key`` and ``value`` are not used."""
-        attn = self.attn
-        live, counts = torch.unique_consecutive(self.utt, return_counts=True)
-        if self._live is None or not torch.equal(live, self._live):  # utterances ended since the last step
-            self._live, self._k, self._v = live, self.k[live], self.v[live]
-        offsets = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(len(self.utt), device=query.device) - torch.repeat_interleave(offsets, counts)
-        group = torch.repeat_interleave(torch.arange(len(live), device=query.device), counts)
-        n_utts, n_hyps, length = len(live), int(counts.max()), query.size(1)  # length: 1, or the primer's
-        q = attn.linear_q(query).view(len(self.utt), length, attn.h, attn.d_k)  # (N, L, H, d_k)
-        grouped = q.new_zeros(n_utts, n_hyps, length, attn.h, attn.d_k)
-        grouped[group, rank] = q
-        q = attn.q_norm(grouped.view(n_utts, n_hyps * length, attn.h, attn.d_k).transpose(1, 2))  # (U, H, K L, d_k)
+        attn, hyps = self.attn, self.hyps
+        if self._live is None or not torch.equal(hyps.live, self._live):  # utterances ended since the last step
+            self._live, self._k, self._v = hyps.live, self.k[hyps.live], self.v[hyps.live]
+        n_utts, length = len(hyps.live), query.size(1)  # length: 1, or the primer's
+        q = attn.linear_q(query).view(len(hyps.utt), length, attn.h, attn.d_k)  # (N, L, H, d_k)
+        grouped = q.new_zeros(n_utts, hyps.max_count, length, attn.h, attn.d_k)
+        grouped[hyps.group, hyps.rank] = q
+        q = grouped.view(n_utts, hyps.max_count * length, attn.h, attn.d_k).transpose(1, 2)
+        q = attn.q_norm(q)  # (U, H, K L, d_k)
         frames = mask.size(-1)
         scores = torch.matmul(q, self._k[:, :, :frames].transpose(-2, -1)) / math.sqrt(attn.d_k)  # (U, H, K L, T')
-        out = attn.forward_attention(self._v[:, :, :frames], scores, mask[offsets])  # (U, K L, D)
-        return out.view(n_utts, n_hyps, length, -1)[group, rank]  # (N, L, D)
+        out = attn.forward_attention(self._v[:, :, :frames], scores, mask[hyps.offsets])  # (U, K L, D)
+        return out.view(n_utts, hyps.max_count, length, -1)[hyps.group, hyps.rank]  # (N, L, D)
+
+
+def _plain_attention(attn) -> bool:
+    """Whether ``attn`` computes as ``MultiHeadedAttention.forward`` without SDPA or flash attention."""
+    return (type(attn) is MultiHeadedAttention and not getattr(attn, "use_sdpa", False)
+            and not attn.use_flash_attn)
 
 
 @contextlib.contextmanager
-def _source_attention_cached(decoder: BaseTransformerDecoder, memory: torch.Tensor):
-    """Swap each decoder layer's source attention for a :class:`_CachedSourceAttention` on ``memory``
-    (U, T, D) while the block runs; yields them, or an empty list where a layer's attention is of
-    another kind (then nothing is swapped)."""
+def _attention_cached(decoder: BaseTransformerDecoder, memory: torch.Tensor):
+    """Swap each decoder layer's self-attention for a :class:`_CachedSelfAttention` and its source
+    attention for a :class:`_CachedSourceAttention` on ``memory`` (U, T, D) while the block runs;
+    yields them, or an empty list where a layer's attention is of another kind (then nothing is
+    swapped and ESPnet's layers compute as they are)."""
     layers = list(decoder.decoders)
-    plain = all(type(getattr(layer, "src_attn", None)) is MultiHeadedAttention
-                and not getattr(layer.src_attn, "use_sdpa", False) and not layer.src_attn.use_flash_attn
-                for layer in layers)
-    if not plain:
+    if not all(_plain_attention(getattr(layer, name, None)) for layer in layers for name in ("self_attn", "src_attn")):
         yield []
         return
-    originals = [layer.src_attn for layer in layers]
-    cached = [_CachedSourceAttention(attn, memory) for attn in originals]
-    for layer, attn in zip(layers, cached):
-        layer.src_attn = attn
+    originals = [(layer.self_attn, layer.src_attn) for layer in layers]
+    cached = []
+    for layer in layers:
+        layer.self_attn = _CachedSelfAttention(layer.self_attn)
+        layer.src_attn = _CachedSourceAttention(layer.src_attn, memory)
+        cached += [layer.self_attn, layer.src_attn]
     try:
         yield cached
     finally:
-        for layer, attn in zip(layers, originals):
-            layer.src_attn = attn
+        for layer, (self_attn, src_attn) in zip(layers, originals):
+            layer.self_attn, layer.src_attn = self_attn, src_attn
 
 
 def _search(
@@ -186,7 +284,7 @@ def _search(
     primer: Sequence[int],
     eos: int,
     ctc_logp: Optional[torch.Tensor] = None,
-    source_attention: Sequence[_CachedSourceAttention] = (),
+    cached_attention: Sequence[torch.nn.Module] = (),
 ) -> List[List[SearchHypothesis]]:
     """One pass of ESPnet's ``BeamSearch.forward`` (without the retry) for every utterance.
 
@@ -196,8 +294,8 @@ def _search(
         enc_lens: (B,) encoder output lengths.
         weights: scorer weights, ``decoder``, ``length_bonus`` and ``ctc`` (left out where 0).
         ctc_logp: (B, T, V) CTC log-probabilities, for the ``ctc`` scorer.
-        source_attention: the decoder layers' cached source attention on ``enc``
-            (:func:`_source_attention_cached`), or none.
+        cached_attention: the decoder layers' cached attentions on ``enc`` (:func:`_attention_cached`),
+            or none.
 
     Returns:
         For each utterance, its ended hypotheses sorted by score, best first (possibly none).
@@ -225,15 +323,17 @@ def _search(
     ctc_s: Optional[torch.Tensor] = None
     # ESPnet's pre-beam (pre_beam_score_key="full"): CTC scores only each hypothesis's best tokens.
     pre_beam = int(1.5 * beam_size)
+    previous: Optional[torch.Tensor] = None  # (N,) the row of each hypothesis's prefix at the last step
     i = 0
     while len(utt) > 0:
+        hyps = _StepHypotheses.of(utt, previous)
         # Only the frames of the longest live utterance are needed; the rest is masked anyway.
         n_frames = int(enc_lens[utt].max())
         memory_mask = enc_mask[utt, :, :n_frames]
-        for attn in source_attention:
-            attn.utt = utt
-        # With cached source attention the memory is not read: the utterances' own, not one per hypothesis.
-        memory = enc[:, :n_frames] if source_attention else enc[utt, :n_frames]
+        for attn in cached_attention:
+            attn.hyps = hyps
+        # With cached attention the memory is not read: the utterances' own, not one per hypothesis.
+        memory = enc[:, :n_frames] if cached_attention else enc[utt, :n_frames]
         ys_mask = subsequent_mask(yseq.size(1), device=device).unsqueeze(0)
         logp, cache = decoder.forward_one_step(yseq, ys_mask, memory, memory_mask, cache=cache)
         step_scores = {"decoder": logp}  # (N, V) per scorer, in Speech2Text's scorer order
@@ -255,25 +355,17 @@ def _search(
 
         # ESPnet's batch_beam per utterance: top-k over its (hypotheses x vocabulary) scores,
         # flattened hypothesis-major. Groups are padded to the largest with -inf rows.
-        live, counts = torch.unique_consecutive(utt, return_counts=True)
-        offsets = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(len(utt), device=device) - torch.repeat_interleave(offsets, counts)
-        group = torch.repeat_interleave(torch.arange(len(live), device=device), counts)
-        padded = weighted.new_full((len(live), int(counts.max()), n_vocab), float("-inf"))
-        padded[group, rank] = weighted
+        live = hyps.live
+        padded = weighted.new_full((len(live), hyps.max_count, n_vocab), float("-inf"))
+        padded[hyps.group, hyps.rank] = weighted
         top_ids = padded.view(len(live), -1).topk(beam_size, dim=1)[1]  # (U, K)
-        prev = (offsets.unsqueeze(1) + torch.div(top_ids, n_vocab, rounding_mode="trunc")).view(-1)
+        prev = (hyps.offsets.unsqueeze(1) + torch.div(top_ids, n_vocab, rounding_mode="trunc")).view(-1)
         token = (top_ids % n_vocab).view(-1)  # (U * K,)
 
         utt = torch.repeat_interleave(live, beam_size)
         yseq = torch.cat([yseq[prev], token.unsqueeze(1)], dim=1)
         score = weighted[prev, token]
         scores = {k: scores[k][prev] + step_scores[k][prev, token] for k in weights}
-        cache = [c[prev] for c in cache]
-        if ctc_logp is not None:
-            # CTCPrefixScorer.select_state: the forward probabilities of the chosen token.
-            ctc_r = ctc_r[:, :, prev, token if ctc_idmap is None else ctc_idmap[prev, token]]
-            ctc_s = ctc_psi[prev, token]
 
         # ESPnet's post_process: <eos> is appended to every hypothesis at the last step.
         forced = maxlens[utt] - 1 == i
@@ -297,9 +389,13 @@ def _search(
         kept = torch.nonzero(keep).view(-1)
         utt, yseq, score = utt[kept], yseq[kept], score[kept]
         scores = {k: v[kept] for k, v in scores.items()}
-        cache = [c[kept] for c in cache]
+        # The states follow the kept hypotheses' prefixes, gathered once.
+        previous, token = prev[kept], token[kept]
+        cache = [c[previous] for c in cache]
         if ctc_logp is not None:
-            ctc_r, ctc_s = ctc_r[:, :, kept], ctc_s[kept]
+            # CTCPrefixScorer.select_state: the forward probabilities of the chosen token.
+            ctc_r = ctc_r[:, :, previous, token if ctc_idmap is None else ctc_idmap[previous, token]]
+            ctc_s = ctc_psi[previous, token]
         i += 1
     # sorted() is stable, as in ESPnet: equal scores keep the order in which hypotheses ended.
     return [sorted(hyps, key=lambda h: h.score, reverse=True) for hyps in ended]
@@ -318,6 +414,7 @@ def batch_beam_search(
     nbest: int = 1,
     ctc_weight: float = 0.0,
     primer: Optional[Sequence[int]] = None,
+    encoder_batch_frames: Optional[int] = ENCODER_BATCH_FRAMES,
 ) -> List[List[SearchHypothesis]]:
     """Beam-search a batch of utterances with an ESPnet ST model, as ``Speech2Text`` does one by one.
 
@@ -331,6 +428,8 @@ def batch_beam_search(
             gets ``1 - ctc_weight``), with ESPnet's pre-beam of ``int(1.5 * beam_size)`` tokens.
         primer: the tokens every hypothesis starts with (ESPnet's hypothesis primer), e.g.
             ``[sos, tag_id]``; ``[sos]`` by default.
+        encoder_batch_frames: the encoder runs on sub-batches of at most this many padded input
+            frames (:func:`encode_as_alone`); None: on the whole batch at once.
 
     Returns:
         For each utterance in input order, its ``nbest`` best hypotheses, best first; empty where
@@ -355,16 +454,16 @@ def batch_beam_search(
     }
     primer = [model.sos] if primer is None else list(primer)
 
-    enc, enc_lens = encode_as_alone(model, speech, speech_lengths)
+    enc, enc_lens = encode_as_alone(model, speech, speech_lengths, batch_frames=encoder_batch_frames)
     ctc_logp = model.st_ctc.log_softmax(enc) if ctc_weight > 0 else None  # (B, T', V)
     results: List[List[SearchHypothesis]] = [[] for _ in range(enc.size(0))]
     todo = torch.arange(enc.size(0))
     while len(todo) > 0:
-        with _source_attention_cached(model.decoder, enc[todo]) as source_attention:
+        with _attention_cached(model.decoder, enc[todo]) as cached_attention:
             found = _search(
                 model.decoder, enc[todo], enc_lens[todo], beam_size=beam_size, weights=weights,
                 maxlenratio=maxlenratio, minlenratio=minlenratio, primer=primer, eos=model.eos,
-                ctc_logp=None if ctc_logp is None else ctc_logp[todo], source_attention=source_attention,
+                ctc_logp=None if ctc_logp is None else ctc_logp[todo], cached_attention=cached_attention,
             )
         for b, hyps in zip(todo.tolist(), found):
             results[b] = hyps[:nbest]

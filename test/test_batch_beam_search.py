@@ -8,6 +8,7 @@ from conftest import build_args
 from espnet2.bin.st_inference import Speech2Text
 from espnet2.tasks.st import STTask
 
+import ctcot.batch_beam_search as batch_beam_search_module
 from ctcot.batch_beam_search import batch_beam_search, encode_as_alone
 
 FEATS_DIM = 20
@@ -112,11 +113,13 @@ def test_same_as_espnet_per_utterance(st, name, beam_size, penalty, maxlenratio,
     shuffled = list(range(n_utts))
     random.Random(0).shuffle(shuffled)
     batchings = [[list(range(i, min(i + size, n_utts))) for i in range(0, n_utts, size)] for size in (1, 3, 8)]
-    for batches in [*batchings, [shuffled]]:
+    # The shuffled batch also encodes in sub-batches (of 1 to 3 utterances).
+    for batches, encoder_frames in [*((b, None) for b in batchings), ([shuffled], 300)]:
         for utts in batches:
             lengths = st["lengths"][utts]
             speech = st["speech"][utts, : int(lengths.max())]
-            found = batch_beam_search(model, speech, lengths, nbest=beam_size, primer=primer, **options)
+            found = batch_beam_search(model, speech, lengths, nbest=beam_size, primer=primer,
+                                      encoder_batch_frames=encoder_frames, **options)
             for b, nbest in zip(utts, found):
                 assert_same_nbest(nbest, expected[b])
     if tagged:
@@ -132,17 +135,33 @@ def test_cases_cover_early_and_maxlen_ends(st):
     assert any(at_maxlen) and not all(at_maxlen)
 
 
-def test_padded_batch_encodes_as_alone(st):
-    """Plain model.encode gives padded utterances extra frames; encode_as_alone does not."""
+@pytest.mark.parametrize("batch_frames", [None, 1, 300])
+def test_padded_batch_encodes_as_alone(st, batch_frames):
+    """Plain model.encode gives padded utterances extra frames; encode_as_alone does not, whole or
+    in sub-batches (of one utterance with batch_frames=1, of 1 to 3 with 300)."""
     model, speech, lengths = st["models"]["model"], st["speech"], st["lengths"]
     with torch.no_grad():
         padded_enc, padded_lens = model.encode(speech, lengths)
-        enc, enc_lens = encode_as_alone(model, speech, lengths)
+        enc, enc_lens = encode_as_alone(model, speech, lengths, batch_frames=batch_frames)
+        assert enc.shape[:2] == (len(LENGTHS), int(enc_lens.max()))
         for b, n in enumerate(lengths.tolist()):
             alone, alone_len = model.encode(speech[b : b + 1, :n], lengths[b : b + 1])
             assert int(enc_lens[b]) == int(alone_len)
             torch.testing.assert_close(enc[b, : int(alone_len)], alone[0], atol=1e-5, rtol=1e-5)
     assert (padded_lens > enc_lens).any()
+
+
+@pytest.mark.parametrize("ctc_weight", [0.0, 0.3])
+def test_same_as_espnet_without_cached_attention(st, monkeypatch, ctc_weight):
+    """Decoders whose attention is not ESPnet's plain MultiHeadedAttention run ESPnet's layers as
+    they are (no cached keys and values), with the same results."""
+    monkeypatch.setattr(batch_beam_search_module, "_plain_attention", lambda attn: False)
+    model = st["models"]["model"]
+    options = dict(beam_size=4, penalty=0.5, maxlenratio=0.0, minlenratio=0.0, ctc_weight=ctc_weight)
+    expected = espnet_nbest(st, "model", None, **options)
+    found = batch_beam_search(model, st["speech"], st["lengths"], nbest=4, **options)
+    for nbest, reference in zip(found, expected):
+        assert_same_nbest(nbest, reference)
 
 
 def test_rejects_unsupported(st):

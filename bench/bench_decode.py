@@ -48,8 +48,9 @@ Modes, all decoding the same utterances with the same model in this process:
 - ctcot beam B, batch N (one per ``--batch_sizes`` N): ``ctcot.batch_beam_search.batch_beam_search``
   on the reference Speech2Text's model with the same options. The utterances are sorted by length,
   longest first (as ``ctcot.st_inference.length_batches`` sorts them), and cut into batches of N;
-  each batch is padded, encoded at once and searched at once (every decoder step scores the live
-  hypotheses of all its utterances). It gives ESPnet's hypotheses, up to float rounding.
+  each batch is padded, encoded (in sub-batches of ``ENCODER_BATCH_FRAMES`` padded frames) and
+  searched at once (every decoder step scores the live hypotheses of all its utterances). It gives
+  ESPnet's hypotheses, up to float rounding.
 
 Timing: each mode first decodes one utterance untimed, then all of them; the seconds count the
 encoder and the search (and, for ctcot, padding the batch), with the features already in memory.

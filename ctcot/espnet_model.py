@@ -45,6 +45,28 @@ from ctcot.ot import SinkhornOptions, sinkhorn_divergence
 from ctcot.tokenizers import sos_eos_index
 
 
+def encode_as_mt(frontend: AbsFrontend, encoder: AbsEncoder, src_text: torch.Tensor,
+                 src_text_lengths: torch.Tensor, vocab_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """A text encoder fed as ESPnet's MT model feeds its own: ``<sos/eos>`` then the tokens.
+
+    Args:
+        frontend: The token embedding (ESPnet's MT ``Embedding``).
+        encoder: The encoder over the embeddings.
+        src_text: (B, N) source token ids, padded with -1.
+        src_text_lengths: (B,) token counts.
+        vocab_size: Size of the source vocabulary, whose last token is ``<sos/eos>``.
+
+    Returns:
+        The final states (B, N' + 1, D), N' = max(src_text_lengths), and their lengths (B,).
+    """
+    src_text = src_text[:, : src_text_lengths.max()]
+    sos = src_text.new_full((src_text.size(0), 1), sos_eos_index(vocab_size))
+    tokens = torch.cat([sos, src_text.masked_fill(src_text < 0, 0)], dim=1)  # padding: masked by lengths
+    embedded, lengths = frontend(tokens, src_text_lengths + 1)
+    states, state_lengths, _ = encoder(embedded, lengths)
+    return states, state_lengths
+
+
 class CTCOTModel(AbsESPnetModel):
     """Speech encoder trained with CTC and OT towards a text encoder."""
 
@@ -213,12 +235,9 @@ class CTCOTModel(AbsESPnetModel):
         """
         if self.text_encoder is None:
             raise RuntimeError("this model has no text encoder (ot_weight is 0)")
-        src_text = src_text[:, : src_text_lengths.max()]
-        sos = src_text.new_full((src_text.size(0), 1), sos_eos_index(self.vocab_size))
-        tokens = torch.cat([sos, src_text.masked_fill(src_text < 0, 0)], dim=1)  # padding: masked by lengths
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.text_encoder_freeze):
-            embedded, lengths = self.text_frontend(tokens, src_text_lengths + 1)
-            text_out, text_out_lens, _ = self.text_encoder(embedded, lengths)
+            text_out, text_out_lens = encode_as_mt(self.text_frontend, self.text_encoder, src_text,
+                                                   src_text_lengths, self.vocab_size)
         if self.text_encoder_detach:
             text_out = text_out.detach()
         return text_out, text_out_lens

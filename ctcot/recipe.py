@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Dict, NamedTuple, Tuple
 
-__all__ = ["Stage", "STAGES", "LAST_STAGE", "stage_number", "PRETRAINS", "OT_PRETRAINS", "check_pretrain",
-           "default_st_tag", "needs_mt", "shell_settings"]
+__all__ = ["Stage", "STAGES", "LAST_STAGE", "stage_number", "PRETRAINS", "OT_PRETRAINS", "CTC_PRETRAINS",
+           "TEXT_ENCODER_INITS", "check_pretrain", "check_text_encoder_init", "default_st_tag", "needs_mt",
+           "shell_settings"]
 
 
 class Stage(NamedTuple):
@@ -41,7 +42,12 @@ _NUMBERS: Dict[str, int] = {stage.name: stage.number for stage in STAGES}
 PRETRAINS = ("none", "ce", "ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen")
 # Pre-trainings with a text encoder, initialised from the MT encoder: stage 7 needs the MT model.
 OT_PRETRAINS = ("ctc_ot", "ctc_ot_frozen")
+# Pre-trainings whose model has a source CTC: it initialises multi-task ST's.
+CTC_PRETRAINS = ("ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen")
+# Where multi-task ST's text encoder starts: the MT model's encoder, or CTC+OT's own text encoder.
+TEXT_ENCODER_INITS = ("mt", "pretrain")
 MT_DECODER_SUFFIX = "_mtdec"
+MULTITASK_SUFFIX = "_multitask"
 
 
 def stage_number(name: str) -> int:
@@ -58,21 +64,37 @@ def check_pretrain(pretrain: str) -> None:
         raise ValueError(f"unknown pre-training {pretrain!r}: expected one of {', '.join(PRETRAINS)}")
 
 
-def default_st_tag(pretrain: str, mt_decoder: bool) -> str:
+def check_text_encoder_init(pretrain: str, text_encoder_init: str) -> None:
+    """Raise ``ValueError`` unless multi-task ST's text encoder can start from ``text_encoder_init``."""
+    if text_encoder_init not in TEXT_ENCODER_INITS:
+        raise ValueError(f"unknown text encoder initialisation {text_encoder_init!r}: "
+                         f"expected one of {', '.join(TEXT_ENCODER_INITS)}")
+    if text_encoder_init == "pretrain" and pretrain not in OT_PRETRAINS:
+        raise ValueError(f"the text encoder cannot start from the pre-training: {pretrain!r} has none "
+                         f"(only {', '.join(OT_PRETRAINS)})")
+
+
+def default_st_tag(pretrain: str, mt_decoder: bool, multitask: bool = False) -> str:
     """st.sh's ST tag when ``--st_tag`` is not given: ``<pretrain>``, plus ``_mtdec`` when the ST
-    decoder is initialised from the MT decoder (``--st_init_decoder_from_mt true``)."""
+    decoder is initialised from the MT decoder (``--st_init_decoder_from_mt true``), plus
+    ``_multitask`` for multi-task ST (``--st_multitask true``)."""
     check_pretrain(pretrain)
-    return pretrain + (MT_DECODER_SUFFIX if mt_decoder else "")
+    return pretrain + (MT_DECODER_SUFFIX if mt_decoder else "") + (MULTITASK_SUFFIX if multitask else "")
 
 
-def needs_mt(pretrain: str, mt_decoder: bool) -> bool:
-    """Whether stage 6 trains the MT model: CTC+OT's text encoder or the ST decoder starts from it."""
+def needs_mt(pretrain: str, mt_decoder: bool, multitask: bool = False, text_encoder_init: str = "mt") -> bool:
+    """Whether stage 6 trains the MT model: CTC+OT's text encoder, the ST decoder or multi-task ST's
+    text encoder starts from it."""
     check_pretrain(pretrain)
-    return pretrain in OT_PRETRAINS or mt_decoder
+    return pretrain in OT_PRETRAINS or mt_decoder or (multitask and text_encoder_init == "mt")
 
 
-def shell_settings(pretrain: str, mt_decoder: bool) -> Dict[str, str]:
-    """The rules' values for st.sh's shell: ``pretrain_ot``, ``need_mt``, ``default_st_tag``."""
+def shell_settings(pretrain: str, mt_decoder: bool, multitask: bool = False,
+                   text_encoder_init: str = "mt") -> Dict[str, str]:
+    """The rules' values for st.sh's shell: ``pretrain_ot``, ``pretrain_ctc``, ``need_mt``, ``default_st_tag``."""
+    if multitask:
+        check_text_encoder_init(pretrain, text_encoder_init)
     bash = {True: "true", False: "false"}
-    return {"pretrain_ot": bash[pretrain in OT_PRETRAINS], "need_mt": bash[needs_mt(pretrain, mt_decoder)],
-            "default_st_tag": default_st_tag(pretrain, mt_decoder)}
+    return {"pretrain_ot": bash[pretrain in OT_PRETRAINS], "pretrain_ctc": bash[pretrain in CTC_PRETRAINS],
+            "need_mt": bash[needs_mt(pretrain, mt_decoder, multitask, text_encoder_init)],
+            "default_st_tag": default_st_tag(pretrain, mt_decoder, multitask)}

@@ -466,16 +466,28 @@ def test_st_sh_stage_blocks_run_their_own_stage():
     assert all(numbers == {number} for number, numbers in logged.items()), logged
 
 
-@pytest.mark.parametrize("pretrain,mt_decoder,expected", [
-    ("ctc_ot", "true", "pretrain_ot=true need_mt=true default_st_tag=ctc_ot_mtdec"),
-    ("ctc_ot_frozen", "false", "pretrain_ot=true need_mt=true default_st_tag=ctc_ot_frozen"),
-    ("ctc", "true", "pretrain_ot=false need_mt=true default_st_tag=ctc_mtdec"),
-    ("none", "false", "pretrain_ot=false need_mt=false default_st_tag=none"),
+@pytest.mark.parametrize("args,expected", [
+    ("ctc_ot true", "pretrain_ot=true pretrain_ctc=true need_mt=true default_st_tag=ctc_ot_mtdec"),
+    ("ctc_ot_frozen false", "pretrain_ot=true pretrain_ctc=true need_mt=true default_st_tag=ctc_ot_frozen"),
+    ("ctc true", "pretrain_ot=false pretrain_ctc=true need_mt=true default_st_tag=ctc_mtdec"),
+    ("none false", "pretrain_ot=false pretrain_ctc=false need_mt=false default_st_tag=none"),
+    ("ce false --st_multitask true", "pretrain_ot=false pretrain_ctc=false need_mt=true default_st_tag=ce_multitask"),
+    ("ctc_ot false --st_multitask true --st_init_text_encoder_from pretrain",
+     "pretrain_ot=true pretrain_ctc=true need_mt=true default_st_tag=ctc_ot_multitask"),
 ])
-def test_the_rules_st_sh_evaluates(pretrain, mt_decoder, expected):
+def test_the_rules_st_sh_evaluates(args, expected):
+    pretrain, mt_decoder, *more = args.split()
     result = subprocess.run([sys.executable, "-m", "ctcot.bin.recipe", "--pretrain", pretrain,
-                             "--st_init_decoder_from_mt", mt_decoder], capture_output=True, text=True, timeout=60)
+                             "--st_init_decoder_from_mt", mt_decoder, *more],
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.split() == expected.split()
+
+
+def test_a_text_encoder_from_a_pretraining_without_one_is_an_error():
+    result = subprocess.run([sys.executable, "-m", "ctcot.bin.recipe", "--pretrain", "ctc", "--st_init_decoder_from_mt",
+                             "true", "--st_multitask", "true", "--st_init_text_encoder_from", "pretrain"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "'ctc' has none (only ctc_ot, ctc_ot_frozen)" in result.stderr
 
 
 def test_an_unknown_pretraining_stops_st_sh(tmp_path):

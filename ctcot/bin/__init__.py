@@ -16,6 +16,7 @@ stage                 program                      library
 6 mt                  score_st                     ctcot.scoring.score_translations
 7 pretrain            ctcot_train                  ctcot.task.CTCOTTask, ctcot.trainer.EpochKeepingTrainer
 7 pretrain            asr_train                    ctcot.trainer.EpochKeepingTrainer
+8 st_train            st_train                     ctcot.st_task.MultitaskSTTask (--st_multitask true)
 6-8 mt..st_train      check_checkpoints            ctcot.checkpoints.set_aside_damaged
 9 st_decode           split_keys                   (itself: Kaldi's split_scp.pl)
 9 st_decode           st_inference                 ctcot.st_inference.decode_scp
@@ -32,7 +33,7 @@ stage                 program                      library
 A program is named after the library module it runs; where it stands in for an ESPnet or Kaldi
 tool it keeps that tool's name (``<task>_train``, ``st_inference``, ``make_fbank``,
 ``*_data_dir``, ``split_keys``, ``score_st``). ESPnet's own programs (``espnet2.bin.mt_train``,
-``mt_inference``, ``st_train``, ``pack``) run stages 6, 8 and 11.
+``mt_inference``, ``st_train``, ``pack``) run stages 6, 8 (vanilla ST) and 11.
 """
 import logging
 import shlex

@@ -25,6 +25,7 @@ from ctcot.reuse import init_param_problems, token_list_problem
 
 TASKS = {  # --task: the class of the training program's task
     "st": "espnet2.tasks.st:STTask",
+    "st_multitask": "ctcot.st_task:MultitaskSTTask",
     "mt": "espnet2.tasks.mt:MTTask",
     "asr": "espnet2.tasks.asr:ASRTask",
     "ctcot": "ctcot.task:CTCOTTask",

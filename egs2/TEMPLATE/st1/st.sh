@@ -55,10 +55,12 @@ pretrain_args=""     # Extra arguments of the training program.
 pretrain_tag=""      # Default: ${pretrain}.
 
 # ST training (stage 8)
-st_config=""         # Default: ${conf_dir}/train_st.yaml.
-st_args=""           # Extra arguments of espnet2.bin.st_train.
-st_tag=""            # Default: ${pretrain}, plus _mtdec with --st_init_decoder_from_mt true.
+st_config=""         # Default: ${conf_dir}/train_st.yaml; with --st_multitask true, ${conf_dir}/train_st_multitask.yaml.
+st_args=""           # Extra arguments of the ST training (espnet2.bin.st_train; multi-task: ctcot.bin.st_train).
+st_tag=""            # Default: ${pretrain}, plus _mtdec with --st_init_decoder_from_mt true, plus _multitask.
 st_init_decoder_from_mt=true  # Initialise the ST decoder from the MT model's decoder.
+st_multitask=false   # Multi-task ST: also CTC on the source transcript (from the pre-training's CTC) and MT through the ST decoder from a text encoder.
+st_init_text_encoder_from=mt  # Multi-task ST's text encoder: mt (the MT model's encoder) or pretrain (CTC+OT's text encoder).
 
 # Decoding and scoring (stages 9-11)
 inference_config=""  # Default: ${conf_dir}/decode_st.yaml.
@@ -83,7 +85,7 @@ Stages:
   6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it, and its BLEU on the test sets'
      gold source transcripts (beam search with the ST decoding config: the cascade's upper bound)
   7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen
-  8: ST training (ESPnet ST task), initialised from stages 6 and 7
+  8: ST training (ESPnet ST task; multi-task with --st_multitask true), initialised from stages 6 and 7
   9: decoding of the test sets (ESPnet's beam search, in utterance batches; averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
   11: packing of the ST model (ESPnet's packer)
@@ -123,14 +125,17 @@ if [ "${stage}" -gt "${stop_stage}" ]; then
     exit 2
 fi
 
-case "${st_init_decoder_from_mt}" in
-    true|false) ;;
-    *) log "Error: --st_init_decoder_from_mt ${st_init_decoder_from_mt}: expected true or false"; exit 2 ;;
-esac
+for option in st_init_decoder_from_mt st_multitask; do
+    case "${!option}" in
+        true|false) ;;
+        *) log "Error: --${option} ${!option}: expected true or false"; exit 2 ;;
+    esac
+done
 # The rules shared with ctcot's Python (ctcot/recipe.py): pretrain_ot (a text encoder, initialised
-# from the MT encoder), need_mt (stage 6 trains MT) and default_st_tag.
-pretrain_ot="" need_mt="" default_st_tag=""  # set by the eval below
-if ! settings=$(${python} -m ctcot.bin.recipe --pretrain "${pretrain}" --st_init_decoder_from_mt "${st_init_decoder_from_mt}"); then
+# from the MT encoder), pretrain_ctc (a source CTC), need_mt (stage 6 trains MT) and default_st_tag.
+pretrain_ot="" pretrain_ctc="" need_mt="" default_st_tag=""  # set by the eval below
+if ! settings=$(${python} -m ctcot.bin.recipe --pretrain "${pretrain}" --st_init_decoder_from_mt "${st_init_decoder_from_mt}" \
+        --st_multitask "${st_multitask}" --st_init_text_encoder_from "${st_init_text_encoder_from}"); then
     exit 2
 fi
 eval "${settings}"
@@ -139,9 +144,11 @@ case "${src_token_type}" in
     *) log "Error: --src_token_type ${src_token_type}: expected bpe or phn"; exit 2 ;;
 esac
 
+st_multitask_suffix=""
+if "${st_multitask}"; then st_multitask_suffix=_multitask; fi
 : "${mt_config:=${conf_dir}/train_mt.yaml}"
 : "${pretrain_config:=${conf_dir}/pretrain_${pretrain%_frozen}.yaml}"  # ctc_ot_frozen: ctc_ot's
-: "${st_config:=${conf_dir}/train_st.yaml}"
+: "${st_config:=${conf_dir}/train_st${st_multitask_suffix}.yaml}"
 : "${inference_config:=${conf_dir}/decode_st.yaml}"
 : "${mt_tag:=$(basename "${mt_config}" .yaml)}"
 : "${pretrain_tag:=${pretrain}}"
@@ -610,30 +617,67 @@ if runs 8; then
     log "Stage 8: ST training -> ${st_exp}; log: ${st_exp}/train.log"
     require_tokens
     init_params=""
+    same_tokens=()  # token lists of the models loaded, against this recipe's: CONFIG:KEY=TOKENS
     if [ "${pretrain}" != none ]; then
         require "${pretrain_model}" "stage 7"
         init_params+=" ${pretrain_model}:encoder:encoder"
         log "  encoder <- ${pretrain_model}"
+        if "${st_multitask}" && "${pretrain_ctc}"; then
+            init_params+=" ${pretrain_model}:ctc:ctc"
+            log "  source CTC <- ${pretrain_model}"
+            case "${pretrain}" in  # ESPnet's ASR model (ctc_ce) names its source tokens token_list
+                ctc_ce) same_tokens+=("${pretrain_exp}/config.yaml:token_list=${src_tokendir}/tokens.txt") ;;
+                *) same_tokens+=("${pretrain_exp}/config.yaml:src_token_list=${src_tokendir}/tokens.txt") ;;
+            esac
+        fi
     fi
     if "${st_init_decoder_from_mt}"; then
         require "${mt_model}" "stage 6"
         init_params+=" ${mt_model}:decoder:decoder"
+        same_tokens+=("${mt_exp}/config.yaml:token_list=${tgt_tokendir}/tokens.txt")
         log "  decoder <- ${mt_model}"
+    fi
+    st_program=espnet2.bin.st_train st_task=st
+    train_src_text_args=""
+    if "${st_multitask}"; then
+        # The MT branch's text encoder is shaped as ESPnet's MT model's: frontend (embedding), encoder.
+        st_program=ctcot.bin.st_train st_task=st_multitask
+        if [ "${st_init_text_encoder_from}" = mt ]; then
+            require "${mt_model}" "stage 6"
+            init_params+=" ${mt_model}:frontend:extra_mt_encoder.frontend ${mt_model}:encoder:extra_mt_encoder.encoder"
+            same_tokens+=("${mt_exp}/config.yaml:src_token_list=${src_tokendir}/tokens.txt")
+            log "  MT branch's text encoder <- the encoder of ${mt_model}"
+        else
+            init_params+=" ${pretrain_model}:text_frontend:extra_mt_encoder.frontend ${pretrain_model}:text_encoder:extra_mt_encoder.encoder"
+            log "  MT branch's text encoder <- the text encoder of ${pretrain_model}"
+        fi
+        train_src_text_args="--train_data_path_and_name_and_type ${train_dir}/${src_text},src_text,text
+            --valid_data_path_and_name_and_type ${valid_dir}/${src_text},src_text,text
+            --train_shape_file ${train_dir}/src_text_shape.${src_unit} --valid_shape_file ${valid_dir}/src_text_shape.${src_unit}"
     fi
     init_args=""
     if [ -n "${init_params}" ]; then init_args="--init_param ${init_params}"; fi
+    # The model's options (config, tokens, data), shared by the check and the training.
+    # shellcheck disable=SC2206,SC2207  # word splitting of option strings intended
+    st_options=(--config "${st_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt"
+        --bpemodel "${tgt_bpemodel}" $(feats_args "${train_dir}" "${valid_dir}")
+        --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text"
+        --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text"
+        --train_shape_file "${train_dir}/${tgt_shape}" --valid_shape_file "${valid_dir}/${tgt_shape}"
+        ${train_src_text_args})
     sig=$(signature "$(cat "${st_config}")" "${st_args}" "${init_args}" \
         "$(cat "${tokens_done}")" "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
     if is_done "${st_exp}" "${sig}"; then
         log "  ${st_exp}/${inference_model} exists: done before"
     else
-        # shellcheck disable=SC2046,SC2086  # word splitting of option strings intended
-        train_exp "${st_exp}" "${sig}" ${python} -m espnet2.bin.st_train ${common_train_args} \
-            --config "${st_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt" \
-            --bpemodel "${tgt_bpemodel}" $(feats_args "${train_dir}" "${valid_dir}") \
-            --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text" \
-            --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text" \
-            --train_shape_file "${train_dir}/${tgt_shape}" --valid_shape_file "${valid_dir}/${tgt_shape}" \
+        if [ -n "${init_params}" ]; then
+            log "  checking that the models loaded fit the ST model (ctcot.bin.check_init)"
+            # shellcheck disable=SC2086
+            ${python} -m ctcot.bin.check_init --task "${st_task}" --init_param ${init_params} \
+                --same_tokens "${same_tokens[@]}" -- "${st_options[@]}" ${st_args} || exit 1
+        fi
+        # shellcheck disable=SC2086
+        train_exp "${st_exp}" "${sig}" ${python} -m "${st_program}" ${common_train_args} "${st_options[@]}" \
             --output_dir "${st_exp}" ${init_args} ${st_args}
     fi
     stage_done 8

@@ -1,8 +1,9 @@
 """The paper's ablation on one corpus: ST from each pre-training, with and without MT-decoder
-initialisation, over several seeds, through a recipe's ``run.sh``.
+initialisation, vanilla or multi-task, over several seeds, through a recipe's ``run.sh``.
 
 Le et al. (ICML 2023) claim an ordering: CTC+OT pre-training beats CTC, which beats CE, and
-initialising the ST decoder from an MT decoder helps CTC-style encoders far more than CE ones.
+initialising the ST decoder from an MT decoder helps CTC-style encoders far more than CE ones;
+CTC+OT also improves multi-task ST (source CTC and MT auxiliary losses, ``st.sh --st_multitask true``).
 :func:`plan_jobs` lays the experiment out as ``run.sh`` calls that share every stage they can
 (stages named as in :data:`ctcot.recipe.STAGES`):
 
@@ -37,7 +38,11 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ctcot.data_dir import atomic_write
-from ctcot.recipe import check_pretrain, default_st_tag, needs_mt, stage_number
+from ctcot.recipe import PRETRAINS, check_pretrain, default_st_tag, needs_mt, stage_number
+
+# The ST settings a variant trains in, (MT-initialised decoder, multi-task): their names in tables.
+SETTING_NAMES = {(False, False): "random dec.", (True, False): "MT dec.",
+                 (True, True): "multi-task", (False, True): "multi-task, random dec."}
 
 __all__ = ["Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
            "read_curves", "summarize", "welch_contrast", "significance", "significance_markdown", "figure5",
@@ -50,15 +55,27 @@ GAP_FIGURES = (("sinkhorn", "Sinkhorn ↓"), ("cosine_margin", "cos margin ↑")
 
 @dataclass(frozen=True)
 class Variant:
-    """One ST system of the ablation: a pre-training type and the ST decoder's initialisation."""
+    """One ST system of the ablation: a pre-training type, the ST decoder's initialisation, and
+    whether ST is multi-task (``st.sh --st_multitask``)."""
 
     pretrain: str
     mt_decoder: bool
+    multitask: bool = False
+
+    @classmethod
+    def of(cls, run: Mapping) -> "Variant":
+        """The variant of a run of :func:`collect_runs`."""
+        return cls(run["pretrain"], run["mt_decoder"], run.get("multitask", False))
+
+    @property
+    def setting(self) -> Tuple[bool, bool]:
+        """The ST setting, a key of :data:`SETTING_NAMES`."""
+        return self.mt_decoder, self.multitask
 
     @property
     def tag(self) -> str:
         """st.sh's default ST tag (:func:`ctcot.recipe.default_st_tag`)."""
-        return default_st_tag(self.pretrain, self.mt_decoder)
+        return default_st_tag(self.pretrain, self.mt_decoder, self.multitask)
 
     def st_tag(self, seed: int) -> str:
         return f"{self.tag}_seed{seed}"
@@ -84,7 +101,7 @@ def _stages(first: str, last: Optional[str] = None) -> List[str]:
     return ["--stage", str(stage_number(first)), "--stop_stage", str(stage_number(last or first))]
 
 
-def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = "") -> List[Job]:
+def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = "", gap: bool = True) -> List[Job]:
     """The ``run.sh`` calls of an ablation, in a good order to run them.
 
     ST jobs come seed by seed (every variant's first seed before any second seed), so a
@@ -94,6 +111,7 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
         variants: The ST systems to train.
         seeds: ST training seeds.
         st_args: Extra options of ESPnet's ST training, for every variant (e.g. ``--max_epoch 5``).
+        gap: Whether to run stage 12 (zero-shot swap, modality gap, gap curves) for each pre-training.
 
     Returns:
         The jobs; each one's ``after`` names jobs earlier in the list.
@@ -104,7 +122,7 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
         check_pretrain(variant.pretrain)
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {list(seeds)}")
-    use_mt = any(needs_mt(v.pretrain, v.mt_decoder) for v in variants)
+    use_mt = any(needs_mt(v.pretrain, v.mt_decoder, v.multitask) for v in variants)
     # Stages up to MT's under options that make it train the MT model when any variant uses it.
     shared = [*_stages("data", "mt"), "--pretrain", "ctc_ot" if use_mt else "none",
               "--st_init_decoder_from_mt", _bool(use_mt)]
@@ -114,7 +132,7 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
         jobs.append(Job(f"pretrain_{pretrain}",
                         [*_stages("pretrain"), "--pretrain", pretrain], ("shared",)))
     # The gap analysis needs the MT model: with no variant using it, stage 6 has not made one.
-    for pretrain in pretrains if use_mt else []:
+    for pretrain in pretrains if use_mt and gap else []:
         jobs.append(Job(f"gap_{pretrain}", [*_stages("gap"), "--pretrain", pretrain],
                         (f"pretrain_{pretrain}",)))
     for seed in seeds:
@@ -124,6 +142,7 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
             jobs.append(Job(f"st_{variant.st_tag(seed)}",
                             [*_stages("st_train", "st_score"), "--pretrain", variant.pretrain,
                              "--st_init_decoder_from_mt", _bool(variant.mt_decoder),
+                             "--st_multitask", _bool(variant.multitask),
                              "--st_tag", variant.st_tag(seed), "--st_args", options],
                             after, variant, seed))
     return jobs
@@ -215,8 +234,8 @@ def collect_runs(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int]
     ``decode_dir`` is a glob pattern that must match at most one decoding of each run.
 
     Returns:
-        One dict per finished run: ``pretrain``, ``mt_decoder``, ``seed``, ``bleu``, ``chrf``,
-        ``ter``, ``num_sentences``, ``result`` (the file).
+        One dict per finished run: ``pretrain``, ``mt_decoder``, ``multitask``, ``seed``, ``bleu``,
+        ``chrf``, ``ter``, ``num_sentences``, ``result`` (the file).
     """
     runs = []
     for seed in seeds:
@@ -227,7 +246,8 @@ def collect_runs(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int]
             if path is None:
                 continue
             result = json.loads(path.read_text(encoding="utf-8"))
-            runs.append(dict(pretrain=variant.pretrain, mt_decoder=variant.mt_decoder, seed=seed,
+            runs.append(dict(pretrain=variant.pretrain, mt_decoder=variant.mt_decoder, multitask=variant.multitask,
+                             seed=seed,
                              bleu=result["bleu"], chrf=result["chrf"], ter=result["ter"],
                              num_sentences=result["num_sentences"], result=str(path)))
     return runs
@@ -255,15 +275,16 @@ def summarize(runs: Sequence[Mapping], variants: Sequence[Variant]) -> List[Dict
     """Mean and sample standard deviation over seeds of BLEU and chrF, per variant.
 
     Returns:
-        One dict per variant with at least one run: ``pretrain``, ``mt_decoder``, ``seeds``,
-        ``bleu_mean``, ``bleu_std``, ``chrf_mean``, ``chrf_std``, ``bleu_runs``, ``chrf_runs``.
+        One dict per variant with at least one run: ``pretrain``, ``mt_decoder``, ``multitask``,
+        ``seeds``, ``bleu_mean``, ``bleu_std``, ``chrf_mean``, ``chrf_std``, ``bleu_runs``, ``chrf_runs``.
     """
     rows = []
     for variant in variants:
-        mine = [r for r in runs if r["pretrain"] == variant.pretrain and r["mt_decoder"] == variant.mt_decoder]
+        mine = [r for r in runs if Variant.of(r) == variant]
         if not mine:
             continue
-        row: Dict = dict(pretrain=variant.pretrain, mt_decoder=variant.mt_decoder, seeds=[r["seed"] for r in mine])
+        row: Dict = dict(pretrain=variant.pretrain, mt_decoder=variant.mt_decoder, multitask=variant.multitask,
+                         seeds=[r["seed"] for r in mine])
         for metric in ("bleu", "chrf"):
             values = [r[metric] for r in mine]
             row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(values)
@@ -307,7 +328,7 @@ def welch_contrast(groups: Sequence[Sequence[float]], weights: Sequence[float]) 
 def _comparisons(variants: Sequence[Variant]) -> List[Tuple[str, List[Variant]]]:
     """The paper's claims among ``variants``: a name and the groups (A, B, or X_mt, X, CE_mt, CE)."""
     present = set(variants)
-    inits = sorted({v.mt_decoder for v in variants})
+    inits = sorted({v.mt_decoder for v in variants if not v.multitask})
     dec = {False: "random dec.", True: "MT dec."}
     claims = []
     for d in inits:  # pre-training helps
@@ -318,6 +339,12 @@ def _comparisons(variants: Sequence[Variant]) -> List[Tuple[str, List[Variant]]]
                        [Variant(x, True), Variant(x, False), Variant("ce", True), Variant("ce", False)]))
     for d in inits:  # OT helps CTC
         claims.append((f"ctc_ot > ctc, {dec[d]}", [Variant("ctc_ot", d), Variant("ctc", d)]))
+    # Multi-task ST (with the MT decoder): pre-training, and OT, help it too; it beats vanilla ST.
+    for x in ("ctc", "ctc_ot"):
+        claims.append((f"{x} > none, multi-task", [Variant(x, True, True), Variant("none", True, True)]))
+    claims.append(("ctc_ot > ctc, multi-task", [Variant("ctc_ot", True, True), Variant("ctc", True, True)]))
+    for x in PRETRAINS:
+        claims.append((f"multi-task > MT dec., {x}", [Variant(x, True, True), Variant(x, True)]))
     return [(name, groups) for name, groups in claims if all(g in present for g in groups)]
 
 
@@ -326,8 +353,9 @@ def significance(runs: Sequence[Mapping], variants: Sequence[Variant],
     """Welch's t-tests over seeds of the paper's claims, one-sided in the claimed direction.
 
     The claims, each tested where all its variants are among ``variants``: ctc and ctc_ot beat no
-    pre-training (per decoder initialisation); the MT-decoder gain of ctc and of ctc_ot is larger
-    than that of ce (the contrast ``(X_mtdec − X) − (ce_mtdec − ce)``); ctc_ot beats ctc.
+    pre-training (per decoder initialisation, and in multi-task ST); the MT-decoder gain of ctc and
+    of ctc_ot is larger than that of ce (the contrast ``(X_mtdec − X) − (ce_mtdec − ce)``); ctc_ot
+    beats ctc (likewise); multi-task ST beats vanilla ST with the MT decoder, per pre-training.
     A claim with a group of fewer than 2 finished seeds is kept with ``skipped`` saying why.
 
     Returns:
@@ -337,13 +365,13 @@ def significance(runs: Sequence[Mapping], variants: Sequence[Variant],
     """
     from scipy import stats
 
-    values = {}
+    values: Dict[Variant, List[Mapping]] = {}
     for run in runs:
-        values.setdefault((run["pretrain"], run["mt_decoder"]), []).append(run)
+        values.setdefault(Variant.of(run), []).append(run)
     results = []
     for claim, groups in _comparisons(variants):
         for metric in metrics:
-            data = [[r[metric] for r in values.get((g.pretrain, g.mt_decoder), [])] for g in groups]
+            data = [[r[metric] for r in values.get(g, [])] for g in groups]
             row: Dict = dict(claim=claim, metric=metric, groups=[g.tag for g in groups],
                              seeds=[len(d) for d in data], mean_a=None, mean_b=None, difference=None,
                              se=None, t=None, df=None, p=None, skipped=None)
@@ -376,21 +404,22 @@ def figure5(runs: Sequence[Mapping], variants: Sequence[Variant], metric: str = 
     df); None where a group has fewer than 2 seeds or no variance.
 
     Returns:
-        One dict per variant with runs, in ``variants`` order: ``pretrain``, ``mt_decoder``, ``tag``,
-        ``gain``, ``ci_low``, ``ci_high``, ``seeds``; empty without finished ``ce`` runs.
+        One dict per vanilla-ST variant with runs, in ``variants`` order: ``pretrain``,
+        ``mt_decoder``, ``tag``, ``gain``, ``ci_low``, ``ci_high``, ``seeds``; empty without
+        finished ``ce`` runs.
     """
     from scipy import stats
 
-    values: Dict[Tuple[str, bool], List[float]] = {}
+    values: Dict[Variant, List[float]] = {}
     for run in runs:
-        values.setdefault((run["pretrain"], run["mt_decoder"]), []).append(run[metric])
-    base = values.get(("ce", False), [])
+        values.setdefault(Variant.of(run), []).append(run[metric])
+    base = values.get(Variant("ce", False), [])
     if not base:
         return []
     points = []
     for variant in variants:
-        mine = values.get((variant.pretrain, variant.mt_decoder), [])
-        if not mine:
+        mine = values.get(variant, [])
+        if not mine or variant.multitask:
             continue
         gain = statistics.fmean(mine) - statistics.fmean(base)
         low = high = None
@@ -504,20 +533,19 @@ def _zero_shot_cell(gap: Optional[Mapping], test_set: str) -> str:
 
 
 def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrains: Sequence[str],
-                   decoder_inits: Sequence[bool], test_set: str) -> str:
-    """One line per pre-training: BLEU and chrF (mean ± std) per decoder initialisation, zero-shot
-    BLEU and gap figures."""
-    by_key = {(r["pretrain"], r["mt_decoder"]): r for r in rows}
-    names = {False: "random dec.", True: "MT dec."}
+                   settings: Sequence[Tuple[bool, bool]], test_set: str) -> str:
+    """One line per pre-training: BLEU and chrF (mean ± std) per ST setting (:data:`SETTING_NAMES`),
+    zero-shot BLEU and gap figures."""
+    by_key = {(Variant.of(r).pretrain, Variant.of(r).setting): r for r in rows}
     header = ["pre-training"]
-    header += [f"BLEU, {names[d]}" for d in decoder_inits] + [f"chrF, {names[d]}" for d in decoder_inits]
+    header += [f"BLEU, {SETTING_NAMES[s]}" for s in settings] + [f"chrF, {SETTING_NAMES[s]}" for s in settings]
     header += ["seeds", f"zero-shot BLEU ({test_set})"] + [name for _, name in GAP_FIGURES]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for pretrain in pretrains:
         cells = [pretrain]
-        cells += [_cell(by_key.get((pretrain, d)), "bleu") for d in decoder_inits]
-        cells += [_cell(by_key.get((pretrain, d)), "chrf") for d in decoder_inits]
-        counts = {len(by_key[(pretrain, d)]["seeds"]) for d in decoder_inits if (pretrain, d) in by_key}
+        cells += [_cell(by_key.get((pretrain, s)), "bleu") for s in settings]
+        cells += [_cell(by_key.get((pretrain, s)), "chrf") for s in settings]
+        counts = {len(by_key[(pretrain, s)]["seeds"]) for s in settings if (pretrain, s) in by_key}
         cells.append("/".join(str(c) for c in sorted(counts)) or "0")
         cells.append(_zero_shot_cell(gaps.get(pretrain), test_set))
         cells += [_gap_cell(gaps.get(pretrain), key) for key, _ in GAP_FIGURES]
@@ -525,7 +553,8 @@ def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrai
     return "\n".join(lines)
 
 
-def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], decoder_inits: Sequence[bool], path: Path) -> None:
+def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], settings: Sequence[Tuple[bool, bool]],
+              path: Path) -> None:
     """Grouped bars of BLEU and chrF (mean, std as error bars, each seed as a dot) per pre-training."""
     import matplotlib
 
@@ -533,20 +562,21 @@ def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], decoder_inits: 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    by_key = {(r["pretrain"], r["mt_decoder"]): r for r in rows}
-    names = {False: "ST decoder random", True: "ST decoder from MT"}
-    colours = {False: "#9ecae1", True: "#3182bd"}
-    width = 0.8 / len(decoder_inits)
+    by_key = {(Variant.of(r).pretrain, Variant.of(r).setting): r for r in rows}
+    names = {(False, False): "ST decoder random", (True, False): "ST decoder from MT",
+             (True, True): "multi-task ST, decoder from MT", (False, True): "multi-task ST, decoder random"}
+    colours = {(False, False): "#9ecae1", (True, False): "#3182bd", (True, True): "#31a354", (False, True): "#a1d99b"}
+    width = 0.8 / len(settings)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric, label in zip(axes, ("bleu", "chrf"), ("BLEU", "chrF")):
-        for k, dec in enumerate(decoder_inits):
-            xs = np.arange(len(pretrains)) + (k - (len(decoder_inits) - 1) / 2) * width
-            present = [(x, by_key[(p, dec)]) for x, p in zip(xs, pretrains) if (p, dec) in by_key]
+        for k, setting in enumerate(settings):
+            xs = np.arange(len(pretrains)) + (k - (len(settings) - 1) / 2) * width
+            present = [(x, by_key[(p, setting)]) for x, p in zip(xs, pretrains) if (p, setting) in by_key]
             if not present:
                 continue
             ax.bar([x for x, _ in present], [r[f"{metric}_mean"] for _, r in present], width,
-                   yerr=[r[f"{metric}_std"] for _, r in present], capsize=3, color=colours[dec],
-                   label=names[dec], edgecolor="black", linewidth=0.5)
+                   yerr=[r[f"{metric}_std"] for _, r in present], capsize=3, color=colours[setting],
+                   label=names[setting], edgecolor="black", linewidth=0.5)
             for x, r in present:
                 ax.scatter([x] * len(r[f"{metric}_runs"]), r[f"{metric}_runs"], s=10, color="black", zorder=3)
         ax.set_xticks(np.arange(len(pretrains)))
@@ -573,7 +603,7 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
         The path of ``RESULTS.md``.
     """
     pretrains = list(dict.fromkeys(v.pretrain for v in variants))
-    decoder_inits = sorted({v.mt_decoder for v in variants})
+    settings = sorted({v.setting for v in variants}, key=lambda s: (s[1], s[0]))
     runs = collect_runs(expdir, variants, seeds, test_set, decode_dir)
     rows = summarize(runs, variants)
     pretrained = [p for p in pretrains if p != "none"]
@@ -590,7 +620,7 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
               "do not depend on the ST seed: Sinkhorn divergence (lower: closer), cosine of mean-pooled "
               "states of the same utterance minus that of different ones, linear CKA, speech-to-text "
               "retrieval accuracy (top 1).", "",
-              table_markdown(rows, gaps, pretrains, decoder_inits, test_set), ""]
+              table_markdown(rows, gaps, pretrains, settings, test_set), ""]
     if own_text_gaps:
         header = " | ".join(name for _, name in GAP_FIGURES)
         lines += ["Against the pre-training's own text encoder (CTC+OT trains it, starting from the MT encoder):", "",
@@ -600,7 +630,7 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
             lines.append(f"| {pretrain} | " + " | ".join(cells) + " |")
         lines.append("")
     if rows:
-        plot_bars(rows, pretrains, decoder_inits, output_dir / "bleu_chrf.png")
+        plot_bars(rows, pretrains, settings, output_dir / "bleu_chrf.png")
         lines += ["![BLEU and chrF](bleu_chrf.png)", ""]
     points = figure5(runs, variants)
     if points:
@@ -637,8 +667,9 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
         dict(command=command, test_set=test_set, valid_set=valid_set, seeds=list(seeds), summary=rows, runs=runs,
              gaps=gaps, own_text_gaps=own_text_gaps, significance=tests, figure5=points, curves=curves),
         indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-    tsv = ["pretrain\tmt_decoder\tseed\tbleu\tchrf\tter\tresult"]
-    tsv += [f"{r['pretrain']}\t{_bool(r['mt_decoder'])}\t{r['seed']}\t{r['bleu']:.2f}\t{r['chrf']:.2f}\t"
+    tsv = ["pretrain\tmt_decoder\tmultitask\tseed\tbleu\tchrf\tter\tresult"]
+    tsv += [f"{r['pretrain']}\t{_bool(r['mt_decoder'])}\t{_bool(r['multitask'])}\t{r['seed']}\t{r['bleu']:.2f}\t"
+            f"{r['chrf']:.2f}\t"
             f"{r['ter']:.2f}\t{r['result']}" for r in runs]
     atomic_write(output_dir / "runs.tsv", ("\n".join(tsv) + "\n").encode("utf-8"))
     return results_md

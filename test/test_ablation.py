@@ -315,3 +315,52 @@ def test_summary_draws_every_pretrainings_gap_curve(tmp_path):
     assert lines[-1].split("\t")[:3] == ["ctc_ot", "2", "6"] and lines[-1].endswith("\t3")
     assert lines[1].endswith("\tNA")  # ctc: no zero-shot curve
     assert (tmp_path / "out" / "gap_curves.png").stat().st_size > 10_000
+
+
+MULTITASK = [Variant(p, True, m) for m in (False, True) for p in ("none", "ctc", "ctc_ot")]
+
+
+def test_plan_of_the_multitask_comparison():
+    """Vanilla and multi-task ST from each pre-training, same options but --st_multitask; no stage 12."""
+    jobs = plan_jobs(MULTITASK, [1, 2, 3], "--max_epoch 6", gap=False)
+    assert [j.name for j in jobs][:3] == ["shared", "pretrain_ctc", "pretrain_ctc_ot"]
+    assert not [j for j in jobs if j.name.startswith("gap_")]
+    st = [j for j in jobs if j.name.startswith("st_")]
+    assert len(st) == 18
+    vanilla, multitask = (next(j for j in st if j.name == name)
+                          for name in ("st_ctc_ot_mtdec_seed3", "st_ctc_ot_mtdec_multitask_seed3"))
+    assert option(vanilla, "--st_multitask") == "false" and option(multitask, "--st_multitask") == "true"
+    assert option(multitask, "--st_tag") == "ctc_ot_mtdec_multitask_seed3"
+    # The same options otherwise: the same budget.
+    differ = [(a, b) for a, b in zip(vanilla.args, multitask.args) if a != b]
+    assert len(vanilla.args) == len(multitask.args)
+    assert differ == [("false", "true"), ("ctc_ot_mtdec_seed3", "ctc_ot_mtdec_multitask_seed3")]
+    assert option(jobs[0], "--pretrain") == "ctc_ot" and option(jobs[0], "--st_init_decoder_from_mt") == "true"
+
+
+def test_summary_of_the_multitask_comparison(tmp_path):
+    expdir = tmp_path / "exp"
+    scores = {"none_mtdec": [10.0, 10.6, 9.5], "ctc_mtdec": [14.0, 14.1, 13.8], "ctc_ot_mtdec": [14.1, 14.6, 14.0],
+              "none_mtdec_multitask": [11.0, 11.2, 10.1], "ctc_mtdec_multitask": [15.0, 15.3, 14.9],
+              "ctc_ot_mtdec_multitask": [16.0, 15.2, 15.9]}
+    for tag, values in scores.items():
+        for seed, bleu in enumerate(values, 1):
+            write_result(expdir, f"{tag}_seed{seed}", "test", bleu, 2 * bleu)
+    text = write_summary(tmp_path / "out", expdir, MULTITASK, [1, 2, 3], "test", "dev").read_text()
+    assert "| pre-training | BLEU, MT dec. | BLEU, multi-task | chrF, MT dec. | chrF, multi-task | seeds |" in text
+    assert "| ctc_ot | 14.23 ± 0.32 | 15.70 ± 0.44 | 28.47 ± 0.64 | 31.40 ± 0.87 | 3 |" in text
+    tests = {(t["claim"], t["metric"]): t for t in json.loads((tmp_path / "out" / "results.json").read_text())
+             ["significance"]}
+    claims = {claim for claim, _ in tests}
+    assert claims == {"ctc > none, MT dec.", "ctc_ot > none, MT dec.", "ctc_ot > ctc, MT dec.",
+                      "ctc > none, multi-task", "ctc_ot > none, multi-task", "ctc_ot > ctc, multi-task",
+                      "multi-task > MT dec., none", "multi-task > MT dec., ctc", "multi-task > MT dec., ctc_ot"}
+    for claim, a, b in (("multi-task > MT dec., ctc_ot", "ctc_ot_mtdec_multitask", "ctc_ot_mtdec"),
+                        ("ctc_ot > none, multi-task", "ctc_ot_mtdec_multitask", "none_mtdec_multitask")):
+        expected = stats.ttest_ind(scores[a], scores[b], equal_var=False, alternative="greater")
+        assert tests[(claim, "bleu")]["p"] == pytest.approx(expected.pvalue)
+        assert tests[(claim, "bleu")]["groups"] == [a, b]
+    tsv = (tmp_path / "out" / "runs.tsv").read_text().splitlines()
+    assert tsv[0].split("\t")[:3] == ["pretrain", "mt_decoder", "multitask"] and len(tsv) == 1 + 18
+    assert "ctc_ot\ttrue\ttrue\t3\t15.90\t31.80\t" in "\n".join(tsv)
+    assert (tmp_path / "out" / "bleu_chrf.png").read_bytes().startswith(b"\x89PNG")

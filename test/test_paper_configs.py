@@ -55,6 +55,7 @@ def test_medium_models_build_with_espnet_and_share_shapes(tmp_path):
     from espnet2.tasks.mt import MTTask
     from espnet2.tasks.st import STTask
 
+    from ctcot.st_task import MultitaskSTTask
     from ctcot.task import CTCOTTask
 
     tokens = tmp_path / "tokens.txt"
@@ -68,11 +69,39 @@ def test_medium_models_build_with_espnet_and_share_shapes(tmp_path):
     mt = build(MTTask, "train_mt", "--token_list", tokens, "--src_token_list", tokens)
     ctc_ot = build(CTCOTTask, "pretrain_ctc_ot", "--src_token_list", tokens, "--input_size", 80)
     ce = build(ASRTask, "pretrain_ce", "--token_list", tokens, "--input_size", 80)
+    multitask = build(MultitaskSTTask, "train_st_multitask", "--token_list", tokens, "--src_token_list", tokens,
+                      "--input_size", 80)
 
     def part(shapes, prefix):
         return {k[len(prefix):]: v for k, v in shapes.items() if k.startswith(prefix)}
 
     assert part(ctc_ot, "encoder.") == part(st, "encoder.") == part(ce, "encoder.")
     assert part(ctc_ot, "text_encoder.") == part(mt, "encoder.")
-    assert part(mt, "decoder.") == part(st, "decoder.")
+    assert part(mt, "decoder.") == part(st, "decoder.") == part(multitask, "decoder.")
+    assert part(multitask, "extra_mt_encoder.encoder.") == part(mt, "encoder.")
+    assert part(multitask, "extra_mt_encoder.frontend.") == part(mt, "frontend.")
+    assert part(multitask, "ctc.") == part(ctc_ot, "ctc.")
+    assert {k: v for k, v in multitask.items() if not k.startswith(("extra_mt_encoder.", "ctc."))} == st
     assert 65e6 < sum(s.numel() for s in st.values()) < 75e6  # 70.5M with this 103-token vocabulary
+
+
+MULTITASK_CONFS = [CONF / "medium", CONF / "large", CONF.parents[2] / "mini_st" / "st1" / "conf",
+                   CONF.parents[2] / "mini_st" / "st1" / "conf" / "tiny"]
+
+
+@pytest.mark.parametrize("conf", MULTITASK_CONFS, ids=lambda c: "/".join(c.parts[-4:]))
+def test_multitask_st_differs_from_vanilla_only_in_its_losses(conf):
+    """train_st_multitask.yaml is train_st.yaml plus the auxiliary losses and the MT branch's text
+    encoder (shaped as train_mt.yaml's, which initialises it): the same budget as vanilla ST."""
+    st, multitask, mt = (yaml.safe_load((conf / f"{name}.yaml").read_text())
+                         for name in ("train_st", "train_st_multitask", "train_mt"))
+    text_keys = ("text_frontend", "text_frontend_conf", "text_encoder", "text_encoder_conf")
+    assert {k: v for k, v in multitask.items() if k not in ("model_conf", *text_keys)} == \
+           {k: v for k, v in st.items() if k != "model_conf"}
+    weights = ("asr_weight", "mt_weight", "mtlalpha")
+    assert {k: v for k, v in multitask["model_conf"].items() if k not in weights} == \
+           {k: v for k, v in st["model_conf"].items() if k not in weights}
+    assert [multitask["model_conf"][k] for k in weights] == [0.3, 0.3, 1.0]
+    assert (multitask["text_frontend"], multitask["text_encoder"]) == (mt["frontend"], mt["encoder"])
+    assert multitask["text_frontend_conf"] == mt["frontend_conf"]
+    assert multitask["text_encoder_conf"] == mt["encoder_conf"]

@@ -7,7 +7,9 @@ Usage (from a recipe directory, egs2/<corpus>/st1):
     python -m ctcot.bin.ablation --summarize_only      # the table of what has finished
 
 Trains ST from each of --pretrains, with a random and an MT-initialised decoder
-(--mt_decoder_init), once per seed, sharing data, features, tokenizers, MT and pre-training.
+(--mt_decoder_init), vanilla or multi-task (--multitask), once per seed, sharing data, features,
+tokenizers, MT and pre-training. The paper's multi-task comparison:
+    python -m ctcot.bin.ablation --pretrains none ctc ctc_ot --mt_decoder_init true --multitask false true
 Options after "--" go to every run.sh call. Writes <expdir>/ablation/{RESULTS.md, results.json,
 runs.tsv, bleu_chrf.png} after every finished run, and each job's log to
 <expdir>/ablation/logs/. Running it again resumes: finished stages are skipped.
@@ -41,6 +43,10 @@ def get_parser() -> argparse.ArgumentParser:
                         help="speech pre-trainings (default: all)")
     parser.add_argument("--mt_decoder_init", nargs="+", type=_bool, default=[False, True],
                         help="ST decoder initialised from the MT decoder: false, true or both (default: both)")
+    parser.add_argument("--multitask", nargs="+", type=_bool, default=[False],
+                        help="multi-task ST (st.sh --st_multitask): false, true or both (default: false)")
+    parser.add_argument("--skip_gap", action="store_true",
+                        help="leave out stage 12 (zero-shot swap, modality gap, gap curves) of the pre-trainings")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="ST training seeds (default: 1 2 3)")
     parser.add_argument("--st_args", default="",
                         help="extra options of ESPnet's ST training for every run, e.g. '--max_epoch 5'")
@@ -68,7 +74,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
         return 2
     expdir = Path(args.expdir)
     output_dir = Path(args.output_dir) if args.output_dir else expdir / "ablation"
-    variants = [Variant(p, d) for p in args.pretrains for d in args.mt_decoder_init]
+    variants = [Variant(p, d, m) for m in dict.fromkeys(args.multitask) for p in args.pretrains
+                for d in dict.fromkeys(args.mt_decoder_init)]
     command = "python -m ctcot.bin.ablation " + shlex.join(argv)
     previous = output_dir / "results.json"
     if args.summarize_only and previous.is_file():  # the table keeps the command that ran the ablation
@@ -80,7 +87,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
 
     try:
         if not args.summarize_only:
-            jobs = plan_jobs(variants, args.seeds, args.st_args)
+            jobs = plan_jobs(variants, args.seeds, args.st_args, gap=not args.skip_gap)
             threads = args.threads_per_job or max(1, (os.cpu_count() or 1) // args.jobs)
             run_sh = [args.run_sh, "--expdir", args.expdir, "--inference_nj", str(threads), *args.run_sh_args]
             env = dict(os.environ, OMP_NUM_THREADS=str(threads))

@@ -13,6 +13,10 @@ that loads another model, above all one trained in another recipe (``--mt_model`
   from the checkpoint, and the checkpoint's part has nothing more;
 - :func:`token_list_problem`: the token list a model was trained with (in its ``config.yaml``)
   equals the one the new model uses.
+
+A model from another recipe also names files by paths relative to that recipe (its feature
+statistics, its SentencePiece model): :func:`localize_config` makes them absolute, so the model can
+be built from any directory.
 """
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -20,7 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import yaml
 
-__all__ = ["parse_init_param", "init_param_problems", "token_list_problem", "read_token_list"]
+__all__ = ["parse_init_param", "init_param_problems", "token_list_problem", "read_token_list", "localize_config"]
 
 PathLike = Union[str, Path]
 _EXAMPLES = 3  # tensors named per kind of problem
@@ -29,7 +33,10 @@ _EXAMPLES = 3  # tensors named per kind of problem
 def parse_init_param(spec: str) -> Tuple[str, Optional[str], Optional[str], List[str]]:
     """``<file>:<src_key>:<dst_key>:<excludes>`` split as ESPnet splits it: the file, the source and
     destination prefixes (None: the whole model) and the excluded source prefixes."""
-    path, src_key, dst_key, excludes = (spec.split(":", 4) + [None] * 3)[:4]
+    fields = spec.split(":", 4)
+    if len(fields) > 4:  # ESPnet fails on it with a bare unpacking error
+        raise ValueError(f"--init_param {spec}: expected <file>:<src_key>:<dst_key>:<excludes>, at most 4 fields")
+    path, src_key, dst_key, excludes = (fields + [None] * 3)[:4]
     return path, src_key or None, dst_key or None, excludes.split(",") if excludes else []
 
 
@@ -102,3 +109,41 @@ def token_list_problem(config: PathLike, key: str, token_list: PathLike) -> Opti
     at = lambda tokens: repr(tokens[first]) if first < len(tokens) else "(end)"  # noqa: E731
     return (f"the token lists differ: {config} {key} has {len(theirs)} tokens, {token_list} has {len(ours)}; "
             f"first difference at token {first}: {at(theirs)} vs {at(ours)}")
+
+
+# The files an ESPnet config.yaml names (key paths); token lists are usually stored inline.
+CONFIG_PATHS = (("normalize_conf", "stats_file"), ("bpemodel",), ("src_bpemodel",), ("token_list",),
+                ("src_token_list",))
+
+
+def localize_config(config: PathLike, output: PathLike) -> List[str]:
+    """Copy a model's ``config.yaml`` to ``output`` with the relative paths of :data:`CONFIG_PATHS`
+    made absolute: each resolved against the nearest directory above the config where it exists
+    (the recipe directory the model was trained in, for ``exp/<name>/config.yaml``).
+
+    Returns:
+        The keys rewritten, e.g. ``["normalize_conf.stats_file"]``.
+
+    Raises:
+        ValueError: A relative path exists in no directory above the config.
+    """
+    config = Path(config)
+    with open(config, encoding="utf-8") as f:
+        settings = yaml.safe_load(f) or {}
+    rewritten = []
+    for keys in CONFIG_PATHS:
+        holder = settings
+        for key in keys[:-1]:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        value = holder.get(keys[-1]) if isinstance(holder, dict) else None
+        if not isinstance(value, str) or value == "none" or Path(value).is_absolute():
+            continue
+        found = next((parent / value for parent in config.resolve().parents if (parent / value).exists()), None)
+        if found is None:
+            raise ValueError(f"{config}: {'.'.join(keys)} is {value}, which exists in no directory above {config}")
+        holder[keys[-1]] = str(found)
+        rewritten.append(".".join(keys))
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", encoding="utf-8") as f:
+        yaml.safe_dump(settings, f, allow_unicode=True, sort_keys=False)
+    return rewritten

@@ -326,6 +326,64 @@ def test_ctc_ot_frozen_keeps_the_mt_encoder(recipe):
                            torch.load(recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth")["encoder.after_norm.weight"])
 
 
+def test_multitask_st_initialised_from_ctc_ot_and_mt(recipe):
+    """--st_multitask true: ctcot's ST task, the source CTC from CTC+OT, the MT branch's text encoder and
+    the decoder from MT, checked before training; ESPnet decodes the result (stages 9, 10)."""
+    result = run(recipe, *SPEED, "--stage", "8", "--stop_stage", "10", "--st_multitask", "true")
+    assert "init check: 5 model part(s) and 3 token list(s) fit" in result.stderr
+    exp = recipe / "exp/st_ctc_ot_mtdec_multitask"
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    mt, pretrain = "exp/mt_train_mt/valid.acc.ave.pth", "exp/pretrain_ctc_ot/valid.loss.ave.pth"
+    assert config["init_param"] == [
+        f"{pretrain}:encoder:encoder", f"{pretrain}:ctc:ctc", f"{mt}:decoder:decoder",
+        f"{mt}:frontend:extra_mt_encoder.frontend", f"{mt}:encoder:extra_mt_encoder.encoder"]
+    assert config["model_conf"]["mt_weight"] == 0.3 and config["text_encoder"] == "transformer"
+    assert "loss_mt=" in (exp / "train.log").read_text() and "ctcot.bin.st_train" in (exp / "train.log").read_text()
+    assert read_results_md(exp / "RESULTS.md")[0]["num_sentences"] == 15
+
+
+def test_models_from_another_recipe(recipe, tmp_path):
+    """--tokenizers_from, --mt_model, --pretrain_model: a second copy of the recipe uses the first one's
+    tokenizers and models (no stage 6 or 7 of its own); models that do not fit stop stage 8, naming the files."""
+    other = make_recipe(tmp_path / "other")
+    mt, pretrain = recipe / "exp/mt_train_mt/valid.acc.ave.pth", recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth"
+    external = ["--tokenizers_from", str(recipe), "--mt_model", str(mt), "--pretrain_model", str(pretrain)]
+    result = run(other, *external)
+    out = result.stdout
+    assert f"Stage 6: no MT training (--mt_model {mt})" in out and "Stage 7: no ctc_ot pre-training" in out
+    assert f"encoder <- {pretrain}" in out and "init check: 2 model part(s) and 1 token list(s) fit" in result.stderr
+    assert not (other / "exp/mt_train_mt").exists() and not (other / "exp/pretrain_ctc_ot/train.log").exists()
+    for tokens in ("src_phn", "tgt_bpe_unigram300"):
+        assert (other / "data/token_list" / tokens / "tokens.txt").read_bytes() == \
+               (recipe / "data/token_list" / tokens / "tokens.txt").read_bytes()
+    assert read_results_md(other / "exp/st_ctc_ot_mtdec/RESULTS.md")[0]["num_sentences"] == 15
+    gap = json.loads((other / "exp/pretrain_ctc_ot/modality_gap_dev/gap.json").read_text())  # stage 12, here
+    assert gap["zero_shot"]["test"]["num_sentences"] == 15
+    assert (other / "exp/pretrain_ctc_ot/modality_gap_dev/curves.tsv").is_file()  # from the other's epochs/
+    # Stage 12 built the encoder with the feature statistics it was trained with, the other recipe's.
+    speech_config = yaml.safe_load((other / "exp/pretrain_ctc_ot/external/speech_config.yaml").read_text())
+    assert speech_config["normalize_conf"]["stats_file"] == str(recipe / "dump/fbank/train_sp/feats_stats.npz")
+
+    # An MT model whose target tokens differ from this recipe's: both lists named, nothing trained.
+    shutil.copytree(mt.parent, tmp_path / "mt")
+    config = yaml.safe_load((tmp_path / "mt/config.yaml").read_text())
+    config["token_list"][5] = "▁other"
+    (tmp_path / "mt/config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    result = run(other, *external, "--stage", "8", "--stop_stage", "8", "--st_tag", "wrong",
+                 "--mt_model", str(tmp_path / "mt/valid.acc.ave.pth"), check=False)
+    assert result.returncode == 1
+    assert re.search(rf"{tmp_path}/mt/config.yaml token_list has (\d+) tokens, "
+                     r"data/token_list/tgt_bpe_unigram300/tokens.txt has \1; "
+                     r"first difference at token 5: '▁other' vs ",
+                     result.stdout + result.stderr)
+    assert not (other / "exp/st_wrong/train.log").exists()
+    result = run(other, "--stage", "8", "--stop_stage", "8", "--pretrain_model", str(tmp_path / "none.pth"),
+                 check=False)
+    assert result.returncode == 1
+    assert (f"{tmp_path}/none.pth is missing: run stage 7 first, or give a model with --pretrain_model "
+            "(and its config with --pretrain_model_config)") in result.stdout
+
+
 def test_sentencepiece_source_and_ctc_ce_pretraining(recipe):
     """The other paths: SentencePiece source units, CTC+CE via ESPnet's ASR task (ctcot.bin.asr_train), no MT
     init."""

@@ -1,4 +1,5 @@
 """ctcot.reuse: checkpoints checked against the model part they initialise, token lists against each other."""
+import pytest
 import torch
 import yaml
 from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
@@ -23,6 +24,8 @@ def test_parse_init_param_as_espnet():
     assert parse_init_param("a.pth") == ("a.pth", None, None, [])
     assert parse_init_param("a.pth:decoder:decoder") == ("a.pth", "decoder", "decoder", [])
     assert parse_init_param("a.pth::decoder:decoder.embed,x") == ("a.pth", None, "decoder", ["decoder.embed", "x"])
+    with pytest.raises(ValueError, match="a.pth:a:b:c:d: expected <file>:<src_key>:<dst_key>:<excludes>"):
+        parse_init_param("a.pth:a:b:c:d")
 
 
 def test_a_fitting_part_has_no_problem_and_loads_equal(tmp_path):
@@ -79,3 +82,33 @@ def test_check_init_program_lists_the_problems(tmp_path, caplog):
     assert main(["--task", "st", "--same_tokens", f"{config}:src_token_list={tokens}"]) == 1
     assert f"{config} src_token_list has 2 tokens, {tokens} has 2" in caplog.text
     assert main(["--task", "st", "--same_tokens", "no_key_here"]) == 1
+
+
+def test_localize_config_makes_the_recipes_paths_absolute(tmp_path):
+    """A model's config from another recipe: its feature statistics and SentencePiece model are found
+    in the recipe directory above it; inline token lists and absolute paths are kept."""
+    from ctcot.reuse import localize_config
+
+    recipe = tmp_path / "other" / "st1"
+    (recipe / "dump/fbank/train").mkdir(parents=True)
+    (recipe / "dump/fbank/train/feats_stats.npz").write_bytes(b"x")
+    (recipe / "exp/pretrain").mkdir(parents=True)
+    (recipe / "data/token_list/src").mkdir(parents=True)
+    (recipe / "data/token_list/src/bpe.model").write_bytes(b"x")
+    config = recipe / "exp/pretrain/config.yaml"
+    settings = {"normalize_conf": {"stats_file": "dump/fbank/train/feats_stats.npz"}, "src_token_list": ["a", "b"],
+                "src_bpemodel": "data/token_list/src/bpe.model", "bpemodel": None, "token_list": "/abs/tokens.txt"}
+    config.write_text(yaml.safe_dump(settings))
+    output = tmp_path / "here/speech_config.yaml"
+    assert localize_config(config, output) == ["normalize_conf.stats_file", "src_bpemodel"]
+    localized = yaml.safe_load(output.read_text())
+    assert localized["normalize_conf"]["stats_file"] == str(recipe / "dump/fbank/train/feats_stats.npz")
+    assert localized["src_bpemodel"] == str(recipe / "data/token_list/src/bpe.model")
+    assert {k: localized[k] for k in ("src_token_list", "bpemodel", "token_list")} == \
+           {k: settings[k] for k in ("src_token_list", "bpemodel", "token_list")}
+
+    settings["normalize_conf"]["stats_file"] = "dump/fbank/train_sp/feats_stats.npz"
+    config.write_text(yaml.safe_dump(settings))
+    with pytest.raises(ValueError, match="normalize_conf.stats_file is dump/fbank/train_sp/feats_stats.npz, "
+                                         "which exists in no directory above"):
+        localize_config(config, output)

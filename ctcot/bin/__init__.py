@@ -24,6 +24,7 @@ stage                 program                      library
 10 st_score           score_st                     ctcot.scoring.score_translations
 12 gap                zero_shot                    ctcot.zero_shot.build_swap_model
 12 gap                modality_gap                 ctcot.modality_gap.analyse, ctcot.gap_curves.analyse_curve
+12 gap                localize_config              ctcot.reuse.localize_config (models from elsewhere)
 (all)                 recipe                       ctcot.recipe.shell_settings
 (any training)        check_init                   ctcot.reuse.init_param_problems
 (ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation.run_jobs

@@ -42,17 +42,22 @@ src_nbpe=1000        # Source SentencePiece size.
 tgt_nbpe=1000        # Target SentencePiece size.
 bpemode=unigram      # SentencePiece model type.
 g2p_voice=""         # espeak-ng voice for phonemes; empty: the source language.
+tokenizers_from=""   # Another recipe directory whose stage-5 tokenizers (data/token_list/) to copy instead of training them: for its --mt_model / --pretrain_model.
 
 # MT pre-training (stage 6)
 mt_config=""         # Default: ${conf_dir}/train_mt.yaml.
 mt_args=""           # Extra arguments of espnet2.bin.mt_train.
 mt_tag=""            # Default: the config's name.
+mt_model=""          # An MT model trained elsewhere (e.g. ../../<corpus>/st1/exp/mt_train_mt/valid.acc.ave.pth): stage 6 does not train one.
+mt_model_config=""   # Its config.yaml. Default: config.yaml beside --mt_model.
 
 # Speech pre-training (stage 7)
 pretrain=ctc_ot      # none, ce, ctc, ctc_ce, ctc_ot or ctc_ot_frozen (CTC+OT, text encoder fixed at MT's).
 pretrain_config=""   # Default: ${conf_dir}/pretrain_${pretrain}.yaml (ctc_ot_frozen: pretrain_ctc_ot.yaml).
 pretrain_args=""     # Extra arguments of the training program.
 pretrain_tag=""      # Default: ${pretrain}.
+pretrain_model=""    # A --pretrain model trained elsewhere (e.g. ../../<corpus>/st1/exp/pretrain_ctc_ot/valid.loss.ave.pth): stage 7 does not train one.
+pretrain_model_config=""  # Its config.yaml. Default: config.yaml beside --pretrain_model.
 
 # ST training (stage 8)
 st_config=""         # Default: ${conf_dir}/train_st.yaml; with --st_multitask true, ${conf_dir}/train_st_multitask.yaml.
@@ -83,8 +88,9 @@ Stages:
   4: filtering of too short/long/empty utterances (training and validation sets only)
   5: tokenizers: SentencePiece (or espeak-ng phonemes) for the source, SentencePiece for the target
   6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it, and its BLEU on the test sets'
-     gold source transcripts (beam search with the ST decoding config: the cascade's upper bound)
-  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen
+     gold source transcripts (beam search with the ST decoding config: the cascade's upper bound);
+     nothing with --mt_model (an MT model from elsewhere)
+  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen; nothing with --pretrain_model
   8: ST training (ESPnet ST task; multi-task with --st_multitask true), initialised from stages 6 and 7
   9: decoding of the test sets (ESPnet's beam search, in utterance batches; averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
@@ -183,11 +189,16 @@ fi
 mt_exp=${expdir}/mt_${mt_tag}
 pretrain_exp=${expdir}/pretrain_${pretrain_tag}
 st_exp=${expdir}/st_${st_tag}
-mt_model=${mt_exp}/valid.acc.ave.pth
+# Models from elsewhere (--mt_model, --pretrain_model) stand in for stages 6 and 7; their outputs
+# (stage 12's analyses) still go to this recipe's experiments.
+external_mt=false external_pretrain=false
+if [ -n "${mt_model}" ]; then external_mt=true; else mt_model=${mt_exp}/valid.acc.ave.pth; fi
+if [ -n "${pretrain_model}" ]; then external_pretrain=true; else pretrain_model=${pretrain_exp}/valid.loss.ave.pth; fi
+: "${mt_model_config:=$(dirname "${mt_model}")/config.yaml}"
+: "${pretrain_model_config:=$(dirname "${pretrain_model}")/config.yaml}"
 inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${inference_model}" .pth)
 mt_inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${mt_model}" .pth)
 if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
-pretrain_model=${pretrain_exp}/valid.loss.ave.pth
 zero_shot_dir=${pretrain_exp}/zero_shot  # stage 12: the pre-trained encoder with the MT decoder
 zero_shot_tag=decode_$(basename "${inference_config}" .yaml)
 
@@ -200,6 +211,30 @@ runs() { [ "${stage}" -le "${2:-$1}" ] && [ "${stop_stage}" -ge "$1" ]; }  # run
 signature() { printf '%s\n' "$@" | md5sum | cut -d' ' -f1; }
 is_done() { [ -f "$1/${3:-.done}" ] && [ "$(cat "$1/${3:-.done}")" = "$2" ]; }  # is_done <dir> <sig> [<marker>]
 mark_done() { mkdir -p "$1"; echo "$2" > "$1/${3:-.done}"; }                     # mark_done <dir> <sig> [<marker>]
+# mt_signature, pretrain_signature: what identifies the model that stage 6 or 7 made (its .done
+# file), or the model from elsewhere (its files' paths, sizes and modification times).
+model_signature() { stat -c '%n %s %Y' "$@" 2> /dev/null || true; }
+mt_signature() {
+    if "${external_mt}"; then model_signature "${mt_model}" "${mt_model_config}"; else cat "${mt_exp}/.done" 2> /dev/null || true; fi
+}
+pretrain_signature() {
+    if "${external_pretrain}"; then model_signature "${pretrain_model}" "${pretrain_model_config}"
+    else cat "${pretrain_exp}/.done" 2> /dev/null || true; fi
+}
+# require_model <model> <config> <stage> <option>: a model stage 8 or 12 needs, made by <stage> or
+# given by <option>.
+require_model() {
+    local file
+    for file in "$1" "$2"; do
+        [ -f "${file}" ] || { log "Error: ${file} is missing: run stage $3 first, or give a model with $4 (and its config with $4_config)"; exit 1; }
+    done
+}
+# model_config <config> <from elsewhere: true|false> <copy>: the config to build a model from. One
+# from elsewhere names files relative to its own recipe (feature statistics, ...): a copy of it with
+# those paths made absolute.
+model_config() {
+    if "$2"; then ${python} -m ctcot.bin.localize_config "$1" "$3" 1>&2 && echo "$3"; else echo "$1"; fi
+}
 require_config() {  # require_config <file> <option>
     [ -f "$1" ] || { log "Error: config $1 does not exist (set $2 or add it to ${conf_dir})"; exit 1; }
 }
@@ -357,18 +392,20 @@ if [ "${ngpu}" -gt 1 ]; then common_train_args+=" --multiprocessing_distributed 
 log "${cmdline}"
 # The configs of the stages to run, and the locks of what they write, before anything runs.
 if runs 1 5; then take_lock data; fi
-if runs 6 && "${need_mt}"; then
+if runs 6 && "${need_mt}" && ! "${external_mt}"; then
     require_config "${mt_config}" --mt_config
     take_lock "mt_${mt_tag}"
 fi
 if { runs 7 || runs 12; } && [ "${pretrain}" != none ]; then
-    require_config "${pretrain_config}" --pretrain_config
+    if ! "${external_pretrain}"; then require_config "${pretrain_config}" --pretrain_config; fi
     take_lock "pretrain_${pretrain_tag}"
 fi
 if runs 5 || runs 8; then require_config "${st_config}" --st_config; fi
 if runs 8 11; then take_lock "st_${st_tag}"; fi
 if runs 6 || runs 9 || runs 12; then require_config "${inference_config}" --inference_config; fi
 log "Experiments: ${st_exp} (ST), ${pretrain_exp} (pre-training ${pretrain}), ${mt_exp} (MT)"
+if "${external_mt}"; then log "MT model from elsewhere: ${mt_model} (config ${mt_model_config})"; fi
+if "${external_pretrain}"; then log "${pretrain} model from elsewhere: ${pretrain_model} (config ${pretrain_model_config})"; fi
 
 # --- stage 1 -------------------------------------------------------------------------------------
 if runs 1; then
@@ -467,6 +504,12 @@ if runs 5; then
     # The speech encoder's input layer (its frame subsampling) decides which utterances CTC can align.
     sig=$(signature "$(cat "${done_files[@]}")" "${src_token_type}" "${src_nbpe}" "${tgt_nbpe}" "${bpemode}" "${g2p_voice}" \
         "$(grep -E '^[[:space:]]*input_layer:' "${st_config}" || true)")
+    if [ -n "${tokenizers_from}" ]; then
+        for dir in "${src_tokendir}" "${tgt_tokendir}"; do
+            require "${tokenizers_from}/${dir}/tokens.txt" "stage 5 in ${tokenizers_from} (with the same token options)"
+        done
+        sig=$(signature "${sig}" "${tokenizers_from}" "$(cat "${tokenizers_from}/${src_tokendir}/tokens.txt" "${tokenizers_from}/${tgt_tokendir}/tokens.txt" | md5sum)")
+    fi
     # Markers: the source token directory's (which names the units; later stages read it) and one
     # in each set's directory, whose token files and shape files are stage 5's too.
     stage5_done=true
@@ -482,14 +525,26 @@ if runs 5; then
                 ${python} -m ctcot.bin.tokenizers phonemize --voice "${g2p_voice}" \
                     --text "${data_feats}/${dset}/${src_text_raw}" --output "${data_feats}/${dset}/${src_text}"
             done
-            ${python} -m ctcot.bin.tokenizers phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
-        else
-            ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
-                --vocab_size "${src_nbpe}" --model_type "${bpemode}"
         fi
-        # shellcheck disable=SC2086
-        ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
-            --vocab_size "${tgt_nbpe}" --model_type "${bpemode}" ${lang_tag_opt}
+        if [ -n "${tokenizers_from}" ]; then
+            log "  the tokenizers of ${tokenizers_from}: ${src_tokendir}, ${tgt_tokendir}"
+            for dir in "${src_tokendir}" "${tgt_tokendir}"; do
+                rm -rf "${dir}"
+                mkdir -p "$(dirname "${dir}")"
+                cp -r "${tokenizers_from}/${dir}" "${dir}"
+            done
+            rm -f "${src_tokendir}/${stage5_marker}"  # the other recipe's
+        else
+            if [ "${src_token_type}" = phn ]; then
+                ${python} -m ctcot.bin.tokenizers phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
+            else
+                ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
+                    --vocab_size "${src_nbpe}" --model_type "${bpemode}"
+            fi
+            # shellcheck disable=SC2086
+            ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
+                --vocab_size "${tgt_nbpe}" --model_type "${bpemode}" ${lang_tag_opt}
+        fi
         log "  shape files for ESPnet's batch samplers"
         for dset in ${train_set_sp} ${valid_set}; do
             dir=${data_feats}/${dset}
@@ -524,6 +579,9 @@ if runs 6; then
     stage_start=${SECONDS}
     if ! "${need_mt}"; then
         log "Stage 6: MT pre-training not needed (--pretrain ${pretrain}, --st_init_decoder_from_mt false)"
+    elif "${external_mt}"; then
+        log "Stage 6: no MT training (--mt_model ${mt_model}); no MT decoding of the test sets"
+        require_model "${mt_model}" "${mt_model_config}" 6 --mt_model
     else
         log "Stage 6: MT pre-training (${src_lang} ${src_token_type} -> ${tgt_lang} bpe) -> ${mt_exp}; log: ${mt_exp}/train.log"
         require_tokens
@@ -562,7 +620,7 @@ if runs 6; then
                 ${python} -m espnet2.bin.mt_inference --ngpu "${inference_ngpu}" --batch_size 1 \
                 --config "${inference_config}" \
                 --data_path_and_name_and_type "${data_feats}/${dset}/${src_text},src_text,text" \
-                --mt_train_config "${mt_exp}/config.yaml" --mt_model_file "${mt_model}"
+                --mt_train_config "${mt_model_config}" --mt_model_file "${mt_model}"
             score_set "${dir}" "${dset}" "${mt_exp}"
             mark_done "${dir}" "${sig}"
         done
@@ -575,17 +633,21 @@ if runs 7; then
     stage_start=${SECONDS}
     if [ "${pretrain}" = none ]; then
         log "Stage 7: no speech pre-training (--pretrain none)"
+    elif "${external_pretrain}"; then
+        log "Stage 7: no ${pretrain} pre-training (--pretrain_model ${pretrain_model})"
+        require_model "${pretrain_model}" "${pretrain_model_config}" 7 --pretrain_model
     else
         log "Stage 7: ${pretrain} pre-training -> ${pretrain_exp}; log: ${pretrain_exp}/train.log"
         require_tokens
-        init_args=""
+        init_args="" init_params=""
         if "${pretrain_ot}"; then
-            require "${mt_model}" "stage 6"
-            init_args="--init_param ${mt_model}:frontend:text_frontend ${mt_model}:encoder:text_encoder"
+            require_model "${mt_model}" "${mt_model_config}" 6 --mt_model
+            init_params="${mt_model}:frontend:text_frontend ${mt_model}:encoder:text_encoder"
+            init_args="--init_param ${init_params}"
             if [ "${pretrain}" = ctc_ot_frozen ]; then init_args+=" --model_conf text_encoder_freeze=true"; fi
         fi
         sig=$(signature "$(cat "${pretrain_config}")" "${pretrain_args}" "${init_args}" \
-            "$(cat "${tokens_done}")" "$(cat "${mt_exp}/.done" 2>/dev/null)")
+            "$(cat "${tokens_done}")" "$(mt_signature)")
         if is_done "${pretrain_exp}" "${sig}"; then
             log "  ${pretrain_model} exists: done before"
         else
@@ -599,12 +661,20 @@ if runs 7; then
                     data_name=src_text
                     token_args=${src_token_args} ;;
             esac
-            # shellcheck disable=SC2046,SC2086  # word splitting of option strings intended
-            train_exp "${pretrain_exp}" "${sig}" ${python} -m ${train_program} ${common_train_args} \
-                --config "${pretrain_config}" ${token_args} $(feats_args "${train_dir}" "${valid_dir}") \
-                --train_data_path_and_name_and_type "${train_dir}/${src_text},${data_name},text" \
-                --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${data_name},text" \
-                --train_shape_file "${train_dir}/src_text_shape.${src_unit}" --valid_shape_file "${valid_dir}/src_text_shape.${src_unit}" \
+            # shellcheck disable=SC2206,SC2207  # word splitting of option strings intended
+            pretrain_options=(--config "${pretrain_config}" ${token_args} $(feats_args "${train_dir}" "${valid_dir}")
+                --train_data_path_and_name_and_type "${train_dir}/${src_text},${data_name},text"
+                --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${data_name},text"
+                --train_shape_file "${train_dir}/src_text_shape.${src_unit}" --valid_shape_file "${valid_dir}/src_text_shape.${src_unit}")
+            if "${pretrain_ot}"; then
+                log "  text encoder <- the encoder of ${mt_model}; checking that it fits (ctcot.bin.check_init)"
+                # shellcheck disable=SC2086
+                ${python} -m ctcot.bin.check_init --task ctcot --init_param ${init_params} \
+                    --same_tokens "${mt_model_config}:src_token_list=${src_tokendir}/tokens.txt" \
+                    -- "${pretrain_options[@]}" ${pretrain_args} || exit 1
+            fi
+            # shellcheck disable=SC2086
+            train_exp "${pretrain_exp}" "${sig}" ${python} -m ${train_program} ${common_train_args} "${pretrain_options[@]}" \
                 --output_dir "${pretrain_exp}" ${init_args} ${pretrain_args}
         fi
     fi
@@ -619,22 +689,22 @@ if runs 8; then
     init_params=""
     same_tokens=()  # token lists of the models loaded, against this recipe's: CONFIG:KEY=TOKENS
     if [ "${pretrain}" != none ]; then
-        require "${pretrain_model}" "stage 7"
+        require_model "${pretrain_model}" "${pretrain_model_config}" 7 --pretrain_model
         init_params+=" ${pretrain_model}:encoder:encoder"
         log "  encoder <- ${pretrain_model}"
         if "${st_multitask}" && "${pretrain_ctc}"; then
             init_params+=" ${pretrain_model}:ctc:ctc"
             log "  source CTC <- ${pretrain_model}"
             case "${pretrain}" in  # ESPnet's ASR model (ctc_ce) names its source tokens token_list
-                ctc_ce) same_tokens+=("${pretrain_exp}/config.yaml:token_list=${src_tokendir}/tokens.txt") ;;
-                *) same_tokens+=("${pretrain_exp}/config.yaml:src_token_list=${src_tokendir}/tokens.txt") ;;
+                ctc_ce) same_tokens+=("${pretrain_model_config}:token_list=${src_tokendir}/tokens.txt") ;;
+                *) same_tokens+=("${pretrain_model_config}:src_token_list=${src_tokendir}/tokens.txt") ;;
             esac
         fi
     fi
     if "${st_init_decoder_from_mt}"; then
-        require "${mt_model}" "stage 6"
+        require_model "${mt_model}" "${mt_model_config}" 6 --mt_model
         init_params+=" ${mt_model}:decoder:decoder"
-        same_tokens+=("${mt_exp}/config.yaml:token_list=${tgt_tokendir}/tokens.txt")
+        same_tokens+=("${mt_model_config}:token_list=${tgt_tokendir}/tokens.txt")
         log "  decoder <- ${mt_model}"
     fi
     st_program=espnet2.bin.st_train st_task=st
@@ -643,9 +713,9 @@ if runs 8; then
         # The MT branch's text encoder is shaped as ESPnet's MT model's: frontend (embedding), encoder.
         st_program=ctcot.bin.st_train st_task=st_multitask
         if [ "${st_init_text_encoder_from}" = mt ]; then
-            require "${mt_model}" "stage 6"
+            require_model "${mt_model}" "${mt_model_config}" 6 --mt_model
             init_params+=" ${mt_model}:frontend:extra_mt_encoder.frontend ${mt_model}:encoder:extra_mt_encoder.encoder"
-            same_tokens+=("${mt_exp}/config.yaml:src_token_list=${src_tokendir}/tokens.txt")
+            same_tokens+=("${mt_model_config}:src_token_list=${src_tokendir}/tokens.txt")
             log "  MT branch's text encoder <- the encoder of ${mt_model}"
         else
             init_params+=" ${pretrain_model}:text_frontend:extra_mt_encoder.frontend ${pretrain_model}:text_encoder:extra_mt_encoder.encoder"
@@ -666,7 +736,7 @@ if runs 8; then
         --train_shape_file "${train_dir}/${tgt_shape}" --valid_shape_file "${valid_dir}/${tgt_shape}"
         ${train_src_text_args})
     sig=$(signature "$(cat "${st_config}")" "${st_args}" "${init_args}" \
-        "$(cat "${tokens_done}")" "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
+        "$(cat "${tokens_done}")" "$(pretrain_signature; mt_signature)")
     if is_done "${st_exp}" "${sig}"; then
         log "  ${st_exp}/${inference_model} exists: done before"
     else
@@ -741,19 +811,21 @@ if runs 12; then
     if [ "${pretrain}" = none ]; then
         log "Stage 12: no pre-trained speech encoder to analyse (--pretrain none)"
     else
-        require "${pretrain_model}" "stage 7"
-        require "${mt_model}" "stage 6 (it trains MT only when needed: --pretrain ctc_ot* or --st_init_decoder_from_mt true)"
+        require_model "${pretrain_model}" "${pretrain_model_config}" 7 --pretrain_model
+        require_model "${mt_model}" "${mt_model_config}" "6 (it trains MT only when needed: --pretrain ctc_ot* or --st_init_decoder_from_mt true)" --mt_model
         require "${valid_dir}/feats.scp" "stage 4"
+        speech_config=$(model_config "${pretrain_model_config}" "${external_pretrain}" "${pretrain_exp}/external/speech_config.yaml") || exit 1
+        mt_build_config=$(model_config "${mt_model_config}" "${external_mt}" "${pretrain_exp}/external/mt_config.yaml") || exit 1
         # The zero-shot encoder swap: this speech encoder with the MT decoder, no ST training.
         log "Stage 12: zero-shot ST: the speech encoder of ${pretrain_model}, the decoder of ${mt_model} -> ${zero_shot_dir}"
-        sig=$(signature "$(cat "${pretrain_exp}/.done" "${mt_exp}/.done" 2>/dev/null)")
+        sig=$(signature "$(pretrain_signature; mt_signature)")
         if is_done "${zero_shot_dir}" "${sig}"; then
             log "  ${zero_shot_dir}/model.pth: done before"
         else
             rm -f "${zero_shot_dir}/.done"
             run_logged "${zero_shot_dir}/zero_shot.log" ${python} -m ctcot.bin.zero_shot \
-                --speech_config "${pretrain_exp}/config.yaml" --speech_model "${pretrain_model}" \
-                --mt_config "${mt_exp}/config.yaml" --mt_model "${mt_model}" --output_dir "${zero_shot_dir}" || exit 1
+                --speech_config "${speech_config}" --speech_model "${pretrain_model}" \
+                --mt_config "${mt_build_config}" --mt_model "${mt_model}" --output_dir "${zero_shot_dir}" || exit 1
             mark_done "${zero_shot_dir}" "${sig}"
         fi
         zero_shot_results=()
@@ -775,28 +847,29 @@ if runs 12; then
         # The gap curves: every epoch's model (kept with keep_epoch_models: true in the pre-training
         # config), with its zero-shot BLEU on the first test set's first utterances.
         curve_args=()
-        if [ -d "${pretrain_exp}/epochs" ]; then
-            curve_args=(--curve_exp_dir "${pretrain_exp}")
+        pretrain_model_dir=$(dirname "${pretrain_model}")  # ${pretrain_exp}, unless the model is from elsewhere
+        if [ -d "${pretrain_model_dir}/epochs" ]; then
+            curve_args=(--curve_exp_dir "${pretrain_model_dir}")
             first_test=${test_sets%% *}
             if [ -z "${lang_tag_opt}" ]; then
                 curve_args+=(--curve_zero_shot_dir "${zero_shot_dir}" --curve_zero_shot_data "${data_feats}/${first_test}"
                              --curve_zero_shot_ref "${tgt_text}" --decode_config "${inference_config}")
             fi
         else
-            log "  no gap curves: ${pretrain_exp}/epochs does not exist (keep_epoch_models: true in ${pretrain_config} keeps every epoch's model)"
+            log "  no gap curves: ${pretrain_model_dir}/epochs does not exist (keep_epoch_models: true in the pre-training's config keeps every epoch's model)"
         fi
 
         # Against the MT encoder, for every pre-training: the space the MT-initialised decoder knows.
         # CTC+OT also against its own text encoder, which trains with it (from the MT encoder); a
         # frozen text encoder is the MT encoder.
-        analyses=("${mt_exp} ${mt_model} ${gap_dir}")
-        if [ "${pretrain}" = ctc_ot ]; then analyses+=("${pretrain_exp} ${pretrain_model} ${gap_dir}_own_text"); fi
+        analyses=("mt ${mt_build_config} ${mt_model} ${gap_dir}")
+        if [ "${pretrain}" = ctc_ot ]; then analyses+=("pretrain ${speech_config} ${pretrain_model} ${gap_dir}_own_text"); fi
         for analysis in "${analyses[@]}"; do
-            read -r text_exp text_model dir <<< "${analysis}"
+            read -r text_kind text_config text_model dir <<< "${analysis}"
             extra=()
             if [ "${dir}" = "${gap_dir}" ]; then extra=("${zero_shot_results[@]}" "${curve_args[@]}"); fi
             log "Stage 12: modality gap of ${pretrain_model} vs the text encoder of ${text_model} on ${valid_set} -> ${dir}"
-            sig=$(signature "$(cat "${pretrain_exp}/.done" "${text_exp}/.done" 2>/dev/null)" "${gap_args}" \
+            sig=$(signature "$(pretrain_signature; "${text_kind}_signature")" "${gap_args}" \
                 "$(md5sum < "${valid_dir}/feats.scp")" "$(md5sum < "${valid_dir}/${src_text}")" "${extra[*]}" \
                 "$(cat "${zero_shot_dir}"/*/*/result.json 2>/dev/null | md5sum)")
             if is_done "${dir}" "${sig}"; then
@@ -805,8 +878,8 @@ if runs 12; then
                 rm -rf "${dir}"  # no plots of an earlier run left beside the new ones
                 # shellcheck disable=SC2086
                 run_logged "${dir}/modality_gap.log" ${python} -m ctcot.bin.modality_gap \
-                    --speech_config "${pretrain_exp}/config.yaml" --speech_model "${pretrain_model}" \
-                    --text_config "${text_exp}/config.yaml" --text_model "${text_model}" \
+                    --speech_config "${speech_config}" --speech_model "${pretrain_model}" \
+                    --text_config "${text_config}" --text_model "${text_model}" \
                     --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${dir}" "${extra[@]}" ${gap_args} || exit 1
                 mark_done "${dir}" "${sig}"
             fi

@@ -2,7 +2,7 @@
 """Train multi-task ST (ESPnet's ST task with an MT-shaped text encoder; see ctcot.st_task).
 
 Usage: espnet2.bin.st_train's options (see --help), with src_text among the data, and
-    --model_conf asr_weight=0.2 --model_conf mt_weight=0.2 --model_conf mtlalpha=1.0
+    --model_conf asr_weight=0.3 --model_conf mt_weight=0.3 --model_conf mtlalpha=1.0
     --text_frontend embed --text_encoder transformer (the MT model's encoder_conf)
     --init_param mt.pth:frontend:extra_mt_encoder.frontend mt.pth:encoder:extra_mt_encoder.encoder \\
         mt.pth:decoder:decoder pretrain.pth:encoder:encoder pretrain.pth:ctc:ctc

@@ -326,37 +326,32 @@ def test_ctc_ot_frozen_keeps_the_mt_encoder(recipe):
                            torch.load(recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth")["encoder.after_norm.weight"])
 
 
-def test_multitask_st_initialised_from_ctc_ot_and_mt(recipe):
-    """--st_multitask true: ctcot's ST task, the source CTC from CTC+OT, the MT branch's text encoder and
-    the decoder from MT, checked before training; ESPnet decodes the result (stages 9, 10)."""
-    result = run(recipe, *SPEED, "--stage", "8", "--stop_stage", "10", "--st_multitask", "true")
-    assert "init check: 5 model part(s) and 3 token list(s) fit" in result.stderr
-    exp = recipe / "exp/st_ctc_ot_mtdec_multitask"
-    config = yaml.safe_load((exp / "config.yaml").read_text())
-    mt, pretrain = "exp/mt_train_mt/valid.acc.ave.pth", "exp/pretrain_ctc_ot/valid.loss.ave.pth"
-    assert config["init_param"] == [
-        f"{pretrain}:encoder:encoder", f"{pretrain}:ctc:ctc", f"{mt}:decoder:decoder",
-        f"{mt}:frontend:extra_mt_encoder.frontend", f"{mt}:encoder:extra_mt_encoder.encoder"]
-    assert config["model_conf"]["mt_weight"] == 0.3 and config["text_encoder"] == "transformer"
-    assert "loss_mt=" in (exp / "train.log").read_text() and "ctcot.bin.st_train" in (exp / "train.log").read_text()
-    assert read_results_md(exp / "RESULTS.md")[0]["num_sentences"] == 15
-
-
-def test_models_from_another_recipe(recipe, tmp_path):
+def test_multitask_st_from_another_recipes_models(recipe, tmp_path):
     """--tokenizers_from, --mt_model, --pretrain_model: a second copy of the recipe uses the first one's
-    tokenizers and models (no stage 6 or 7 of its own); models that do not fit stop stage 8, naming the files."""
+    tokenizers and models (no stage 6 or 7 of its own) for multi-task ST (--st_multitask true: ctcot's ST
+    task; source CTC and speech encoder <- CTC+OT, the MT branch's text encoder and the decoder <- MT),
+    checked before training; ESPnet decodes the result. Models that do not fit stop stage 8, naming the files."""
     other = make_recipe(tmp_path / "other")
     mt, pretrain = recipe / "exp/mt_train_mt/valid.acc.ave.pth", recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth"
     external = ["--tokenizers_from", str(recipe), "--mt_model", str(mt), "--pretrain_model", str(pretrain)]
-    result = run(other, *external, "--gap_args", "--num_plans 1 --curve_zero_shot_utts 3")  # a lighter stage 12
+    result = run(other, *external, "--st_multitask", "true",
+                 "--gap_args", "--num_plans 1 --curve_zero_shot_utts 3")  # a lighter stage 12
     out = result.stdout
     assert f"Stage 6: no MT training (--mt_model {mt})" in out and "Stage 7: no ctc_ot pre-training" in out
-    assert f"encoder <- {pretrain}" in out and "init check: 2 model part(s) and 1 token list(s) fit" in result.stderr
     assert not (other / "exp/mt_train_mt").exists() and not (other / "exp/pretrain_ctc_ot/train.log").exists()
     for tokens in ("src_phn", "tgt_bpe_unigram300"):
         assert (other / "data/token_list" / tokens / "tokens.txt").read_bytes() == \
                (recipe / "data/token_list" / tokens / "tokens.txt").read_bytes()
-    assert read_results_md(other / "exp/st_ctc_ot_mtdec/RESULTS.md")[0]["num_sentences"] == 15
+    assert "init check: 5 model part(s) and 3 token list(s) fit" in result.stderr
+    exp = other / "exp/st_ctc_ot_mtdec_multitask"
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    assert config["init_param"] == [
+        f"{pretrain}:encoder:encoder", f"{pretrain}:ctc:ctc", f"{mt}:decoder:decoder",
+        f"{mt}:frontend:extra_mt_encoder.frontend", f"{mt}:encoder:extra_mt_encoder.encoder"]
+    assert config["model_conf"]["mt_weight"] == 0.3 and config["text_encoder"] == "transformer"
+    log = (exp / "train.log").read_text()
+    assert "ctcot.bin.st_train" in log and "loss_mt=" in log and "2epoch results" in log
+    assert read_results_md(exp / "RESULTS.md")[0]["num_sentences"] == 15
     gap = json.loads((other / "exp/pretrain_ctc_ot/modality_gap_dev/gap.json").read_text())  # stage 12, here
     assert gap["zero_shot"]["test"]["num_sentences"] == 15
     assert (other / "exp/pretrain_ctc_ot/modality_gap_dev/curves.tsv").is_file()  # from the other's epochs/

@@ -16,7 +16,7 @@ stage                 program                      library
 6 mt                  score_st                     ctcot.scoring.score_translations
 7 pretrain            ctcot_train                  ctcot.task.CTCOTTask, ctcot.trainer.EpochKeepingTrainer
 7 pretrain            asr_train                    ctcot.trainer.EpochKeepingTrainer
-8 st_train            st_train                     ctcot.st_task.MultitaskSTTask (--st_multitask true)
+8 st_train            st_train                     ctcot.st_task.MultitaskSTTask
 6-8 mt..st_train      check_checkpoints            ctcot.checkpoints.set_aside_damaged
 9 st_decode           split_keys                   (itself: Kaldi's split_scp.pl)
 9 st_decode           st_inference                 ctcot.st_inference.decode_scp
@@ -24,7 +24,7 @@ stage                 program                      library
 10 st_score           score_st                     ctcot.scoring.score_translations
 12 gap                zero_shot                    ctcot.zero_shot.build_swap_model
 12 gap                modality_gap                 ctcot.modality_gap.analyse, ctcot.gap_curves.analyse_curve
-12 gap                localize_config              ctcot.reuse.localize_config (models from elsewhere)
+12 gap                localize_config              ctcot.reuse.localize_config
 (all)                 recipe                       ctcot.recipe.shell_settings
 (any training)        check_init                   ctcot.reuse.init_param_problems
 (ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation.run_jobs

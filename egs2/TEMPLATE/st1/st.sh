@@ -90,7 +90,7 @@ Stages:
   6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it, and its BLEU on the test sets'
      gold source transcripts (beam search with the ST decoding config: the cascade's upper bound);
      nothing with --mt_model (an MT model from elsewhere)
-  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen; nothing with --pretrain_model
+  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen (nothing with --pretrain_model)
   8: ST training (ESPnet ST task; multi-task with --st_multitask true), initialised from stages 6 and 7
   9: decoding of the test sets (ESPnet's beam search, in utterance batches; averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md

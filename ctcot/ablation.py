@@ -536,16 +536,16 @@ def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrai
                    settings: Sequence[Tuple[bool, bool]], test_set: str) -> str:
     """One line per pre-training: BLEU and chrF (mean ± std) per ST setting (:data:`SETTING_NAMES`),
     zero-shot BLEU and gap figures."""
-    by_key = {(Variant.of(r).pretrain, Variant.of(r).setting): r for r in rows}
+    by_key = {Variant.of(r): r for r in rows}
     header = ["pre-training"]
     header += [f"BLEU, {SETTING_NAMES[s]}" for s in settings] + [f"chrF, {SETTING_NAMES[s]}" for s in settings]
     header += ["seeds", f"zero-shot BLEU ({test_set})"] + [name for _, name in GAP_FIGURES]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for pretrain in pretrains:
         cells = [pretrain]
-        cells += [_cell(by_key.get((pretrain, s)), "bleu") for s in settings]
-        cells += [_cell(by_key.get((pretrain, s)), "chrf") for s in settings]
-        counts = {len(by_key[(pretrain, s)]["seeds"]) for s in settings if (pretrain, s) in by_key}
+        cells += [_cell(by_key.get(Variant(pretrain, *s)), "bleu") for s in settings]
+        cells += [_cell(by_key.get(Variant(pretrain, *s)), "chrf") for s in settings]
+        counts = {len(by_key[Variant(pretrain, *s)]["seeds"]) for s in settings if Variant(pretrain, *s) in by_key}
         cells.append("/".join(str(c) for c in sorted(counts)) or "0")
         cells.append(_zero_shot_cell(gaps.get(pretrain), test_set))
         cells += [_gap_cell(gaps.get(pretrain), key) for key, _ in GAP_FIGURES]
@@ -562,7 +562,7 @@ def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], settings: Seque
     import matplotlib.pyplot as plt
     import numpy as np
 
-    by_key = {(Variant.of(r).pretrain, Variant.of(r).setting): r for r in rows}
+    by_key = {Variant.of(r): r for r in rows}
     names = {(False, False): "ST decoder random", (True, False): "ST decoder from MT",
              (True, True): "multi-task ST, decoder from MT", (False, True): "multi-task ST, decoder random"}
     colours = {(False, False): "#9ecae1", (True, False): "#3182bd", (True, True): "#31a354", (False, True): "#a1d99b"}
@@ -571,7 +571,8 @@ def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], settings: Seque
     for ax, metric, label in zip(axes, ("bleu", "chrf"), ("BLEU", "chrF")):
         for k, setting in enumerate(settings):
             xs = np.arange(len(pretrains)) + (k - (len(settings) - 1) / 2) * width
-            present = [(x, by_key[(p, setting)]) for x, p in zip(xs, pretrains) if (p, setting) in by_key]
+            present = [(x, by_key[Variant(p, *setting)]) for x, p in zip(xs, pretrains)
+                       if Variant(p, *setting) in by_key]
             if not present:
                 continue
             ax.bar([x for x, _ in present], [r[f"{metric}_mean"] for _, r in present], width,

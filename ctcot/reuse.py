@@ -18,6 +18,7 @@ A model from another recipe also names files by paths relative to that recipe (i
 statistics, its SentencePiece model): :func:`localize_config` makes them absolute, so the model can
 be built from any directory.
 """
+import functools
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -40,11 +41,15 @@ def parse_init_param(spec: str) -> Tuple[str, Optional[str], Optional[str], List
     return path, src_key or None, dst_key or None, excludes.split(",") if excludes else []
 
 
+@functools.lru_cache(maxsize=1)  # st.sh gives a checkpoint's parts one after another: load it once
+def _checkpoint(path: str) -> Dict[str, torch.Tensor]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    return state["module"] if "module" in state else state
+
+
 def _source_state(path: str, src_key: Optional[str], excludes: Sequence[str]) -> Dict[str, torch.Tensor]:
     """The checkpoint's tensors as ``load_pretrained_model`` selects them (its prefix matching included)."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if "module" in state:
-        state = state["module"]
+    state = _checkpoint(path)
     state = {k: v for k, v in state.items() if not any(k.startswith(e) for e in excludes)}
     if src_key is not None:
         state = {k[len(src_key) + 1 :]: v for k, v in state.items() if k.startswith(src_key)}
@@ -89,10 +94,14 @@ def init_param_problems(model: torch.nn.Module, spec: str) -> List[str]:
 
 
 def read_token_list(source: Union[PathLike, Sequence[str]]) -> List[str]:
-    """A token list given as ESPnet gives it: a file of one token per line, or the list itself."""
+    """A token list given as ESPnet gives it (``--token_list``, ``config.yaml``): a file of one token
+    per line, read as ESPnet reads it, or the list itself."""
     if isinstance(source, (str, Path)):
-        return [line.rstrip("\n") for line in Path(source).read_text(encoding="utf-8").splitlines()]
-    return list(source)
+        with open(source, encoding="utf-8") as f:
+            return [line.rstrip() for line in f]
+    if isinstance(source, (tuple, list)):
+        return list(source)
+    raise ValueError(f"a token list must be a file or a list, got {type(source).__name__}")
 
 
 def token_list_problem(config: PathLike, key: str, token_list: PathLike) -> Optional[str]:

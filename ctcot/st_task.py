@@ -30,7 +30,8 @@ from espnet2.train.class_choices import ClassChoices
 from typeguard import typechecked
 
 from ctcot.espnet_model import encode_as_mt
-from ctcot.task import read_token_list, text_encoder_choices, text_frontend_choices
+from ctcot.reuse import read_token_list
+from ctcot.task import text_encoder_choices, text_frontend_choices
 
 # The multi-task text encoder's choices: those of CTC+OT's text encoder, none by default.
 multitask_text_frontend_choices = ClassChoices(

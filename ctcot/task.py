@@ -32,6 +32,7 @@ from espnet2.utils.types import int_or_none, str2bool, str_or_none
 from typeguard import typechecked
 
 from ctcot.espnet_model import CTCOTModel
+from ctcot.reuse import read_token_list
 from ctcot.trainer import EpochKeepingTrainer
 
 text_frontend_choices = ClassChoices(
@@ -51,16 +52,6 @@ text_encoder_choices = ClassChoices(
     type_check=AbsEncoder,
     default="transformer",
 )
-
-
-def read_token_list(token_list) -> List[str]:
-    """A token list given as a file (one token per line) or a sequence."""
-    if isinstance(token_list, str):
-        with open(token_list, encoding="utf-8") as f:
-            return [line.rstrip() for line in f]
-    if isinstance(token_list, (tuple, list)):
-        return list(token_list)
-    raise ValueError(f"src_token_list must be a file or a list, got {type(token_list).__name__}")
 
 
 class CTCOTTask(AbsTask):

@@ -3,6 +3,7 @@ import pytest
 import torch
 import yaml
 from conftest import TINY_DECODER, TINY_SPEECH_ENCODER, TINY_TEXT_ENCODER, build_args
+from espnet2.st.espnet_model import ESPnetSTModel
 from espnet2.tasks.mt import MTTask
 from espnet2.tasks.st import STTask
 from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
@@ -99,15 +100,21 @@ def test_text_encoder_from_ctc_ot_gives_its_states(tiny_models):
 
 
 def test_the_loss_weights_each_task_once(tiny_models):
-    """(1 - asr_weight - mt_weight) loss_st + asr_weight loss_asr + mt_weight loss_mt, unlike ESPnet's mt_weight²."""
+    """(1 - asr_weight - mt_weight) loss_st + asr_weight loss_asr + mt_weight loss_mt, unlike ESPnet's mt_weight²:
+    loss_mt is the MT branch's attention loss, computed here by ESPnet's own method."""
     model = build(tiny_models["root"] / "tokens.txt")
     model.eval()
+    data = batch(len(model.token_list))
     with torch.no_grad():
-        loss, stats, _ = model(**batch(len(model.token_list)))
-    expected = ((1 - ASR_WEIGHT - MT_WEIGHT) * stats["loss_st"] + ASR_WEIGHT * stats["loss_asr"]
-                + MT_WEIGHT * stats["loss_mt"])
-    torch.testing.assert_close(loss, expected)
-    assert stats["loss_mt"] > 0 and stats["loss_asr"] > 0 and stats["acc_mt"] is not None
+        loss, stats, _ = model(**{k: v.clone() for k, v in data.items()})
+        states, lengths = model.extra_mt_encoder(data["src_text"], data["src_text_lengths"])
+        loss_mt, _, _ = ESPnetSTModel._calc_mt_att_loss(model, states, lengths, data["text"], data["text_lengths"],
+                                                        None, None, st=False)
+    assert float(stats["loss_mt"]) == pytest.approx(float(loss_mt), rel=1e-5)
+    expected = ((1 - ASR_WEIGHT - MT_WEIGHT) * float(stats["loss_st"]) + ASR_WEIGHT * float(stats["loss_asr"])
+                + MT_WEIGHT * float(loss_mt))
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    assert loss_mt > 0 and stats["loss_asr"] > 0 and stats["acc_mt"] is not None
 
 
 def test_espnet_builds_the_trained_model_for_decoding(tiny_models, tmp_path):

@@ -26,6 +26,8 @@ gives the paper's Figure 5 (gains over CE, with confidence intervals).
 """
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import json
 import logging
 import os
@@ -44,7 +46,8 @@ from ctcot.recipe import PRETRAINS, check_pretrain, default_st_tag, needs_mt, st
 SETTING_NAMES = {(False, False): "random dec.", (True, False): "MT dec.",
                  (True, True): "multi-task", (False, True): "multi-task, random dec."}
 
-__all__ = ["Variant", "Job", "plan_jobs", "run_jobs", "collect_runs", "read_gaps",
+__all__ = ["Variant", "Job", "plan_jobs", "run_jobs", "recipe_sets", "held_locks", "collect_runs",
+           "missing_results", "read_gaps",
            "read_curves", "summarize", "welch_contrast", "significance", "significance_markdown", "figure5",
            "plot_figure5", "figure5_markdown", "write_summary"]
 
@@ -148,14 +151,35 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
     return jobs
 
 
+# The shell that runs each job: on SIGTERM it ends its whole process group (run.sh, st.sh, their
+# trainings and decodings) and waits for run.sh. The kernel sends it SIGTERM when the ablation dies,
+# however it dies.
+_JOB_SHELL = "trap \"trap '' TERM; kill -TERM 0; wait\" TERM; \"$@\" & wait $!"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere nothing)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _start(command: List[str], log_path: Path, env: Mapping[str, str]) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"# {' '.join(command)}\n# started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         log.flush()
         # A session of its own, so that stopping the ablation stops the whole job (st.sh and its
-        # training or decoding processes), not only the shell.
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(env), start_new_session=True)
+        # training or decoding processes), not only the shell; and not left running if the ablation
+        # is killed (kill -9, out of memory), where it would hold its experiment's lock.
+        parent = os.getpid()
+        return subprocess.Popen(["bash", "-c", _JOB_SHELL, "job", *command], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=dict(env), start_new_session=True,
+                                preexec_fn=lambda: _die_with_parent(parent))
 
 
 def run_jobs(jobs: Sequence[Job], run_sh: Sequence[str], log_dir: Path, parallel: int = 1,
@@ -221,6 +245,40 @@ def run_jobs(jobs: Sequence[Job], run_sh: Sequence[str], log_dir: Path, parallel
     return status
 
 
+def recipe_sets(run_sh: Sequence[str], env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """The data sets and experiment directory of a recipe's ``run.sh`` with its options, as st.sh
+    resolves them (``--print_sets true``): ``train_set``, ``valid_set``, ``test_sets`` (space-separated)
+    and ``expdir``. Recipes such as MuST-C's name their sets themselves (``tst-COMMON.en-de``).
+
+    Raises:
+        ValueError: run.sh failed (its error in the message).
+    """
+    result = subprocess.run([*run_sh, "--print_sets", "true"], capture_output=True, text=True,
+                            env=None if env is None else dict(env), stdin=subprocess.DEVNULL)
+    sets = dict(line.partition("=")[::2] for line in result.stdout.splitlines() if "=" in line)
+    expected = ("train_set", "valid_set", "test_sets", "expdir")
+    if result.returncode != 0 or any(key not in sets for key in expected):
+        raise ValueError(f"{' '.join(run_sh)} --print_sets true failed (exit {result.returncode}): "
+                         f"{(result.stderr + result.stdout).strip()[-2000:]}")
+    return {key: sets[key] for key in expected}
+
+
+def held_locks(lock_dirs: Sequence[Path]) -> List[Tuple[Path, str]]:
+    """The st.sh locks (``take_lock``) that a process holds now: (lock file, who holds it, as st.sh wrote it)."""
+    held = []
+    for lock_dir in lock_dirs:
+        for path in sorted(Path(lock_dir).glob("*.lock")):
+            try:
+                with open(path, encoding="utf-8", errors="replace") as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        held.append((path, lock.read().strip()))
+            except OSError:  # unreadable: st.sh will say so itself
+                continue
+    return held
+
+
 def _only(paths: List[Path], what: str) -> Optional[Path]:
     if len(paths) > 1:
         raise ValueError(f"several {what}: {', '.join(map(str, paths))}; choose one with --decode_dir")
@@ -251,6 +309,22 @@ def collect_runs(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int]
                              bleu=result["bleu"], chrf=result["chrf"], ter=result["ter"],
                              num_sentences=result["num_sentences"], result=str(path)))
     return runs
+
+
+def missing_results(expdir: Path, variants: Sequence[Variant], seeds: Sequence[int], test_set: str,
+                    decode_dir: str = "decode_*") -> List[str]:
+    """What is wrong with each ST run that finished training (``exp/st_<tag>/.done``) but has no result of
+    ``test_set`` for :func:`collect_runs`: the path it looked for and the sets the run did score."""
+    problems = []
+    for seed in seeds:
+        for variant in variants:
+            st_exp = expdir / f"st_{variant.st_tag(seed)}"
+            if not (st_exp / ".done").is_file() or list(st_exp.glob(f"{decode_dir}/{test_set}/result.json")):
+                continue
+            scored = sorted({p.parent.name for p in st_exp.glob(f"{decode_dir}/*/result.json")})
+            problems.append(f"{st_exp}/{decode_dir}/{test_set}/result.json does not exist "
+                            f"(sets scored: {', '.join(scored) or 'none'})")
+    return problems
 
 
 def read_gaps(expdir: Path, pretrains: Sequence[str], valid_set: str, suffix: str = "") -> Dict[str, Dict]:
@@ -622,6 +696,10 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
               "states of the same utterance minus that of different ones, linear CKA, speech-to-text "
               "retrieval accuracy (top 1).", "",
               table_markdown(rows, gaps, pretrains, settings, test_set), ""]
+    missing = missing_results(expdir, variants, seeds, test_set, decode_dir)
+    if missing:
+        lines += [f"**{len(missing)} ST run(s) finished without a result of {test_set}** (not in the table):", "",
+                  *(f"- {problem}" for problem in missing), ""]
     if own_text_gaps:
         header = " | ".join(name for _, name in GAP_FIGURES)
         lines += ["Against the pre-training's own text encoder (CTC+OT trains it, starting from the MT encoder):", "",

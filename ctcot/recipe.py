@@ -7,11 +7,17 @@ the ablation (:mod:`ctcot.ablation`) plans its ``run.sh`` calls with them, and
 """
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Tuple
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Dict, List, Mapping, NamedTuple, Tuple, Union
+
+import yaml
 
 __all__ = ["Stage", "STAGES", "LAST_STAGE", "stage_number", "PRETRAINS", "OT_PRETRAINS", "CTC_PRETRAINS",
-           "TEXT_ENCODER_INITS", "check_pretrain", "check_text_encoder_init", "default_st_tag", "needs_mt",
-           "shell_settings"]
+           "TEXT_ENCODER_INITS", "NUMBER_OPTIONS", "check_pretrain", "check_text_encoder_init", "check_options",
+           "config_digest", "default_st_tag", "needs_mt", "shell_settings"]
 
 
 class Stage(NamedTuple):
@@ -48,6 +54,78 @@ CTC_PRETRAINS = ("ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen")
 TEXT_ENCODER_INITS = ("mt", "pretrain")
 MT_DECODER_SUFFIX = "_mtdec"
 MULTITASK_SUFFIX = "_multitask"
+
+
+
+
+class NumberOption(NamedTuple):
+    """What a numeric option of st.sh accepts: an integer or a decimal number, at least ``minimum``."""
+
+    kind: type
+    minimum: float
+    meaning: str
+
+
+# st.sh's numeric options, checked before any stage runs (a typo would otherwise become another
+# number in awk, or fail only when its stage comes, after hours of training).
+NUMBER_OPTIONS: Dict[str, NumberOption] = {
+    "nj": NumberOption(int, 1, "parallel feature extraction jobs"),
+    "inference_nj": NumberOption(int, 1, "parallel decoding jobs"),
+    "ngpu": NumberOption(int, 0, "GPUs per training job (0: CPU)"),
+    "num_mel_bins": NumberOption(int, 1, "mel bins"),
+    "src_nbpe": NumberOption(int, 1, "source SentencePiece size"),
+    "tgt_nbpe": NumberOption(int, 1, "target SentencePiece size"),
+    "inference_batch_bins": NumberOption(int, 0, "padded feature frames per decoding batch (0: ESPnet's "
+                                                 "decoding, one utterance at a time)"),
+    "min_wav_duration": NumberOption(float, 0, "seconds"),
+    "max_wav_duration": NumberOption(float, 0, "seconds"),
+}
+_INTEGER = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")  # no sign, exponent, nan or inf
+
+
+def check_options(values: Mapping[str, str]) -> None:
+    """Raise ``ValueError`` naming every value of :data:`NUMBER_OPTIONS` that st.sh cannot use.
+
+    Args:
+        values: option name (without ``--``) -> its text, as given on st.sh's command line.
+    """
+    problems: List[str] = []
+    for name, text in values.items():
+        rule = NUMBER_OPTIONS.get(name)
+        if rule is None:
+            raise ValueError(f"--{name} is not a numeric option of st.sh ({', '.join(NUMBER_OPTIONS)})")
+        pattern, what = (_INTEGER, "a whole number") if rule.kind is int else (_DECIMAL, "a decimal number")
+        if not pattern.fullmatch(text):
+            problems.append(f"--{name} {text!r}: expected {what} ({rule.meaning})")
+        elif rule.kind(text) < rule.minimum:
+            problems.append(f"--{name} {text}: expected at least {rule.minimum:g} ({rule.meaning})")
+    durations = [values.get(f"{end}_wav_duration", "") for end in ("min", "max")]
+    if not problems and all(_DECIMAL.fullmatch(d) for d in durations) and float(durations[0]) >= float(durations[1]):
+        problems.append(f"--min_wav_duration {durations[0]} is not below --max_wav_duration {durations[1]}")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def config_digest(path: Union[str, Path]) -> str:
+    """md5 of what a YAML config means: its parsed value, mapping keys sorted. Comments, blank lines,
+    quoting and the order of keys do not change it; any changed value does. A missing file gives ``""``.
+
+    Raises:
+        ValueError: the file is not valid YAML (the message names the file and line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return ""
+    try:
+        value = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise ValueError(f"{path} is not valid YAML{where}: {what}") from None
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.md5(canonical.encode("utf-8")).hexdigest()
 
 
 def stage_number(name: str) -> int:

@@ -364,3 +364,95 @@ def test_summary_of_the_multitask_comparison(tmp_path):
     assert tsv[0].split("\t")[:3] == ["pretrain", "mt_decoder", "multitask"] and len(tsv) == 1 + 18
     assert "ctc_ot\ttrue\ttrue\t3\t15.90\t31.80\t" in "\n".join(tsv)
     assert (tmp_path / "out" / "bleu_chrf.png").read_bytes().startswith(b"\x89PNG")
+
+
+def fake_run_sh(path: Path, body: str = "", test_sets: str = "tst-COMMON.en-de tst-HE.en-de") -> Path:
+    """A run.sh that names its sets as MuST-C's does (st.sh --print_sets) and otherwise runs ``body``."""
+    path.write_text("#!/usr/bin/env bash\n"
+                    "if [[ \" $* \" == *' --print_sets true '* ]]; then\n"
+                    f"  printf 'train_set=train.en-de\\nvalid_set=dev.en-de\\ntest_sets={test_sets}\\nexpdir=exp\\n'; exit 0\n"
+                    f"fi\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_the_ablation_tabulates_the_test_set_that_run_sh_names(tmp_path, monkeypatch):
+    """MuST-C's run.sh names its sets: the table uses them (it once said '0 of 1' and exited 0)."""
+    from ctcot.bin.ablation import main
+
+    monkeypatch.chdir(tmp_path)
+    run_sh = fake_run_sh(tmp_path / "run.sh")
+    write_result(tmp_path / "exp", "ctc_mtdec_seed1", "tst-COMMON.en-de", 21.5, 50.0)
+    (tmp_path / "exp/st_ctc_mtdec_seed1/.done").write_text("x")
+    gap = tmp_path / "exp/pretrain_ctc/modality_gap_dev.en-de/gap.json"
+    gap.parent.mkdir(parents=True)
+    gap.write_text(json.dumps(dict(sinkhorn=1.5, cosine_margin=0.1, linear_cka=0.2, retrieval_top1=0.3)))
+    common = ["--run_sh", str(run_sh), "--pretrains", "ctc", "--mt_decoder_init", "true", "--seeds", "1"]
+    assert main([*common, "--summarize_only"]) == 0
+    text = (tmp_path / "exp/ablation/RESULTS.md").read_text()
+    assert "1 of 1 ST runs finished" in text and "# Ablation: ST from each pre-training, tst-COMMON.en-de" in text
+    assert "| ctc | 21.50 ± 0.00 | 50.00 ± 0.00 | 1 | – | 1.500 |" in text
+    # The second test set has no result: an error naming what the run did score.
+    assert main([*common, "--summarize_only", "--test_set", "tst-HE.en-de"]) == 1
+    text = (tmp_path / "exp/ablation/RESULTS.md").read_text()
+    assert "0 of 1 ST runs finished" in text
+    assert "tst-HE.en-de/result.json does not exist (sets scored: tst-COMMON.en-de)" in text
+    assert main([*common, "--summarize_only", "--test_set", "test"]) == 1  # not one of the recipe's sets
+
+
+def test_a_finished_ablation_job_without_its_result_is_an_error(tmp_path, monkeypatch, caplog):
+    """run.sh exits 0 but scores another set than the one tabulated: exit 1, not an empty table."""
+    from ctcot.bin.ablation import main
+
+    monkeypatch.chdir(tmp_path)
+    body = ('for a in "$@"; do case "$prev" in --st_tag) tag=$a ;; esac; prev=$a; done\n'
+            'if [ -n "${tag:-}" ]; then mkdir -p exp/st_$tag/decode_x/test; echo x > exp/st_$tag/.done;\n'
+            '  echo \'{"bleu": 1, "chrf": 2, "ter": 3, "num_sentences": 4}\' > exp/st_$tag/decode_x/test/result.json; fi')
+    run_sh = fake_run_sh(tmp_path / "run.sh", body, test_sets="tst-COMMON.en-de")
+    assert main(["--run_sh", str(run_sh), "--pretrains", "none", "--mt_decoder_init", "false", "--seeds", "1"]) == 1
+    assert "exp/st_none_seed1/decode_*/tst-COMMON.en-de/result.json does not exist (sets scored: test)" in caplog.text
+
+
+def test_killing_the_ablation_ends_its_jobs(tmp_path):
+    """kill -9 of the ablation (or the OOM killer) ends each run.sh job with everything it started."""
+    import signal
+    import subprocess
+    import sys
+
+    # The job's run.sh starts a grandchild (as st.sh starts a training) and waits for it.
+    run_sh = fake_run_sh(tmp_path / "run.sh", f"sleep 120 & echo $! > {tmp_path}/grandchild; wait")
+    ablation = subprocess.Popen([sys.executable, "-m", "ctcot.bin.ablation", "--run_sh", str(run_sh),
+                                 "--pretrains", "none", "--mt_decoder_init", "false", "--seeds", "1"],
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "grandchild").is_file() or not (tmp_path / "grandchild").read_text().strip():
+        assert time.monotonic() < deadline and ablation.poll() is None
+        time.sleep(0.05)
+    grandchild = int((tmp_path / "grandchild").read_text())
+    ablation.send_signal(signal.SIGKILL)
+    ablation.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the job's process outlived the ablation"
+        time.sleep(0.05)
+
+
+def test_held_locks_names_the_holder(tmp_path):
+    import fcntl
+
+    from ctcot.ablation import held_locks
+
+    locks = tmp_path / ".locks"
+    locks.mkdir()
+    (locks / "free.lock").write_text("process 1, since then: ./run.sh\n")
+    with open(locks / "st_ctc.lock", "w") as held:
+        held.write("process 4242, since 2026-01-01T00:00:00: ./run.sh --stage 8\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert held_locks([locks, tmp_path / "absent"]) == [
+            (locks / "st_ctc.lock", "process 4242, since 2026-01-01T00:00:00: ./run.sh --stage 8")]
+    assert held_locks([locks]) == []

@@ -311,6 +311,20 @@ def test_rerun_skips_finished_stages(recipe):
     assert [m.resolve().stat().st_mtime_ns for m in models] == before
 
 
+def test_a_comment_or_key_order_in_a_config_retrains_nothing(recipe):
+    """The signature is of the parsed config: once, a comment line retrained the pre-training and ST."""
+    config = recipe / "conf/tiny/pretrain_ctc_ot.yaml"
+    original = config.read_text()
+    try:
+        parsed = yaml.safe_load(original)
+        config.write_text("# a comment\n" + yaml.safe_dump(dict(reversed(list(parsed.items()))), sort_keys=False))
+        out = run(recipe, *SPEED, "--stage", "7", "--stop_stage", "8").stdout
+        assert "pretrain_ctc_ot/valid.loss.ave.pth exists: done before" in out
+        assert "valid.acc.ave.pth exists: done before" in out and "other inputs" not in out
+    finally:
+        config.write_text(original)
+
+
 def test_ctc_ot_frozen_keeps_the_mt_encoder(recipe):
     out = run(recipe, *SPEED, "--stage", "7", "--stop_stage", "7", "--pretrain", "ctc_ot_frozen").stdout
     assert "pretrain_ctc_ot_frozen" in out
@@ -548,6 +562,39 @@ def test_an_unknown_pretraining_stops_st_sh(tmp_path):
     result = run(recipe, "--pretrain", "ctc_of", check=False)
     assert result.returncode == 2 and "unknown pre-training 'ctc_of': expected one of none, ce," in result.stderr
     assert not (recipe / "data").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max_wav_duration", "3O"], "--max_wav_duration '3O': expected a decimal number"),
+    (["--min_wav_duration", "abc"], "--min_wav_duration 'abc': expected a decimal number"),
+    (["--inference_batch_bins", "-5"], "--inference_batch_bins '-5': expected a whole number"),
+    (["--ngpu", "abc", "--nj", "2.5"], "--nj '2.5': expected a whole number"),
+    (["--inference_nj", "0"], "--inference_nj 0: expected at least 1"),
+    (["--min_wav_duration", "40"], "--min_wav_duration 40 is not below --max_wav_duration 30"),
+])
+def test_numeric_options_are_checked_before_any_stage(tmp_path, args, message):
+    """Once, '3O' became 3 s in awk and dropped an utterance; 'abc' as --nj failed only in its stage."""
+    recipe = make_recipe(tmp_path)
+    result = run(recipe, *args, check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (recipe / "data").exists() and not (recipe / "exp").exists()
+
+
+def test_config_digest_is_of_the_meaning(tmp_path):
+    from ctcot.recipe import config_digest
+
+    base = tmp_path / "a.yaml"
+    base.write_text("optim: adam\noptim_conf:\n    lr: 0.002\nmax_epoch: 5\n")
+    same = tmp_path / "b.yaml"
+    same.write_text("# a comment\nmax_epoch: 5   # epochs\n\noptim_conf: {lr: 0.002}\noptim: 'adam'\n")
+    other = tmp_path / "c.yaml"
+    other.write_text("optim: adam\noptim_conf:\n    lr: 0.001\nmax_epoch: 5\n")
+    assert config_digest(base) == config_digest(same) != config_digest(other)
+    assert config_digest(tmp_path / "missing.yaml") == ""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("optim: adam\nbad: [\n")
+    with pytest.raises(ValueError, match=r"broken.yaml is not valid YAML, line 3, column 1: expected the node content"):
+        config_digest(broken)
 
 
 # --- faults: nothing finished is lost, nothing false is reported -----------------------------------

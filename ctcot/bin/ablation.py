@@ -10,9 +10,13 @@ Trains ST from each of --pretrains, with a random and an MT-initialised decoder
 (--mt_decoder_init), vanilla or multi-task (--multitask), once per seed, sharing data, features,
 tokenizers, MT and pre-training. The paper's multi-task comparison:
     python -m ctcot.bin.ablation --pretrains none ctc ctc_ot --mt_decoder_init true --multitask false true
-Options after "--" go to every run.sh call. Writes <expdir>/ablation/{RESULTS.md, results.json,
-runs.tsv, bleu_chrf.png} after every finished run, and each job's log to
-<expdir>/ablation/logs/. Running it again resumes: finished stages are skipped.
+Options after "--" go to every run.sh call (give them again with --summarize_only): the data
+sets come from run.sh with them (st.sh --print_sets), so recipes that name their own sets
+(MuST-C's tst-COMMON.en-de) are tabulated on their first test set, or on --test_set. Writes
+<expdir>/ablation/{RESULTS.md, results.json, runs.tsv, bleu_chrf.png} after every finished run, and
+each job's log to <expdir>/ablation/logs/. Running it again resumes: finished stages are skipped.
+An ST run that finished without a result of the test set is an error (exit 1), named with the sets
+it has. Killing the ablation (even with kill -9) ends its run.sh jobs.
 """
 import argparse
 import json
@@ -23,7 +27,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ctcot.ablation import Variant, plan_jobs, run_jobs, write_summary
+from ctcot.ablation import (Variant, held_locks, missing_results, plan_jobs, recipe_sets, run_jobs,
+                            write_summary)
 from ctcot.bin import setup_logging
 from ctcot.recipe import PRETRAINS
 
@@ -54,9 +59,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads_per_job", type=int, default=0,
                         help="OMP_NUM_THREADS and decoding jobs of each call (default: CPU cores / --jobs)")
     parser.add_argument("--expdir", default="exp", help="the recipe's experiment directory (default: %(default)s)")
-    parser.add_argument("--test_set", default="test", help="the test set of the table (default: %(default)s)")
-    parser.add_argument("--valid_set", default="dev",
-                        help="the recipe's validation set, where stage 12 measures the gap (default: %(default)s)")
+    parser.add_argument("--test_set", default=None,
+                        help="the test set of the table, one of the recipe's test sets (default: its first)")
     parser.add_argument("--decode_dir", default="decode_*",
                         help="the decoding of each ST run to read, a glob that must match one (default: %(default)s)")
     parser.add_argument("--output_dir", default=None, help="where the table goes (default: <expdir>/ablation)")
@@ -80,17 +84,28 @@ def main(cmd: Optional[List[str]] = None) -> int:
     previous = output_dir / "results.json"
     if args.summarize_only and previous.is_file():  # the table keeps the command that ran the ablation
         command = json.loads(previous.read_text(encoding="utf-8")).get("command", command)
-
-    def summarize() -> Path:
-        return write_summary(output_dir, expdir, variants, args.seeds, args.test_set, args.valid_set, command,
-                             args.decode_dir)
+    threads = args.threads_per_job or max(1, (os.cpu_count() or 1) // args.jobs)
+    run_sh = [args.run_sh, "--expdir", args.expdir, "--inference_nj", str(threads), *args.run_sh_args]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
 
     try:
+        sets = recipe_sets(run_sh, env)
+        test_sets = sets["test_sets"].split()
+        test_set = args.test_set or (test_sets[0] if test_sets else "")
+        if test_set not in test_sets:
+            raise ValueError(f"--test_set {test_set!r} is not one of the recipe's test sets: {sets['test_sets']!r}")
+        logging.info("the recipe's sets: valid %s, test %s; the table: %s", sets["valid_set"], sets["test_sets"],
+                     test_set)
+
+        def summarize() -> Path:
+            return write_summary(output_dir, expdir, variants, args.seeds, test_set, sets["valid_set"], command,
+                                 args.decode_dir)
+
         if not args.summarize_only:
             jobs = plan_jobs(variants, args.seeds, args.st_args, gap=not args.skip_gap)
-            threads = args.threads_per_job or max(1, (os.cpu_count() or 1) // args.jobs)
-            run_sh = [args.run_sh, "--expdir", args.expdir, "--inference_nj", str(threads), *args.run_sh_args]
-            env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+            for lock, holder in held_locks([expdir / ".locks", Path("data") / ".locks"]):
+                logging.warning("%s is held by %s: jobs that write it will fail until that process ends",
+                                lock, holder or "a process")
             logging.info("%d jobs (%d ST runs), %d at a time, %d thread(s) each; logs in %s",
                          len(jobs), len(variants) * len(args.seeds), args.jobs, threads, output_dir / "logs")
             count = {"n": 0}
@@ -109,13 +124,16 @@ def main(cmd: Optional[List[str]] = None) -> int:
         return 1
     print(results_md.read_text(encoding="utf-8"))
     logging.info("wrote %s", results_md)
+    failed = []
     if not args.summarize_only:
         failed = sorted(name for name, s in status.items() if s != "done")
         if failed:
             logging.error("%d job(s) did not finish: %s (logs in %s)", len(failed), ", ".join(failed),
                           output_dir / "logs")
-            return 1
-    return 0
+    missing = missing_results(expdir, variants, args.seeds, test_set, args.decode_dir)
+    for problem in missing:
+        logging.error("an ST run finished without a result to tabulate: %s", problem)
+    return 1 if failed or missing else 0
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ python=python        # Python to use (path.sh puts tools/venv first).
 dumpdir=dump         # Features and filtered data.
 expdir=exp           # Experiments.
 conf_dir=conf        # Where train_mt.yaml, pretrain_<type>.yaml, train_st.yaml, decode_st.yaml are.
+print_sets=false     # Only print the lines train_set=, valid_set=, test_sets= and expdir= (ablation.sh asks run.sh), and exit.
 
 # Data
 local_data_opts=""   # Options of local/data.sh.
@@ -137,14 +138,6 @@ for option in st_init_decoder_from_mt st_multitask; do
         *) log "Error: --${option} ${!option}: expected true or false"; exit 2 ;;
     esac
 done
-# The rules shared with ctcot's Python (ctcot/recipe.py): pretrain_ot (a text encoder, initialised
-# from the MT encoder), pretrain_ctc (a source CTC), need_mt (stage 6 trains MT) and default_st_tag.
-pretrain_ot="" pretrain_ctc="" need_mt="" default_st_tag=""  # set by the eval below
-if ! settings=$(${python} -m ctcot.bin.recipe --pretrain "${pretrain}" --st_init_decoder_from_mt "${st_init_decoder_from_mt}" \
-        --st_multitask "${st_multitask}" --st_init_text_encoder_from "${st_init_text_encoder_from}"); then
-    exit 2
-fi
-eval "${settings}"
 case "${src_token_type}" in
     bpe|phn) ;;
     *) log "Error: --src_token_type ${src_token_type}: expected bpe or phn"; exit 2 ;;
@@ -156,6 +149,27 @@ if "${st_multitask}"; then st_multitask_suffix=_multitask; fi
 : "${pretrain_config:=${conf_dir}/pretrain_${pretrain%_frozen}.yaml}"  # ctc_ot_frozen: ctc_ot's
 : "${st_config:=${conf_dir}/train_st${st_multitask_suffix}.yaml}"
 : "${inference_config:=${conf_dir}/decode_st.yaml}"
+# The rules shared with ctcot's Python (ctcot/recipe.py): pretrain_ot (a text encoder, initialised
+# from the MT encoder), pretrain_ctc (a source CTC), need_mt (stage 6 trains MT), default_st_tag;
+# the numeric options checked; <name>_config_digest: what each config means (its parsed YAML), for
+# the stages' signatures, so that a comment or the order of keys does not retrain anything.
+pretrain_ot="" pretrain_ctc="" need_mt="" default_st_tag=""  # set by the eval below
+mt_config_digest="" pretrain_config_digest="" st_config_digest="" inference_config_digest=""
+number_options=()
+for option in nj inference_nj ngpu num_mel_bins src_nbpe tgt_nbpe inference_batch_bins min_wav_duration max_wav_duration; do
+    number_options+=(--option "${option}=${!option}")
+done
+if ! settings=$(${python} -m ctcot.bin.recipe --pretrain "${pretrain}" --st_init_decoder_from_mt "${st_init_decoder_from_mt}" \
+        --st_multitask "${st_multitask}" --st_init_text_encoder_from "${st_init_text_encoder_from}" "${number_options[@]}" \
+        --config "mt=${mt_config}" --config "pretrain=${pretrain_config}" --config "st=${st_config}" \
+        --config "inference=${inference_config}"); then
+    exit 2
+fi
+eval "${settings}"
+if "${print_sets}"; then
+    printf '%s=%s\n' train_set "${train_set}" valid_set "${valid_set}" test_sets "${test_sets}" expdir "${expdir}"
+    exit 0
+fi
 : "${mt_tag:=$(basename "${mt_config}" .yaml)}"
 : "${pretrain_tag:=${pretrain}}"
 : "${st_tag:=${default_st_tag}}"
@@ -585,7 +599,7 @@ if runs 6; then
     else
         log "Stage 6: MT pre-training (${src_lang} ${src_token_type} -> ${tgt_lang} bpe) -> ${mt_exp}; log: ${mt_exp}/train.log"
         require_tokens
-        sig=$(signature "$(cat "${mt_config}")" "${mt_args}" "$(cat "${tokens_done}")")
+        sig=$(signature "${mt_config_digest}" "${mt_args}" "$(cat "${tokens_done}")")
         if is_done "${mt_exp}" "${sig}"; then
             log "  ${mt_model} exists: done before"
         else
@@ -609,7 +623,7 @@ if runs 6; then
         for dset in ${mt_test_sets}; do
             # The cascade's upper bound: beam search (the ST decoding config) on gold transcripts.
             dir=${mt_exp}/${mt_inference_tag}/${dset}
-            sig=$(signature "$(cat "${inference_config}")" "$(cat "${mt_exp}/.done")" \
+            sig=$(signature "${inference_config_digest}" "$(cat "${mt_exp}/.done")" \
                 "$(md5sum < "${data_feats}/${dset}/${src_text}")" "$(md5sum < "${data_feats}/${dset}/${tgt_text}")")
             if is_done "${dir}" "${sig}"; then
                 log "  ${dir}/result.json: done before"
@@ -646,7 +660,7 @@ if runs 7; then
             init_args="--init_param ${init_params}"
             if [ "${pretrain}" = ctc_ot_frozen ]; then init_args+=" --model_conf text_encoder_freeze=true"; fi
         fi
-        sig=$(signature "$(cat "${pretrain_config}")" "${pretrain_args}" "${init_args}" \
+        sig=$(signature "${pretrain_config_digest}" "${pretrain_args}" "${init_args}" \
             "$(cat "${tokens_done}")" "$(mt_signature)")
         if is_done "${pretrain_exp}" "${sig}"; then
             log "  ${pretrain_model} exists: done before"
@@ -735,7 +749,7 @@ if runs 8; then
         --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text"
         --train_shape_file "${train_dir}/${tgt_shape}" --valid_shape_file "${valid_dir}/${tgt_shape}"
         ${train_src_text_args})
-    sig=$(signature "$(cat "${st_config}")" "${st_args}" "${init_args}" \
+    sig=$(signature "${st_config_digest}" "${st_args}" "${init_args}" \
         "$(cat "${tokens_done}")" "$(pretrain_signature; mt_signature)")
     if is_done "${st_exp}" "${sig}"; then
         log "  ${st_exp}/${inference_model} exists: done before"
@@ -760,7 +774,7 @@ if runs 9; then
     require "${st_exp}/${inference_model}" "stage 8"
     for dset in ${test_sets}; do
         dir=${st_exp}/${inference_tag}/${dset}
-        sig=$(signature "$(cat "${inference_config}")" "${inference_args}" \
+        sig=$(signature "${inference_config_digest}" "${inference_args}" \
             "$(cat "${st_exp}/.done")" "$(md5sum < "${data_feats}/${dset}/feats.scp")")
         if is_done "${dir}" "${sig}"; then
             log "  ${dir}/text: done before"
@@ -831,7 +845,7 @@ if runs 12; then
         zero_shot_results=()
         for dset in ${test_sets}; do
             dir=${zero_shot_dir}/${zero_shot_tag}/${dset}
-            sig=$(signature "$(cat "${inference_config}")" "${inference_args}" \
+            sig=$(signature "${inference_config_digest}" "${inference_args}" \
                 "$(cat "${zero_shot_dir}/.done")" "$(md5sum < "${data_feats}/${dset}/feats.scp")")
             if is_done "${dir}" "${sig}"; then
                 log "  ${dir}/result.json: done before"

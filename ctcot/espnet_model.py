@@ -165,12 +165,21 @@ class CTCOTModel(AbsESPnetModel):
             speech_lengths: (B,)
             src_text: (B, N) source token ids, padded with -1.
             src_text_lengths: (B,)
-            kwargs: ignored ("utt_id" from ESPnet's loader).
+            kwargs: "utt_id" (from ESPnet's trainer) names the utterances in errors; others are ignored.
 
         Returns:
             loss (scalar), stats, and the batch size as the weight.
         """
         batch_size = speech.size(0)
+        bad_frames = ~torch.isfinite(speech)
+        bad_frames = bad_frames.flatten(2).any(dim=2) if speech.dim() > 2 else bad_frames  # (B, L)
+        valid = torch.arange(speech.size(1), device=speech.device) < speech_lengths.to(speech.device).unsqueeze(1)
+        bad_items = (bad_frames & valid).any(dim=1)  # (B,)
+        if bool(bad_items.any()):
+            items = bad_items.nonzero().flatten().tolist()
+            names = [kwargs["utt_id"][i] for i in items] if "utt_id" in kwargs else [f"batch item {i}" for i in items]
+            raise ValueError(f"NaN or infinite input features in utterance(s) {', '.join(names)}: extract their "
+                             "features again (st.sh stage 3) or remove them; stage 4 refuses such features")
         src_text = src_text[:, : src_text_lengths.max()]
         encoder_out, encoder_out_lens = self.encode(speech, speech_lengths)
         num_tokens = src_text_lengths.sum().clamp(min=1).to(encoder_out.dtype)

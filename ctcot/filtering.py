@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
+import kaldiio
+import numpy as np
+
 from ctcot.data_dir import _find_text_files, _is_text_file, _scan, read_kv, subset_data_dir, write_kv
 
-__all__ = ["FilterReport", "filter_data_dir", "encoder_frames", "ctc_min_frames", "drop_ctc_infeasible"]
+__all__ = ["FilterReport", "filter_data_dir", "nonfinite_features", "encoder_frames", "ctc_min_frames",
+           "drop_ctc_infeasible"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ def _reason(utt: str, frames: Dict[str, int], texts: Dict[str, Dict[str, str]],
 
 def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_frames: int = 3000,
                     text_files: Optional[Sequence[str]] = None,
-                    max_text_words: Optional[int] = None) -> FilterReport:
+                    max_text_words: Optional[int] = None, check_features: bool = False) -> FilterReport:
     """Copy the data directory ``src`` to ``dst`` without the utterances unfit for training.
 
     See the module docstring for the reasons to drop an utterance. The kept ones are copied
@@ -107,6 +111,9 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
             ``src``. The others are copied as they are (an empty transcript of a kept
             utterance in one of them is an error).
         max_text_words: most words a transcript may have; ``None``: no limit.
+        check_features: read the features of the kept utterances (``feats.scp``) and refuse NaN or
+            infinite values, which training would otherwise meet without naming the utterance
+            (one pass over the features: seconds for the mini corpus, minutes for MuST-C).
 
     Returns:
         The counts of utterances kept and dropped per reason.
@@ -117,6 +124,7 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
             every utterance would be dropped (nothing is written then).
         DataDirError: (a ``ValueError``) a file of ``src`` is malformed, or a text file is
             missing.
+        ValueError: kept utterances have NaN or infinite features (they are named; nothing is written).
     """
     src, dst = Path(src), Path(dst)
     if not 0 <= min_frames <= max_frames:
@@ -159,6 +167,13 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
     if unchecked:
         raise ValueError(f"{src}: {len(unchecked)} kept utterance(s) have an empty transcript in a text file not "
                          f"in text_files (check it too to drop them), e.g. {unchecked[:5]}; nothing written")
+    if check_features and (src / "feats.scp").is_file():
+        broken = nonfinite_features(src / "feats.scp", kept)
+        if broken:
+            named = ", ".join(f"{utt} ({frames} frame(s))" for utt, frames in list(broken.items())[:10])
+            raise ValueError(f"{src / 'feats.scp'}: {len(broken)} utterance(s) have NaN or infinite features: {named}"
+                             f"{', ...' if len(broken) > 10 else ''}; extract them again (stage 3: remove "
+                             f"{src / '.done'}) or remove them from the data directory; nothing written")
     subset_data_dir(src, dst, kept, allow_empty_text=True)
     write_kv(dst / DROPPED_UTTS, dropped)
     report = FilterReport(src=src, dst=dst, total=len(utts), kept=len(utts) - len(dropped),
@@ -168,6 +183,21 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
     logger.info("%s: kept %d of %d utterances (frames %d..%d) -> %s; dropped ones listed in %s",
                 src, report.kept, report.total, min_frames, max_frames, dst, dst / DROPPED_UTTS)
     return report
+
+
+def nonfinite_features(feats_scp: PathLike, utts: Optional[Sequence[str]] = None) -> Dict[str, int]:
+    """The utterances of ``feats_scp`` (or only ``utts`` of them) whose features hold NaN or infinite
+    values, with the count of such frames. Reads every matrix once, in the order of the file.
+    """
+    wanted = None if utts is None else set(utts)
+    bad = {}
+    for utt, feats in kaldiio.load_scp_sequential(str(feats_scp)):
+        if wanted is not None and utt not in wanted:
+            continue
+        finite = np.isfinite(feats)
+        if not finite.all():
+            bad[utt] = int(np.count_nonzero(~finite.reshape(len(feats), -1).all(axis=1)))
+    return bad
 
 
 def encoder_frames(num_frames: int, input_layer: Optional[str]) -> int:

@@ -361,6 +361,12 @@ def _prepare(
     # Padding may hold anything (even NaN): zero it so every cost entry is finite.
     xs = xs.masked_fill(~x_mask.unsqueeze(2), 0.0)
     ys = ys.masked_fill(~y_mask.unsqueeze(2), 0.0)
+    for name, states in (("x", xs), ("y", ys)):
+        finite = torch.isfinite(states).flatten(1).all(dim=1)  # (B,)
+        if not bool(finite.all()):
+            raise ValueError(f"NaN or infinite values in {name} of batch item(s) "
+                             f"{(~finite).nonzero().flatten().tolist()}: the OT loss needs finite states (check "
+                             "those utterances' features, which st.sh's stage 4 checks, or the training's stability)")
     return xs, x_mask, ys, y_mask
 
 

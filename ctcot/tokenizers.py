@@ -20,6 +20,7 @@ from typing import Callable, Dict, Iterable, List, Sequence, Union
 
 import sentencepiece as spm
 
+from ctcot import ExternalProgramError
 from ctcot.data_dir import atomic_write, read_kv
 
 __all__ = [
@@ -132,7 +133,7 @@ def phonemize(sentences: Sequence[str], voice: str = "en-us", chunk_size: int = 
         result = subprocess.run([binary, "-q", "--ipa", "-v", voice, "--sep= "], input="\n".join(lines) + "\n",
                                 capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise RuntimeError(f"espeak-ng -v {voice} failed: {result.stderr.strip()}")
+            raise ExternalProgramError(f"espeak-ng -v {voice} failed: {result.stderr.strip()}")
         return [line for line in result.stdout.splitlines() if line.strip()]
 
     phonemes: List[List[str]] = []

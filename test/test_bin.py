@@ -67,3 +67,20 @@ def test_every_ctcot_program_st_sh_runs_is_in_the_table():
     listed = {program for _, name, _ in table_rows() for program in expand(name)}
     assert run_by_st_sh | run_by_recipes <= listed
     assert {f"prepare_{corpus}" for corpus in CORPORA} <= run_by_recipes
+
+
+def test_programs_report_bad_input_in_one_line_and_keep_the_traceback_of_bugs(caplog):
+    import pytest
+
+    from ctcot import ExternalProgramError
+
+    def fail(error):
+        def task():
+            raise error
+        return task
+
+    assert ctcot.bin.run(fail(ValueError("bad line 3"))) == 1
+    assert ctcot.bin.run(fail(ExternalProgramError("espeak-ng -v xx failed: no voice"))) == 1
+    assert "bad line 3" in caplog.text and "espeak-ng -v xx failed" in caplog.text
+    with pytest.raises(RuntimeError, match="shape mismatch"):  # torch's generic error: a bug, with its traceback
+        ctcot.bin.run(fail(RuntimeError("shape mismatch")))

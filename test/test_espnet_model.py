@@ -236,3 +236,15 @@ def test_speech_encoder_initialises_espnet_st_model(tiny_corpus, tmp_path):
         expected, _ = model.encode(batch["speech"], batch["speech_lengths"])
         actual, _ = st_model.encode(batch["speech"], batch["speech_lengths"])
     torch.testing.assert_close(actual, expected)
+
+
+def test_non_finite_features_name_the_utterance(tiny_corpus):
+    """CTC pre-training once skipped such batches with only a warning in train.log; CTC+OT died inside the OT."""
+    model = build_model(tiny_corpus["tokens"])
+    batch = make_batch(model.vocab_size)
+    batch["speech"][1, 50, 3] = float("nan")
+    with pytest.raises(ValueError, match=r"NaN or infinite input features in utterance\(s\) b: "):
+        model(**batch)
+    batch["speech"][1, 50, 3] = 0.0
+    batch["speech"][2, 100] = float("nan")  # padding of "c" (40 frames): not a feature
+    model(**batch)

@@ -12,7 +12,8 @@ from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 
 from ctcot.bin import filter_data_dir as filter_cli
 from ctcot.data_dir import read_kv, validate_data_dir, write_kv
-from ctcot.filtering import FilterReport, ctc_min_frames, drop_ctc_infeasible, encoder_frames, filter_data_dir
+from ctcot.filtering import (FilterReport, ctc_min_frames, drop_ctc_infeasible, encoder_frames, filter_data_dir,
+                             nonfinite_features)
 
 # utterance: frames, English, German, lower-cased English (None: missing from that file).
 UTTERANCES = {
@@ -169,3 +170,25 @@ def test_drop_ctc_infeasible_rewrites_the_shape_files(tmp_path):
     with pytest.raises(ValueError, match="every utterance has more source tokens"):
         drop_ctc_infeasible(tmp_path, tmp_path / "text", lambda text: text.split() * 30, "conv2d",
                             [tmp_path / "speech_shape"])
+
+
+def test_non_finite_features_are_named(tmp_path):
+    """NaN features once reached training, which named neither the NaN nor the utterance."""
+    import kaldiio
+    import numpy as np
+
+    src = make_dir(tmp_path / "src")
+    feats = {u: np.ones((UTTERANCES[u][0] or 20, 4), dtype=np.float32) for u in sorted(UTTERANCES)}
+    feats["spk1-a"][[3, 7], 1] = np.nan
+    feats["spk2-a"][0, 0] = np.inf  # dropped as too long: not checked
+    with kaldiio.WriteHelper(f"ark,scp:{src}/feats.ark,{src}/feats.scp") as writer:
+        for utt, matrix in feats.items():
+            writer(utt, matrix)
+    assert nonfinite_features(src / "feats.scp") == {"spk1-a": 2, "spk2-a": 1}
+    assert filter_data_dir(src, tmp_path / "unchecked").kept == len(KEPT)
+    with pytest.raises(ValueError, match=r"feats.scp: 1 utterance\(s\) have NaN or infinite features: "
+                                         r"spk1-a \(2 frame\(s\)\).*nothing written"):
+        filter_data_dir(src, tmp_path / "dst", check_features=True)
+    assert not (tmp_path / "dst").exists()
+    result = run_cli(str(src), str(tmp_path / "dst"), "--check_features")
+    assert result.returncode == 1 and "spk1-a" in result.stderr and "Traceback" not in result.stderr

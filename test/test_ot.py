@@ -3,7 +3,7 @@ import pytest
 import torch
 from geomloss import SamplesLoss
 
-from ctcot.ot import SinkhornOptions, append_positions, epsilon_schedule, sinkhorn_divergence
+from ctcot.ot import SinkhornOptions, append_positions, epsilon_schedule, sinkhorn_divergence, transport_plan
 
 LENGTHS_X = [50, 31, 7, 1]
 LENGTHS_Y = [12, 5, 9, 1]
@@ -241,3 +241,17 @@ def test_cuda_matches_cpu():
     gpu = loss_and_grads(x.cuda(), xl.cuda(), y.cuda(), yl.cuda())
     torch.testing.assert_close(gpu[0].cpu(), cpu[0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(gpu[1].cpu(), cpu[1], rtol=1e-3, atol=1e-5)
+
+
+def test_non_finite_states_are_named():
+    """NaN states once died in epsilon_schedule ('arange: cannot compute length'), naming nothing."""
+    x, y = torch.randn(3, 10, 4), torch.randn(3, 5, 4)
+    lengths_x, lengths_y = torch.tensor([10, 7, 4]), torch.tensor([5, 5, 2])
+    x[1:, 8:] = float("nan")  # padding of items 1 and 2: ignored
+    sinkhorn_divergence(x, lengths_x, y, lengths_y)
+    x[1, 3] = float("nan")
+    y[2, 0, 1] = float("inf")
+    with pytest.raises(ValueError, match=r"NaN or infinite values in x of batch item\(s\) \[1\]"):
+        sinkhorn_divergence(x, lengths_x, y, lengths_y)
+    with pytest.raises(ValueError, match=r"in y of batch item\(s\) \[2\]"):
+        transport_plan(torch.randn(3, 10, 4), lengths_x, y, lengths_y)

@@ -50,13 +50,14 @@ def setup_logging() -> None:
 def run(task: Callable[[], None]) -> int:
     """Run a program's work with ESPnet-style logging; return its exit status.
 
-    Bad input (``ValueError``, which ``DataDirError`` is; ``OSError``; ``RuntimeError``) is
-    logged as one error, without a traceback, and gives status 1.
+    Bad input (``ValueError``, which ``DataDirError`` is; ``OSError``, which
+    :class:`ctcot.ExternalProgramError` is) is logged as one error, without a traceback, and gives
+    status 1. Anything else (torch's ``RuntimeError`` included) is a bug: it keeps its traceback.
     """
     setup_logging()
     try:
         task()
-    except (ValueError, OSError, RuntimeError) as err:
+    except (ValueError, OSError) as err:
         logging.error("%s", err)
         return 1
     return 0

@@ -27,8 +27,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ctcot.ablation import (Variant, held_locks, missing_results, plan_jobs, recipe_sets, run_jobs,
-                            write_summary)
+from ctcot.ablation import Variant, held_locks, missing_results, plan_jobs, recipe_sets, run_jobs, write_summary
 from ctcot.bin import setup_logging
 from ctcot.recipe import PRETRAINS
 

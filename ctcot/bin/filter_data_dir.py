@@ -7,7 +7,8 @@ Usage:
 
 The source needs utt2num_frames (from feature extraction). The kept utterances go to DST;
 DST/dropped_utts lists each dropped one with its reason. Exits 1 if a file is missing or
-malformed, or if every utterance would be dropped. See ctcot.filtering.filter_data_dir.
+malformed, if every utterance would be dropped, or (--check_features) if kept utterances have NaN
+or infinite features. See ctcot.filtering.filter_data_dir.
 """
 import argparse
 import sys
@@ -30,13 +31,16 @@ def get_parser() -> argparse.ArgumentParser:
                         help="text files to check; None: every 'text' and 'text.*' in src")
     parser.add_argument("--max_text_words", type=int, default=None,
                         help="most words a transcript may have; None: no limit")
+    parser.add_argument("--check_features", action="store_true",
+                        help="refuse NaN or infinite features of kept utterances, naming them (reads feats.scp)")
     return parser
 
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
     return run(lambda: filter_data_dir(args.src, args.dst, min_frames=args.min_frames, max_frames=args.max_frames,
-                                       text_files=args.text_files, max_text_words=args.max_text_words))
+                                       text_files=args.text_files, max_text_words=args.max_text_words,
+                                       check_features=args.check_features))
 
 
 if __name__ == "__main__":

@@ -648,6 +648,6 @@ def generate_pairs(num_pairs: int, seed: int, level: str = DEFAULT_LEVEL) -> Lis
         seen_de.add(de)
         pairs.append(SentencePair(en, en_lc, de))
     if len(pairs) < num_pairs:
-        raise RuntimeError(f"level {level!r} gave only {len(pairs)} distinct sentences of {num_pairs}")
+        raise ValueError(f"level {level!r} gave only {len(pairs)} distinct sentences of {num_pairs}")
     return pairs
 

@@ -22,6 +22,8 @@ import soundfile
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
+from ctcot import ExternalProgramError
+
 __all__ = ["Speaker", "SPEAKERS", "TEST_SPEAKERS", "SAMPLE_RATE", "espeak_binary", "synthesize"]
 
 logger = logging.getLogger(__name__)
@@ -93,7 +95,7 @@ def _synthesize_one(binary: str, speaker: Speaker, text: str, wav: Path) -> None
                "--stdout", text]
     result = subprocess.run(command, capture_output=True)
     if result.returncode != 0 or not result.stdout:
-        raise RuntimeError(f"espeak-ng failed ({' '.join(command)}): "
+        raise ExternalProgramError(f"espeak-ng failed ({' '.join(command)}): "
                            f"{result.stderr.decode(errors='replace').strip()}")
     audio, rate = soundfile.read(io.BytesIO(result.stdout), dtype="float64")
     if audio.ndim > 1:

@@ -86,7 +86,8 @@ Stages:
   1: data preparation (local/data.sh) and validation of data/<set>
   2: speed perturbation of the training set (--speed_perturb_factors)
   3: log-mel fbank (--num_mel_bins) into ${dumpdir}/fbank, with global CMVN statistics
-  4: filtering of too short/long/empty utterances (training and validation sets only)
+  4: filtering of too short/long/empty utterances (training and validation sets only); NaN or infinite
+     features are an error naming the utterances
   5: tokenizers: SentencePiece (or espeak-ng phonemes) for the source, SentencePiece for the target
   6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it, and its BLEU on the test sets'
      gold source transcripts (beam search with the ST decoding config: the cascade's upper bound);
@@ -253,17 +254,21 @@ require_config() {  # require_config <file> <option>
     [ -f "$1" ] || { log "Error: config $1 does not exist (set $2 or add it to ${conf_dir})"; exit 1; }
 }
 
-# take_lock <name>: two st.sh must not write the same outputs at once. Stages 1-5 take the lock
-# "data" (data/, dump/, data/token_list/), the others the lock of the experiment they write (the
-# ablation runs several st.sh in one recipe, each on its own experiments). The lock is held until
-# st.sh and its children (a training, a decoding) end, even if st.sh itself is killed.
+# take_lock <dir> <name>: two st.sh must not write the same outputs at once. Stages 1-5 take the
+# lock "data" in data/.locks (they write data/, dump/, data/token_list/), the others the lock of the
+# experiment they write, in ${expdir}/.locks (the ablation runs several st.sh in one recipe, each on
+# its own experiments). The lock is held until st.sh and its children (a training, a decoding) end,
+# even if st.sh itself is killed.
 take_lock() {
-    local file=${expdir}/.locks/$1.lock fd
+    local file=$1/$2.lock fd
     if ! command -v flock > /dev/null; then return; fi  # (e.g. macOS): no guard
-    mkdir -p "${expdir}/.locks"
-    exec {fd}>> "${file}"
+    if ! { mkdir -p "$1" && exec {fd}>> "${file}"; } 2> /dev/null; then
+        log "Error: cannot write the lock file ${file}: $( { mkdir -p "$1" && : >> "${file}"; } 2>&1 | sed 's/.*: //' | head -n 1)"
+        log "  the stages that write $2 need $1 to be writable"
+        exit 1
+    fi
     if ! flock -n "${fd}"; then
-        log "Error: another st.sh is writing $1 in this recipe: $(cat "${file}")"
+        log "Error: another st.sh is writing $2 in this recipe: $(cat "${file}")"
         log "  wait for it to end (or stop it); the lock is ${file}"
         exit 1
     fi
@@ -405,17 +410,17 @@ if [ "${ngpu}" -gt 1 ]; then common_train_args+=" --multiprocessing_distributed 
 
 log "${cmdline}"
 # The configs of the stages to run, and the locks of what they write, before anything runs.
-if runs 1 5; then take_lock data; fi
+if runs 1 5; then take_lock data/.locks data; fi
 if runs 6 && "${need_mt}" && ! "${external_mt}"; then
     require_config "${mt_config}" --mt_config
-    take_lock "mt_${mt_tag}"
+    take_lock "${expdir}/.locks" "mt_${mt_tag}"
 fi
 if { runs 7 || runs 12; } && [ "${pretrain}" != none ]; then
     if ! "${external_pretrain}"; then require_config "${pretrain_config}" --pretrain_config; fi
-    take_lock "pretrain_${pretrain_tag}"
+    take_lock "${expdir}/.locks" "pretrain_${pretrain_tag}"
 fi
 if runs 5 || runs 8; then require_config "${st_config}" --st_config; fi
-if runs 8 11; then take_lock "st_${st_tag}"; fi
+if runs 8 11; then take_lock "${expdir}/.locks" "st_${st_tag}"; fi
 if runs 6 || runs 9 || runs 12; then require_config "${inference_config}" --inference_config; fi
 log "Experiments: ${st_exp} (ST), ${pretrain_exp} (pre-training ${pretrain}), ${mt_exp} (MT)"
 if "${external_mt}"; then log "MT model from elsewhere: ${mt_model} (config ${mt_model_config})"; fi
@@ -500,7 +505,8 @@ if runs 4; then
         fi
         rm -f "${data_feats}/${dset}/.done"
         ${python} -m ctcot.bin.filter_data_dir "${data_feats}/org/${dset}" "${data_feats}/${dset}" \
-            --min_frames "${min_frames}" --max_frames "${max_frames}" --text_files "${src_text_raw}" "${tgt_text}"
+            --min_frames "${min_frames}" --max_frames "${max_frames}" --text_files "${src_text_raw}" "${tgt_text}" \
+            --check_features
         cp "${data_feats}/org/${dset}/"{feats_stats.npz,feat_dim} "${data_feats}/${dset}/"
         mark_done "${data_feats}/${dset}" "${sig}"
     done

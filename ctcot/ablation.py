@@ -10,7 +10,7 @@ CTC+OT also improves multi-task ST (source CTC and MT auxiliary losses, ``st.sh 
 - ``shared``: the stages from ``data`` to ``mt`` once (data, features, tokenizers, MT);
 - ``pretrain_<type>``: the ``pretrain`` stage once per pre-training, then ``gap_<type>``: the
   ``gap`` stage (the zero-shot swap of its encoder with the MT decoder, the modality gap of its
-  encoder to the MT encoder, and the gap curves over its epochs);
+  encoder to the MT encoder, and the gap curves over its epochs, ``--gap_curves true``);
 - ``st_<variant>_seed<n>``: ``st_train`` to ``st_score`` (ST training, decoding, scoring) per
   variant and seed, into ``exp/st_<variant>_seed<n>``, with ``--seed <n>`` added to the ST
   training options.
@@ -136,7 +136,7 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
                         [*_stages("pretrain"), "--pretrain", pretrain], ("shared",)))
     # The gap analysis needs the MT model: with no variant using it, stage 6 has not made one.
     for pretrain in pretrains if use_mt and gap else []:
-        jobs.append(Job(f"gap_{pretrain}", [*_stages("gap"), "--pretrain", pretrain],
+        jobs.append(Job(f"gap_{pretrain}", [*_stages("gap"), "--pretrain", pretrain, "--gap_curves", "true"],
                         (f"pretrain_{pretrain}",)))
     for seed in seeds:
         for variant in variants:

@@ -45,7 +45,7 @@ from tqdm import tqdm
 from ctcot.data_dir import DataDirError, atomic_write, parse_segment, read_kv
 
 __all__ = ["BadAudioError", "DiskFullError", "FbankConfig", "compute_fbank", "extract_data_dir", "read_audio",
-           "resample_audio", "change_speed"]
+           "resample_audio", "change_speed", "audio_file_problem"]
 
 _INT16_SCALE = 32768.0
 _DISK_FULL = {errno.ENOSPC: "no space left on the device of", errno.EDQUOT: "disk quota exceeded on the device of",
@@ -188,14 +188,22 @@ def _is_kaldiio_source(source: str) -> bool:
     return source.endswith("|") or re.search(r"\.ark:\d+$", source) is not None
 
 
+def audio_file_problem(path: Union[str, Path]) -> Optional[str]:
+    """What makes ``path`` no audio file before it is even read, in words, or None (soundfile says
+    only "System error." for a missing file and "Format not recognised" for an empty one)."""
+    if not os.path.exists(path):
+        return "file does not exist"
+    if os.path.isdir(path):
+        return "a directory, not an audio file"
+    if os.path.getsize(path) == 0:
+        return "empty file (0 bytes)"
+    return None
+
+
 def _read_problem(source: str, error: Exception) -> str:
-    """Why ``source`` could not be read, in words (soundfile says "System error." for a missing file)."""
-    if not _is_kaldiio_source(source):
-        if not os.path.exists(source):
-            return "file does not exist"
-        if os.path.isfile(source) and os.path.getsize(source) == 0:
-            return "empty file (0 bytes)"
-    return f"cannot read it: {error}"
+    """Why ``source`` could not be read, in words."""
+    problem = None if _is_kaldiio_source(source) else audio_file_problem(source)
+    return problem or f"cannot read it: {error}"
 
 
 def _segment(utt: str, value: str) -> Tuple[str, float, float]:

@@ -50,6 +50,7 @@ def test_plan_shares_stages_and_orders_dependencies():
     assert option(job, "--stage") == str(stage_number("st_train"))
     assert option(job, "--stop_stage") == str(stage_number("st_score"))
     assert next(j for j in st if j.name == "st_none_seed1").after == ("shared",)
+    assert option(next(j for j in jobs if j.name == "gap_ctc"), "--gap_curves") == "true"  # off in run.sh
     # The shared stages train the MT model because some variant uses it.
     assert option(jobs[0], "--pretrain") == "ctc_ot" and option(jobs[0], "--stop_stage") == str(stage_number("mt"))
 
@@ -370,7 +371,8 @@ def fake_run_sh(path: Path, body: str = "", test_sets: str = "tst-COMMON.en-de t
     """A run.sh that names its sets as MuST-C's does (st.sh --print_sets) and otherwise runs ``body``."""
     path.write_text("#!/usr/bin/env bash\n"
                     "if [[ \" $* \" == *' --print_sets true '* ]]; then\n"
-                    f"  printf 'train_set=train.en-de\\nvalid_set=dev.en-de\\ntest_sets={test_sets}\\nexpdir=exp\\n'; exit 0\n"
+                    "  printf 'train_set=train.en-de\\nvalid_set=dev.en-de\\n'\n"
+                    f"  printf 'test_sets={test_sets}\\nexpdir=exp\\n'; exit 0\n"
                     f"fi\n{body}\n")
     path.chmod(0o755)
     return path
@@ -407,7 +409,8 @@ def test_a_finished_ablation_job_without_its_result_is_an_error(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     body = ('for a in "$@"; do case "$prev" in --st_tag) tag=$a ;; esac; prev=$a; done\n'
             'if [ -n "${tag:-}" ]; then mkdir -p exp/st_$tag/decode_x/test; echo x > exp/st_$tag/.done;\n'
-            '  echo \'{"bleu": 1, "chrf": 2, "ter": 3, "num_sentences": 4}\' > exp/st_$tag/decode_x/test/result.json; fi')
+            '  echo \'{"bleu": 1, "chrf": 2, "ter": 3, "num_sentences": 4}\' \\\n'
+            '    > exp/st_$tag/decode_x/test/result.json; fi')
     run_sh = fake_run_sh(tmp_path / "run.sh", body, test_sets="tst-COMMON.en-de")
     assert main(["--run_sh", str(run_sh), "--pretrains", "none", "--mt_decoder_init", "false", "--seeds", "1"]) == 1
     assert "exp/st_none_seed1/decode_*/tst-COMMON.en-de/result.json does not exist (sets scored: test)" in caplog.text

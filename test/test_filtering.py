@@ -12,8 +12,14 @@ from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 
 from ctcot.bin import filter_data_dir as filter_cli
 from ctcot.data_dir import read_kv, validate_data_dir, write_kv
-from ctcot.filtering import (FilterReport, ctc_min_frames, drop_ctc_infeasible, encoder_frames, filter_data_dir,
-                             nonfinite_features)
+from ctcot.filtering import (
+    FilterReport,
+    ctc_min_frames,
+    drop_ctc_infeasible,
+    encoder_frames,
+    filter_data_dir,
+    nonfinite_features,
+)
 
 # utterance: frames, English, German, lower-cased English (None: missing from that file).
 UTTERANCES = {

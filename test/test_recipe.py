@@ -29,7 +29,8 @@ from ctcot.scoring import read_results_md
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--local_data_opts", "--size tiny", "--conf_dir", "conf/tiny", "--nj", "2", "--inference_nj", "2"]
-SPEED = ["--speed_perturb_factors", "0.9 1.0 1.1"]
+# The options of the full run, which every later call repeats: speed perturbation, and stage 12's gap curves.
+FULL = ["--speed_perturb_factors", "0.9 1.0 1.1", "--gap_curves", "true"]
 SRC, TGT = "text.lc.rm.en", "text.tc.de"
 ST_EXP = "exp/st_ctc_ot_mtdec"
 DECODE = f"{ST_EXP}/decode_decode_st_valid.acc.ave/test"
@@ -59,7 +60,7 @@ def run(recipe: Path, *args: str, check: bool = True, env=None) -> subprocess.Co
 def recipe(tmp_path_factory):
     """The recipe after a full run (stages 1-12, speed perturbation, CTC+OT, MT-initialised decoder)."""
     recipe = make_recipe(tmp_path_factory.mktemp("full"))
-    result = run(recipe, *SPEED)
+    result = run(recipe, *FULL)
     (recipe / "run.out").write_text(result.stdout + result.stderr)
     return recipe
 
@@ -236,6 +237,68 @@ def test_translate_recordings_with_the_packed_model(recipe, tmp_path):
     assert "2 of 4 files could not be translated" in result.stderr
 
 
+def test_translate_names_what_is_wrong_with_each_file_and_model(recipe, tmp_path):
+    utt, wav = next(iter(read_kv(recipe / "data/test/wav.scp").items()))
+    audio, rate = soundfile.read(recipe / wav, dtype="int16")
+    long_wav, zero_bytes = tmp_path / "ten_minutes.wav", tmp_path / "zero.wav"
+    soundfile.write(long_wav, np.zeros(700 * rate, dtype="int16"), rate)
+    zero_bytes.touch()
+    files = [str(tmp_path / "missing.wav"), str(tmp_path), str(zero_bytes), str(long_wav), str(recipe / wav)]
+    packed = recipe / ST_EXP / "ctc_ot_mtdec_packed.zip"
+    result = subprocess.run([sys.executable, "-m", "ctcot.bin.translate", "--model", str(packed), "--max_seconds",
+                             "700", "--max_memory_gb", "2", *files], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and result.stdout.splitlines() == [
+        f"{files[-1]}\t{read_kv(recipe / DECODE / 'text', allow_empty=True)[utt]}"]
+    err = result.stderr
+    assert f"{files[0]}: file does not exist" in err and f"{tmp_path}: a directory, not an audio file" in err
+    assert f"{zero_bytes}: empty file (0 bytes)" in err
+    # 700 s: refused before it is read, with the length that fits (once it ran 5 minutes at 11 GB).
+    assert re.search(rf"{long_wav}: 700.0 s would need about \d+\.\d GB for the encoder's self-attention, over "
+                     r"the limit of 2.0 GB \(--max_memory_gb\); cut it into pieces of at most \d+ s", err), err
+    assert "4 of 5 files could not be translated" in err
+
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    for model, message in ((recipe / ST_EXP, "is a directory: --model is stage 11's packed archive"),
+                           (truncated, "truncated.zip is not a complete packed ST model"),
+                           (tmp_path / "none.zip", "none.zip does not exist")):
+        result = subprocess.run([sys.executable, "-m", "ctcot.bin.translate", "--model", str(model), files[-1]],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr, model
+
+
+def test_translate_gives_each_translation_when_ready_and_cleans_up_on_sigterm(recipe, tmp_path):
+    import signal
+
+    from ctcot.translate import Translator, attention_bytes
+
+    assert attention_bytes(600, 4) == pytest.approx(10.8e9, rel=0.01)  # measured: 11 GB for 10 min, 4 heads
+    wavs = [str(recipe / w) for w in list(read_kv(recipe / "data/test/wav.scp").values())[:3]]
+    with Translator(recipe / ST_EXP / "ctc_ot_mtdec_packed.zip", batch_bins=1) as translator:
+        read = []
+        features = translator.features
+        translator.features = lambda path: read.append(path) or features(path)
+        results = translator.translate_iter([wavs[0], str(tmp_path / "missing.wav"), *wavs[1:]])
+        assert next(results).text and read == [wavs[0], str(tmp_path / "missing.wav"), wavs[1]]
+        assert "does not exist" in next(results).error and read[-1] == wavs[1]
+        assert [r.text is not None for r in results] == [True, True]
+        unpacked = Path(translator._unpacked.name)
+        assert unpacked.is_dir()
+    assert not unpacked.exists()
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "ctcot.bin.translate", "--model",
+                                str(recipe / ST_EXP / "ctc_ot_mtdec_packed.zip"), "--batch_bins", "1", *wavs * 50],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "TMPDIR": str(tmp)})
+    assert process.stdout.readline().startswith(wavs[0])  # printed before the other 149 are decoded
+    assert list(tmp.iterdir())
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert list(tmp.iterdir()) == []
+
+
 def test_stage12_modality_gap(recipe):
     gap_dir = recipe / "exp/pretrain_ctc_ot/modality_gap_dev"
     gap = json.loads((gap_dir / "gap.json").read_text())
@@ -268,18 +331,18 @@ def test_stage12_modality_gap(recipe):
     assert [r["epoch"] for r in curve] == [1, 2] and all(r["zero_shot_bleu"] is not None for r in curve)
     assert (gap_dir / "curves.png").stat().st_size > 10_000
     # done before; nothing to analyse without pre-training
-    out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12").stdout
+    out = run(recipe, *FULL, "--stage", "12", "--stop_stage", "12").stdout
     assert "modality_gap_dev/gap.json: done before" in out and "modality_gap_dev_own_text/gap.json: done before" in out
     assert "zero_shot/model.pth: done before" in out
     assert "zero_shot/decode_decode_st/test/result.json: done before" in out
-    out = run(recipe, *SPEED, "--stage", "12", "--stop_stage", "12", "--pretrain", "none").stdout
+    out = run(recipe, *FULL, "--stage", "12", "--stop_stage", "12", "--pretrain", "none").stdout
     assert "no pre-trained speech encoder" in out
 
 
 def test_ablation_shares_finished_stages_and_resumes(recipe):
     """./ablation.sh on the recipe after its full run: only the seeds' ST runs are new."""
     command = ["./ablation.sh", "--pretrains", "ctc_ot", "--mt_decoder_init", "true", "--seeds", "1", "2",
-               "--jobs", "2", "--", *TINY, *SPEED]
+               "--jobs", "2", "--", *TINY, *FULL]
     first = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=1200)
     assert first.returncode == 0, first.stderr[-3000:]
     out = recipe / "exp" / "ablation"
@@ -305,7 +368,7 @@ def test_rerun_skips_finished_stages(recipe):
     models = [recipe / "exp/mt_train_mt/valid.acc.ave.pth", recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth",
               recipe / ST_EXP / "valid.acc.ave.pth"]
     before = [m.resolve().stat().st_mtime_ns for m in models]
-    out = run(recipe, *SPEED, "--stage", "2", "--stop_stage", "9").stdout
+    out = run(recipe, *FULL, "--stage", "2", "--stop_stage", "9").stdout
     # speed perturbation, features, filtering, tokens, trainings, MT decoding, ST decoding
     assert out.count("done before") == 1 + 3 + 2 + 1 + 3 + 1 + 1
     assert [m.resolve().stat().st_mtime_ns for m in models] == before
@@ -318,7 +381,7 @@ def test_a_comment_or_key_order_in_a_config_retrains_nothing(recipe):
     try:
         parsed = yaml.safe_load(original)
         config.write_text("# a comment\n" + yaml.safe_dump(dict(reversed(list(parsed.items()))), sort_keys=False))
-        out = run(recipe, *SPEED, "--stage", "7", "--stop_stage", "8").stdout
+        out = run(recipe, *FULL, "--stage", "7", "--stop_stage", "8").stdout
         assert "pretrain_ctc_ot/valid.loss.ave.pth exists: done before" in out
         assert "valid.acc.ave.pth exists: done before" in out and "other inputs" not in out
     finally:
@@ -326,7 +389,7 @@ def test_a_comment_or_key_order_in_a_config_retrains_nothing(recipe):
 
 
 def test_ctc_ot_frozen_keeps_the_mt_encoder(recipe):
-    out = run(recipe, *SPEED, "--stage", "7", "--stop_stage", "7", "--pretrain", "ctc_ot_frozen").stdout
+    out = run(recipe, *FULL, "--stage", "7", "--stop_stage", "7", "--pretrain", "ctc_ot_frozen").stdout
     assert "pretrain_ctc_ot_frozen" in out
     exp = recipe / "exp/pretrain_ctc_ot_frozen"
     config = yaml.safe_load((exp / "config.yaml").read_text())
@@ -348,7 +411,7 @@ def test_multitask_st_from_another_recipes_models(recipe, tmp_path):
     other = make_recipe(tmp_path / "other")
     mt, pretrain = recipe / "exp/mt_train_mt/valid.acc.ave.pth", recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth"
     external = ["--tokenizers_from", str(recipe), "--mt_model", str(mt), "--pretrain_model", str(pretrain)]
-    result = run(other, *external, "--st_multitask", "true",
+    result = run(other, *external, "--st_multitask", "true", "--gap_curves", "true",
                  "--gap_args", "--num_plans 1 --curve_zero_shot_utts 3")  # a lighter stage 12
     out = result.stdout
     assert f"Stage 6: no MT training (--mt_model {mt})" in out and "Stage 7: no ctc_ot pre-training" in out
@@ -396,7 +459,7 @@ def test_multitask_st_from_another_recipes_models(recipe, tmp_path):
 def test_sentencepiece_source_and_ctc_ce_pretraining(recipe):
     """The other paths: SentencePiece source units, CTC+CE via ESPnet's ASR task (ctcot.bin.asr_train), no MT
     init."""
-    out = run(recipe, *SPEED, "--stage", "5", "--stop_stage", "10", "--src_token_type", "bpe",
+    out = run(recipe, *FULL, "--stage", "5", "--stop_stage", "10", "--src_token_type", "bpe",
               "--src_nbpe", "100", "--pretrain", "ctc_ce", "--st_init_decoder_from_mt", "false").stdout
     assert "MT pre-training not needed" in out
     shapes = read_kv(recipe / "dump/fbank/train_sp/src_text_shape.bpe_unigram100")
@@ -487,6 +550,18 @@ def test_unreadable_audio_stops_stage3_and_keeps_earlier_outputs(broken):
     assert {p: p.read_bytes() for p in (broken / "data").rglob("*") if p.is_file()} == data_before
     assert (broken / "dump/fbank/org/train/.done").is_file()  # the sets before the bad one are kept
     assert not (broken / "dump/fbank/test/.done").exists()
+
+
+def test_an_unwritable_exp_blocks_only_the_stages_that_write_it(broken):
+    """The data stages' lock is in data/.locks; once it was in exp/.locks, with a raw bash error."""
+    (broken / "exp").write_text("not a directory")
+    try:
+        assert "data/ already prepared" in run(broken, "--stop_stage", "1").stdout
+        out = failing(broken, "--stage", "6", "--stop_stage", "6")
+    finally:
+        (broken / "exp").unlink()
+    assert "Error: cannot write the lock file exp/.locks/mt_train_mt.lock: Not a directory" in out, out
+    assert "the stages that write mt_train_mt need exp/.locks to be writable" in out
 
 
 def test_ctc_infeasible_utterances_are_left_out_in_stage5(broken):
@@ -632,7 +707,7 @@ def test_a_bad_config_is_rejected_before_the_experiment_is_moved(recipe, tmp_pat
     cases = [(tmp_path / "missing.yaml", "missing.yaml does not exist"),
              (unknown, "unrecognized arguments: max_epochs"), (nested, "num_block"), (broken_yaml, "broken.yaml")]
     for path, message in cases:
-        out = failing(recipe, *SPEED, "--stage", "8", "--stop_stage", "8", "--st_config", str(path))
+        out = failing(recipe, *FULL, "--stage", "8", "--stop_stage", "8", "--st_config", str(path))
         assert message in out, out[-3000:]
         assert "Successfully finished" not in out
         assert sorted(p.name for p in (recipe / "exp").iterdir() if p.suffix != ".check") == before
@@ -653,20 +728,20 @@ def test_a_second_st_sh_on_the_same_experiment_is_refused(recipe):
         lock.truncate()
         lock.write("process 4242, since 2026-01-01T00:00:00: ./run.sh --stage 8\n")
         lock.flush()
-        out = failing(recipe, *SPEED, "--stage", "9", "--stop_stage", "10")
+        out = failing(recipe, *FULL, "--stage", "9", "--stop_stage", "10")
         assert "another st.sh is writing st_ctc_ot_mtdec" in out and "process 4242" in out
         # Other experiments (as in the ablation) and earlier stages are free.
-        assert "done before" in run(recipe, *SPEED, "--stage", "6", "--stop_stage", "7").stdout
-    assert "done before" in run(recipe, *SPEED, "--stage", "9", "--stop_stage", "9").stdout
+        assert "done before" in run(recipe, *FULL, "--stage", "6", "--stop_stage", "7").stdout
+    assert "done before" in run(recipe, *FULL, "--stage", "9", "--stop_stage", "9").stdout
 
 
 def test_stage5_is_redone_after_dump_is_rebuilt(recipe):
     """rm -rf dump; stages 3-4 again: stage 5's outputs in dump/ are gone, and stage 5 knows it."""
     shutil.rmtree(recipe / "dump")
-    run(recipe, *SPEED, "--stage", "3", "--stop_stage", "4")
-    out = failing(recipe, *SPEED, "--stage", "7", "--stop_stage", "7")
+    run(recipe, *FULL, "--stage", "3", "--stop_stage", "4")
+    out = failing(recipe, *FULL, "--stage", "7", "--stop_stage", "7")
     assert "dump/fbank/train_sp/.done_tokens is missing: run stage 5 first" in out
-    out = run(recipe, *SPEED, "--stage", "5", "--stop_stage", "7").stdout
+    out = run(recipe, *FULL, "--stage", "5", "--stop_stage", "7").stdout
     assert "Stage 5" in out and "src_phn and data/token_list/tgt_bpe_unigram300: done before" not in out
     assert (recipe / "dump/fbank/train_sp/speech_shape").is_file()
     # The rebuilt stage-5 outputs equal the old ones: the models are still valid.
@@ -706,7 +781,7 @@ def test_a_disk_full_while_saving_a_checkpoint_is_named_and_resumed(recipe, tmp_
     marker = tmp_path / "disk_is_full"
     marker.touch()
     env = {**os.environ, "PYTHONPATH": str(shim), "CTCOT_TEST_DISK_FULL": str(marker)}
-    args = [*SPEED, "--stage", "7", "--stop_stage", "7", "--pretrain_tag", "disk_full"]
+    args = [*FULL, "--stage", "7", "--stop_stage", "7", "--pretrain_tag", "disk_full"]
     result = run(recipe, *args, check=False, env=env)
     out = result.stdout + result.stderr
     exp = recipe / "exp/pretrain_disk_full"
@@ -721,3 +796,61 @@ def test_a_disk_full_while_saving_a_checkpoint_is_named_and_resumed(recipe, tmp_
     reference = torch.load(recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth")
     resumed = torch.load(exp / "valid.loss.ave.pth")
     assert all(torch.equal(resumed[k], v) for k, v in reference.items())
+
+
+FAULT_SHIM = """
+# Test shim: $CTCOT_TEST_FAULT names a file holding the fault to inject, if it exists.
+import errno, io, os, signal, sys
+_path = os.environ.get("CTCOT_TEST_FAULT", "")
+_fault = open(_path).read().strip() if _path and os.path.exists(_path) else ""
+if _fault == "kill_decoding_job_2" and any(arg.endswith("keys.2.scp") for arg in sys.argv):
+    os.kill(os.getpid(), signal.SIGKILL)
+if _fault == "disk_full":
+    import builtins, zipfile
+    _open = io.open
+    def _full_open(file, mode="r", *args, **kwargs):
+        if any(c in mode for c in "wax") and "/logdir/output." in str(file):
+            raise OSError(errno.ENOSPC, "No space left on device", str(file))
+        return _open(file, mode, *args, **kwargs)
+    builtins.open = io.open = _full_open
+    _write = zipfile.ZipFile.write
+    def _full_write(self, *args, **kwargs):
+        _write(self, *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.filename))
+    zipfile.ZipFile.write = _full_write
+"""
+
+
+def test_a_full_disk_or_a_killed_job_in_decoding_and_packing_is_named(recipe, tmp_path):
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(FAULT_SHIM)
+    fault = tmp_path / "fault"
+    env = {**os.environ, "PYTHONPATH": str(shim), "CTCOT_TEST_FAULT": str(fault)}
+    packed = recipe / ST_EXP / "ctc_ot_mtdec_packed.zip"
+    before = packed.read_bytes()
+
+    fault.write_text("disk_full")
+    out = failing_with(recipe, env, *FULL, "--stage", "11", "--stop_stage", "11")
+    assert f"the disk of {ST_EXP} is full" in out and "packed.partial.zip" in out, out[-3000:]
+    assert "ctc_ot_mtdec_packed.zip is left as it was" in out
+    assert packed.read_bytes() == before and not list((recipe / ST_EXP).glob(".*partial*"))
+
+    # Stage 9 into a decoding directory of its own (another checkpoint's name), not the full run's.
+    decode = ["--stage", "9", "--stop_stage", "9", "--inference_model", "valid.acc.best.pth"]
+    out = failing_with(recipe, env, *FULL, *decode)
+    assert "decoding job 1 of 2 failed (exit status 1)" in out
+    assert "is full" in out and "No space left on device: " in out and "/logdir/output.1/" in out, out[-3000:]
+
+    fault.write_text("kill_decoding_job_2")
+    out = failing_with(recipe, env, *FULL, *decode)
+    assert "decoding job 2 of 2 failed (killed by signal KILL: out of memory, or killed by hand)" in out
+    assert "1 of 2 decoding job(s) failed" in out
+    fault.unlink()
+    assert "hypotheses" in run(recipe, *FULL, *decode, env=env).stdout
+
+
+def failing_with(recipe: Path, env, *args: str) -> str:
+    result = run(recipe, *args, check=False, env=env)
+    assert result.returncode != 0 and "Successfully finished" not in result.stdout
+    return result.stdout + result.stderr

@@ -77,6 +77,7 @@ gpu_inference=false  # Decode on the GPU (every job uses the first visible one) 
 
 # Modality-gap analysis (stage 12)
 gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500 --curve_zero_shot_utts 100".
+gap_curves=false     # Also the gap curves: the figures (and a zero-shot BLEU) of every pre-training epoch's model (minutes; ablation.sh turns them on).
 
 # shellcheck disable=SC2034  # read by utils/parse_options.sh
 help_message=$(cat << EOF
@@ -99,8 +100,8 @@ Stages:
   11: packing of the ST model (ESPnet's packer)
   12: modality gap of the pre-trained speech encoder: its zero-shot ST (with the MT decoder, no ST
       training; decoded and scored in <pretrain experiment>/zero_shot), and its states vs the MT
-      encoder's on the validation set (gap.json, per_utt.tsv, plots, and the curves of every epoch's
-      model in <pretrain experiment>/modality_gap_<valid set>; CTC+OT also vs its own text encoder,
+      encoder's on the validation set (gap.json, per_utt.tsv, plots, and with --gap_curves true the curves
+      of every epoch's model, in <pretrain experiment>/modality_gap_<valid set>; CTC+OT also vs its own text encoder,
       in modality_gap_<valid set>_own_text)
 A stage skips work it has done before with the same inputs (a .done file in its output) and
 otherwise redoes or resumes it; training stages resume from the last epoch.
@@ -133,7 +134,7 @@ if [ "${stage}" -gt "${stop_stage}" ]; then
     exit 2
 fi
 
-for option in st_init_decoder_from_mt st_multitask; do
+for option in st_init_decoder_from_mt st_multitask gap_curves print_sets; do
     case "${!option}" in
         true|false) ;;
         *) log "Error: --${option} ${!option}: expected true or false"; exit 2 ;;
@@ -344,11 +345,19 @@ require() {  # require <file> <what made it>
     [ -e "$1" ] || { log "Error: $1 is missing: run $2 first"; exit 1; }
 }
 
+# disk_full <log> <dir>: if <log> says the disk is full, say so, with the file and the space left.
+disk_full() {
+    local line
+    line=$(grep -m 1 -E 'No space left on device|Disk quota exceeded' "$1" 2> /dev/null) || return 0
+    log "Error: the disk of $2 is full ($(df -Ph "$2" 2> /dev/null | awk 'NR == 2 {print $4}') free): ${line##*Error: }"
+    log "  free space and run this stage again; finished outputs are kept"
+}
+
 # decode_jobs <dir> <key source> <program and arguments...>: --inference_nj jobs of the program
 # (ESPnet's --key_file and --output_dir added), each on a contiguous part of the keys of
 # <key source>; their 1-best hypotheses are joined into <dir>/text.
 decode_jobs() {
-    local dir=$1 key_source=$2 keys n pid failed=0 pids=()
+    local dir=$1 key_source=$2 keys n i rc why job_log failed=0 pids=() names=()
     shift 2
     rm -rf "${dir}/logdir"
     mkdir -p "${dir}/logdir"
@@ -359,11 +368,25 @@ decode_jobs() {
         OMP_NUM_THREADS=1 "$@" --key_file "${keys}" --output_dir "${dir}/logdir/output.${n}" \
             > "${dir}/logdir/inference.${n}.log" 2>&1 &
         pids+=($!)
+        names+=("${n}")
     done
-    for pid in "${pids[@]}"; do wait "${pid}" || failed=$((failed + 1)); done
+    for i in "${!pids[@]}"; do
+        rc=0
+        wait "${pids[i]}" || rc=$?
+        [ "${rc}" -eq 0 ] && continue
+        failed=$((failed + 1))
+        job_log=${dir}/logdir/inference.${names[i]}.log
+        why="exit status ${rc}"
+        if [ "${rc}" -gt 128 ]; then
+            why="killed by signal $(kill -l $((rc - 128)) 2> /dev/null || echo $((rc - 128)))"
+            if [ "${rc}" -eq 137 ]; then why+=": out of memory, or killed by hand"; fi
+        fi
+        log "Error: decoding job ${names[i]} of ${#pids[@]} failed (${why}); its log, ${job_log}, ends with:"
+        tail -n 15 "${job_log}" | sed 's/^/    /' 1>&2
+        disk_full "${job_log}" "${dir}"
+    done
     if [ "${failed}" -gt 0 ]; then
-        log "Error: ${failed} decoding job(s) failed; see ${dir}/logdir/inference.*.log"
-        tail -n 15 "${dir}"/logdir/inference.*.log 1>&2
+        log "Error: ${failed} of ${#pids[@]} decoding job(s) failed (above)"
         exit 1
     fi
     cat "${dir}"/logdir/output.*/1best_recog/text | sort -k1,1 > "${dir}/text"
@@ -819,8 +842,20 @@ if runs 11; then
     for f in "${st_exp}/RESULTS.md" "${st_exp}/images"; do
         if [ -e "${f}" ]; then options+=(--option "${f}"); fi
     done
-    ${python} -m espnet2.bin.pack st --st_train_config "${st_exp}/config.yaml" \
-        --st_model_file "${st_exp}/${inference_model}" "${options[@]}" --outpath "${packed}"
+    # Packed under a temporary name, then renamed: a failed packing (a full disk) leaves no
+    # truncated archive under the final name, and an earlier archive intact.
+    partial=${st_exp}/.${st_tag}_packed.partial.zip
+    rm -f "${partial}"
+    if ! ${python} -m espnet2.bin.pack st --st_train_config "${st_exp}/config.yaml" \
+            --st_model_file "${st_exp}/${inference_model}" "${options[@]}" --outpath "${partial}" \
+            > "${st_exp}/pack.log" 2>&1; then
+        rm -f "${partial}"
+        tail -n 5 "${st_exp}/pack.log" | sed 's/^/    /' 1>&2
+        disk_full "${st_exp}/pack.log" "${st_exp}"
+        log "Error: packing ${packed} failed (log: ${st_exp}/pack.log); ${packed} is left as it was"
+        exit 1
+    fi
+    mv -f "${partial}" "${packed}"
     stage_done 11
 fi
 
@@ -868,7 +903,9 @@ if runs 12; then
         # config), with its zero-shot BLEU on the first test set's first utterances.
         curve_args=()
         pretrain_model_dir=$(dirname "${pretrain_model}")  # ${pretrain_exp}, unless the model is from elsewhere
-        if [ -d "${pretrain_model_dir}/epochs" ]; then
+        if ! "${gap_curves}"; then
+            log "  no gap curves (--gap_curves false)"
+        elif [ -d "${pretrain_model_dir}/epochs" ]; then
             curve_args=(--curve_exp_dir "${pretrain_model_dir}")
             first_test=${test_sets%% *}
             if [ -z "${lang_tag_opt}" ]; then

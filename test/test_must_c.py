@@ -279,3 +279,17 @@ def test_multilingual_recipe_stages_1_to_10(tmp_path):
         assert f"hypotheses start with <2{lang}>" in result.stdout
         assert (decode / "result.json").is_file()
     assert "tst-HE.en-es" in (recipe / "exp/st_ctc_ot_mtdec/RESULTS.md").read_text()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--tgt_langs=de_es", "--print_sets", "true"], "test_sets=tst-COMMON.en-de tst-HE.en-de tst-COMMON.en-es"),
+    (["--print_sets", "true", "--tgt_langs", "fr", "--conf=large"], "valid_set=dev.en-fr"),
+    (["--print_sets", "true", "--tgt_langs"], "option --tgt_langs needs a value"),
+])
+def test_run_sh_options_as_covost2_takes_them(tmp_path, args, expected):
+    """run.sh's own options: --name value or --name=value, anywhere; a missing value named (once: 'unbound
+    variable'). One parser for every recipe (utils/recipe_options.sh)."""
+    recipe = make_recipe(tmp_path)
+    result = subprocess.run(["./run.sh", *args], cwd=recipe, capture_output=True, text=True, timeout=120)
+    assert expected in result.stdout + result.stderr, result.stdout + result.stderr
+    assert (result.returncode == 2) == ("needs a value" in expected)

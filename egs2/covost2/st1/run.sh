@@ -13,17 +13,8 @@ cd "$(dirname "$0")"
 src_lang=es
 tgt_lang=en
 conf=medium   # conf/medium or conf/large
-st_opts=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --src_lang|--tgt_lang|--conf)
-            [ $# -ge 2 ] || { echo "$0: option $1 needs a value" 1>&2; exit 1; }
-            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
-        --src_lang=*|--tgt_lang=*|--conf=*)
-            name=${1%%=*}; printf -v "${name#--}" '%s' "${1#*=}"; shift ;;
-        *) st_opts+=("$1"); shift ;;
-    esac
-done
+recipe_options="src_lang tgt_lang conf"  # run.sh's own (--name value or --name=value); the others go to st.sh
+. utils/recipe_options.sh
 
 # Phonemes (espeak-ng) as source units, as in the paper, where espeak-ng reads the language: it has
 # no Mongolian voice, and its Japanese one reads kanji as "Chinese letter". Those get SentencePiece.

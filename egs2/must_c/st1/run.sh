@@ -11,14 +11,8 @@ cd "$(dirname "$0")"
 
 tgt_langs=de   # of de es fr it nl pt ro ru; several ("de es" or de_es): multilingual
 conf=medium    # conf/medium or conf/large
-st_opts=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --tgt_langs) tgt_langs=$2; shift 2 ;;
-        --conf) conf=$2; shift 2 ;;
-        *) st_opts+=("$1"); shift ;;
-    esac
-done
+recipe_options="tgt_langs conf"  # run.sh's own (--name value or --name=value); the others go to st.sh
+. utils/recipe_options.sh
 
 ../../../tools/setup_env.sh   # a no-op when tools/venv is up to date
 . ./path.sh

@@ -536,18 +536,23 @@ def test_empty_transcript_stops_stage1(broken):
     assert "empty transcript" in out
 
 
+def data_files(recipe: Path):
+    """Every file of data/ and its contents, but st.sh's lock (data/.locks), which names the last command."""
+    return {p: p.read_bytes() for p in (recipe / "data").rglob("*") if p.is_file() and p.parent.name != ".locks"}
+
+
 def test_unreadable_audio_stops_stage3_and_keeps_earlier_outputs(broken):
     utt = first_utt(broken, "test")
     wav = Path(read_kv(broken / "data/test/wav.scp")[utt])
     saved = wav.read_bytes()
     wav.write_bytes(b"RIFF not really a wav file")
-    data_before = {p: p.read_bytes() for p in (broken / "data").rglob("*") if p.is_file()}
+    data_before = data_files(broken)
     try:
         out = failing(broken, "--stage", "3", "--stop_stage", "3")
     finally:
         wav.write_bytes(saved)
     assert utt in out and "unusable audio" in out and "cannot read it" in out
-    assert {p: p.read_bytes() for p in (broken / "data").rglob("*") if p.is_file()} == data_before
+    assert data_files(broken) == data_before
     assert (broken / "dump/fbank/org/train/.done").is_file()  # the sets before the bad one are kept
     assert not (broken / "dump/fbank/test/.done").exists()
 

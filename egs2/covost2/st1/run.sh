@@ -13,7 +13,9 @@ cd "$(dirname "$0")"
 src_lang=es
 tgt_lang=en
 conf=medium   # conf/medium or conf/large
+# shellcheck disable=SC2034  # read by utils/recipe_options.sh, which sets st_opts
 recipe_options="src_lang tgt_lang conf"  # run.sh's own (--name value or --name=value); the others go to st.sh
+st_opts=()
 . utils/recipe_options.sh
 
 # Phonemes (espeak-ng) as source units, as in the paper, where espeak-ng reads the language: it has

@@ -11,7 +11,9 @@ cd "$(dirname "$0")"
 
 tgt_langs=de   # of de es fr it nl pt ro ru; several ("de es" or de_es): multilingual
 conf=medium    # conf/medium or conf/large
+# shellcheck disable=SC2034  # read by utils/recipe_options.sh, which sets st_opts
 recipe_options="tgt_langs conf"  # run.sh's own (--name value or --name=value); the others go to st.sh
+st_opts=()
 . utils/recipe_options.sh
 
 ../../../tools/setup_env.sh   # a no-op when tools/venv is up to date

@@ -4,6 +4,7 @@
 # argument stays, in order, in the array st_opts, for st.sh (whose own parser checks them). A recipe
 # option without a value is an error (exit 2).
 #   recipe_options="tgt_langs conf"; . utils/recipe_options.sh; ./st.sh ... "${st_opts[@]}"
+# shellcheck disable=SC2154  # recipe_options: set by the recipe
 st_opts=()
 while [ $# -gt 0 ]; do
     name=${1%%=*}

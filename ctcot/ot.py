@@ -175,6 +175,18 @@ def _batched_schedule(
     return torch.from_numpy(eps).to(device, dtype), torch.from_numpy(active).to(device)
 
 
+def _raise_nonfinite(xs: torch.Tensor, ys: torch.Tensor) -> None:
+    """Name the side and batch items of ``xs`` (B, S, D) and ``ys`` (B, T, D), padding zeroed, that hold
+    NaN or infinite values."""
+    for name, states in (("x", xs), ("y", ys)):
+        finite = torch.isfinite(states).flatten(1).all(dim=1)  # (B,)
+        if not bool(finite.all()):
+            raise ValueError(f"NaN or infinite values in {name} of batch item(s) "
+                             f"{(~finite).nonzero().flatten().tolist()}: the OT loss needs finite states (check "
+                             "those utterances' features, which st.sh's stage 4 checks, or the training's stability)")
+    raise ValueError("the OT loss met points too far apart for its dtype (an infinite diameter)")
+
+
 def _setup(
     xs: torch.Tensor, x_mask: torch.Tensor, ys: torch.Tensor, y_mask: torch.Tensor, options: SinkhornOptions
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -188,6 +200,7 @@ def _setup(
         xs (B, S, D) and ys (B, T, D) centred (padding zero); eps and active (K, B) as
         :func:`_batched_schedule`'s; a_log (B, S) and b_log (B, T), -inf on padding.
     """
+    points = xs, ys  # before centring, which spreads one side's NaN to the other
     x_lengths, y_lengths = x_mask.sum(1), y_mask.sum(1)
     # Centre each utterance: OT is translation-invariant, and the half-squared-distance
     # matrices lose fp32 precision when the points are far from the origin.
@@ -202,6 +215,8 @@ def _setup(
     mins = torch.minimum(xs.masked_fill(~x_mask.unsqueeze(2), inf).amin(1),
                          ys.masked_fill(~y_mask.unsqueeze(2), inf).amin(1))
     diameters = (maxs - mins).norm(dim=1).tolist()
+    if not all(math.isfinite(d) for d in diameters):  # checked here, where the diameters reach the CPU anyway
+        _raise_nonfinite(*points)
     eps_steps, active_steps = _batched_schedule(diameters, options.blur, options.scaling, xs.device, xs.dtype)
 
     # Uniform masses on real positions, exactly zero (log -inf) on padding; base-2 logs.
@@ -361,12 +376,6 @@ def _prepare(
     # Padding may hold anything (even NaN): zero it so every cost entry is finite.
     xs = xs.masked_fill(~x_mask.unsqueeze(2), 0.0)
     ys = ys.masked_fill(~y_mask.unsqueeze(2), 0.0)
-    for name, states in (("x", xs), ("y", ys)):
-        finite = torch.isfinite(states).flatten(1).all(dim=1)  # (B,)
-        if not bool(finite.all()):
-            raise ValueError(f"NaN or infinite values in {name} of batch item(s) "
-                             f"{(~finite).nonzero().flatten().tolist()}: the OT loss needs finite states (check "
-                             "those utterances' features, which st.sh's stage 4 checks, or the training's stability)")
     return xs, x_mask, ys, y_mask
 
 

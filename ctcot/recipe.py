@@ -56,8 +56,6 @@ MT_DECODER_SUFFIX = "_mtdec"
 MULTITASK_SUFFIX = "_multitask"
 
 
-
-
 class NumberOption(NamedTuple):
     """What a numeric option of st.sh accepts: an integer or a decimal number, at least ``minimum``."""
 

@@ -272,7 +272,7 @@ def test_translate_gives_each_translation_when_ready_and_cleans_up_on_sigterm(re
 
     from ctcot.translate import Translator, attention_bytes
 
-    assert attention_bytes(600, 4) == pytest.approx(10.8e9, rel=0.01)  # measured: 11 GB for 10 min, 4 heads
+    assert attention_bytes(600, 4) == pytest.approx(10.8e9, rel=0.01)  # its calibration: 11 GB, 10 min, 4 heads
     wavs = [str(recipe / w) for w in list(read_kv(recipe / "data/test/wav.scp").values())[:3]]
     with Translator(recipe / ST_EXP / "ctc_ot_mtdec_packed.zip", batch_bins=1) as translator:
         read = []

@@ -134,12 +134,6 @@ if [ "${stage}" -gt "${stop_stage}" ]; then
     exit 2
 fi
 
-for option in st_init_decoder_from_mt st_multitask gap_curves print_sets; do
-    case "${!option}" in
-        true|false) ;;
-        *) log "Error: --${option} ${!option}: expected true or false"; exit 2 ;;
-    esac
-done
 case "${src_token_type}" in
     bpe|phn) ;;
     *) log "Error: --src_token_type ${src_token_type}: expected bpe or phn"; exit 2 ;;

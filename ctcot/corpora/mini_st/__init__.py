@@ -13,7 +13,7 @@ Two difficulty levels (``LEVELS``): ``easy``, the demo's, learnable in minutes o
 and ``hard``, the whole grammar (wh-questions, "that", coordinate and other subordinate clauses,
 modal verbs, the future, a lexicon of several hundred words), for GPUs.
 
-Sample records (``default`` size, seed 0) are in the README.
+Sample records (``default`` size, seed 0) are in egs2/mini_st/st1/README.md.
 
 Usage:
     python -m ctcot.bin.prepare_mini_st --output_dir data --level easy --size default --seed 0 --nj 2

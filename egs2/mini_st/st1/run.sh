@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The embedded mini corpus: English speech (espeak-ng) -> German text, generated offline.
 # Runs every stage: data, features, tokenizers, MT, CTC+OT pre-training, ST, decoding, BLEU.
-#   ./run.sh                           the demo (easy level, conf/), about 9 min on 2 cores (README)
+#   ./run.sh                           the demo (easy level, conf/), about 9 min on 2 cores (README.md)
 #   ./run.sh --pretrain none --st_init_decoder_from_mt false    ST from scratch (also: ce, ctc, ctc_ce)
 #   ./run.sh --local_data_opts "--level hard"                   the whole grammar (for GPUs: --ngpu 1)
 #   ./run.sh --local_data_opts "--size tiny" --conf_dir conf/tiny     the CI configuration

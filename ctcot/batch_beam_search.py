@@ -29,6 +29,8 @@ from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
 from espnet2.asr.decoder.transformer_decoder import BaseTransformerDecoder
 from torch.nn.utils.rnn import pad_sequence
 
+from ctcot import InputError
+
 # The encoder's sub-batches, in padded input frames. On 2 CPU cores, 16 utterances of 3-15 s encode
 # 1.9-2.7x faster in sub-batches of 4,000 frames than in one batch (whose (B, H, T', T') attention
 # scores outgrow the caches), and about as fast as in sub-batches of 2,000 to 10,000.
@@ -431,18 +433,18 @@ def batch_beam_search(
         ESPnet gives no result (no hypothesis ended even at ``minlenratio`` below 0.1).
     """
     if not 0 <= ctc_weight < 1:
-        raise ValueError(f"ctc_weight must be in [0, 1), got {ctc_weight}")
+        raise InputError(f"ctc_weight must be in [0, 1), got {ctc_weight}")
     if ctc_weight > 0 and getattr(model, "st_ctc", None) is None:
-        raise ValueError("ctc_weight > 0 needs the model's st_ctc (trained with st_mtlalpha > 0)")
+        raise InputError("ctc_weight > 0 needs the model's st_ctc (trained with st_mtlalpha > 0)")
     if model.training:
-        raise ValueError("the model must be in eval mode (dropout would change the scores)")
+        raise InputError("the model must be in eval mode (dropout would change the scores)")
     if model.use_multidecoder or model.st_use_transducer_decoder:
         raise NotImplementedError("only attention-decoder ST models (no multi-decoder, no transducer) are supported")
     if not isinstance(model.decoder, BaseTransformerDecoder):
         raise NotImplementedError(f"decoder {type(model.decoder).__name__} is not a BaseTransformerDecoder")
     n_vocab = model.decoder.output_layer.out_features
     if not 0 < beam_size <= n_vocab:
-        raise ValueError(f"beam_size must be in [1, {n_vocab}], got {beam_size}")
+        raise InputError(f"beam_size must be in [1, {n_vocab}], got {beam_size}")
     # Speech2Text's scorers; BeamSearch leaves out those weighted 0.
     weights = {
         k: w for k, w in (("decoder", 1.0 - ctc_weight), ("length_bonus", penalty), ("ctc", ctc_weight)) if w != 0

@@ -18,13 +18,14 @@ import time
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
+
+from ctcot.fileio import PathLike
 
 __all__ = ["DAMAGED_DIR", "damage", "set_aside_damaged", "disk_full_message"]
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
 
 DAMAGED_DIR = "damaged"
 MIN_FREE_BYTES = 16 << 20  # below this much, no checkpoint is likely to fit

@@ -35,10 +35,12 @@ import shutil
 import sys
 import tempfile
 import unicodedata
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from ctcot import InputError
+from ctcot.fileio import PathLike, atomic_write
 
 __all__ = [
     "DataDirError",
@@ -48,7 +50,12 @@ __all__ = [
     "read_kv",
     "parse_segment",
     "write_kv",
-    "atomic_write",
+    "DataDirLayout",
+    "is_text_file",
+    "find_text_files",
+    "scan_layout",
+    "read_tables",
+    "write_tables",
     "utt2spk_to_spk2utt",
     "validate_data_dir",
     "fix_data_dir",
@@ -59,7 +66,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
 
 MAX_SHOWN_PROBLEMS = 30
 """How many problems a :class:`DataDirError` message lists; ``problems`` holds all of them."""
@@ -74,7 +80,7 @@ _BOM_PROBLEM = "starts with a UTF-8 byte-order mark (U+FEFF)"
 _ARK_OFFSET = re.compile(r"^(.+):\d+$")
 
 
-class DataDirError(ValueError):
+class DataDirError(InputError):
     """A data directory or key-value file breaks the Kaldi conventions.
 
     The message lists the problems (at most :data:`MAX_SHOWN_PROBLEMS`), then the advice.
@@ -155,7 +161,7 @@ class _Line:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class DataDirLayout:
     """Which of the files a data directory has."""
 
     text_files: Tuple[str, ...]
@@ -183,13 +189,15 @@ class _Layout:
         return self.utt_files + self.reco_files + (("spk2utt",) if self.has_spk2utt else ())
 
 
-def _is_text_file(name: str) -> bool:
+def is_text_file(name: str) -> bool:
+    """Whether a data directory's file ``name`` holds transcripts: ``text`` or ``text.*``."""
     base = os.path.basename(name)
     return base == "text" or base.startswith("text.")
 
 
-def _find_text_files(data_dir: Path) -> Tuple[str, ...]:
-    return tuple(sorted(p.name for p in data_dir.iterdir() if p.is_file() and _is_text_file(p.name)))
+def find_text_files(data_dir: Path) -> Tuple[str, ...]:
+    """The text files (:func:`is_text_file`) of ``data_dir``, sorted."""
+    return tuple(sorted(p.name for p in data_dir.iterdir() if p.is_file() and is_text_file(p.name)))
 
 
 def _missing_dir_advice(data_dir: Path) -> str:
@@ -204,8 +212,9 @@ def _missing_dir_advice(data_dir: Path) -> str:
             f"sets found in {parent}/: {' '.join(sets) or 'none'}")
 
 
-def _scan(data_dir: Path, text_files: Optional[Sequence[str]]) -> _Layout:
-    """Find the files of ``data_dir``; raise, with advice, if a required one is missing.
+def scan_layout(data_dir: Path, text_files: Optional[Sequence[str]]) -> DataDirLayout:
+    """Find the files of ``data_dir`` (the given ``text_files``, or all of them if None); raise
+    :class:`DataDirError`, with advice, if a required one is missing.
 
     fix_data_dir cannot help here: it needs these files too.
     """
@@ -213,9 +222,9 @@ def _scan(data_dir: Path, text_files: Optional[Sequence[str]]) -> _Layout:
         problem = "not a directory" if data_dir.exists() else "no such directory"
         raise DataDirError(f"{data_dir} is not a data directory", [f"{data_dir}: {problem}"],
                            [_missing_dir_advice(data_dir)])
-    present = _find_text_files(data_dir)
+    present = find_text_files(data_dir)
     texts = present if text_files is None else tuple(dict.fromkeys(text_files))
-    misnamed = [name for name in texts if not _is_text_file(name)]
+    misnamed = [name for name in texts if not is_text_file(name)]
     missing = [name for name in _REQUIRED + texts if not (data_dir / name).is_file()]
     problems = [f"{name}: not a text file name ('text' or 'text.*')" for name in misnamed]
     problems += [f"{name}: required file is missing" for name in missing]
@@ -236,7 +245,7 @@ def _scan(data_dir: Path, text_files: Optional[Sequence[str]]) -> _Layout:
         advice.append(f"{_DATA_PREP} writes the transcripts and translations as text.<case>.<lang>")
     if problems:
         raise DataDirError(f"{data_dir} is not a valid data directory", problems, advice)
-    return _Layout(
+    return DataDirLayout(
         text_files=texts,
         has_segments=(data_dir / "segments").is_file(),
         has_spk2utt=(data_dir / "spk2utt").is_file(),
@@ -285,25 +294,25 @@ def _fix_command(data_dir: Path, text_files: Optional[Sequence[str]]) -> str:
 
 
 def _empty_value_problem(name: str) -> str:
-    return "empty transcript" if _is_text_file(name) else "no value"
+    return "empty transcript" if is_text_file(name) else "no value"
 
 
 def parse_segment(value: str) -> Tuple[str, float, float]:
     """Parse ``<recording-id> <start> <end>``; raise ``ValueError`` saying what is wrong."""
     fields = value.split()
     if len(fields) != 3:
-        raise ValueError(f"expected '<recording-id> <start> <end>' after the utterance id, got {value!r}")
+        raise InputError(f"expected '<recording-id> <start> <end>' after the utterance id, got {value!r}")
     recording, start_text, end_text = fields
     try:
         start, end = float(start_text), float(end_text)
     except ValueError:
-        raise ValueError(f"start and end times {start_text!r} {end_text!r} are not both numbers") from None
+        raise InputError(f"start and end times {start_text!r} {end_text!r} are not both numbers") from None
     if not (math.isfinite(start) and math.isfinite(end)):
-        raise ValueError(f"start and end times {start_text} {end_text} are not both finite")
+        raise InputError(f"start and end times {start_text} {end_text} are not both finite")
     if start < 0:
-        raise ValueError(f"start time {start_text} is negative")
+        raise InputError(f"start time {start_text} is negative")
     if end <= start:
-        raise ValueError(f"end time {end_text} <= start time {start_text}")
+        raise InputError(f"end time {end_text} <= start time {start_text}")
     return recording, start, end
 
 
@@ -326,7 +335,7 @@ def _value_problem(name: str, value: str) -> Optional[str]:
     """What is wrong with one value of the file ``name``, or ``None``."""
     if not value:
         return _empty_value_problem(name)
-    if _is_text_file(name):
+    if is_text_file(name):
         # Control characters (a stray \r, \f, NUL) pass tokenizers silently and end up as tokens.
         bad = next((c for c in value if c != "\t" and unicodedata.category(c) == "Cc"), None)
         if bad is not None:
@@ -413,24 +422,6 @@ def _format_kv(mapping: Mapping[str, str]) -> bytes:
     return "".join(f"{key} {mapping[key]}\n" for key in sorted(mapping)).encode("utf-8")
 
 
-def atomic_write(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a sibling temporary file renamed over it.
-
-    Readers, and a run that is interrupted, see either the old file or the new one, never half
-    of one. open() (unlike mkstemp) gives the file the usual umask permissions.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_kv(path: PathLike, mapping: Mapping[str, str]) -> None:
     """Write a ``<key> <value>`` file sorted in C-locale byte order, atomically.
 
@@ -448,9 +439,9 @@ def write_kv(path: PathLike, mapping: Mapping[str, str]) -> None:
     path = Path(path)
     for key, value in mapping.items():
         if key.split() != [key]:
-            raise ValueError(f"{path}: key {key!r} is empty or contains whitespace")
+            raise InputError(f"{path}: key {key!r} is empty or contains whitespace")
         if not value.strip() or "\n" in value or "\r" in value:
-            raise ValueError(f"{path}: key {key!r}: value {value!r} is empty or spans lines")
+            raise InputError(f"{path}: key {key!r}: value {value!r} is empty or spans lines")
     atomic_write(path, _format_kv(mapping))
 
 
@@ -510,7 +501,7 @@ def _spk2utt_problems(spk2utt: Mapping[str, _Line], utt2spk: Mapping[str, _Line]
     return problems
 
 
-def _total_duration(layout: _Layout, tables: Mapping[str, Mapping[str, _Line]]) -> Optional[float]:
+def _total_duration(layout: DataDirLayout, tables: Mapping[str, Mapping[str, _Line]]) -> Optional[float]:
     # Only called for a valid directory, where every value parses.
     if layout.has_segments:
         return sum(_segment_seconds(line.value) for line in tables["segments"].values())
@@ -562,7 +553,7 @@ def validate_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None
             for a name in ``text_files`` that is not ``text`` or ``text.*``), and what to do.
     """
     data_dir = Path(path)
-    layout = _scan(data_dir, text_files)
+    layout = scan_layout(data_dir, text_files)
     problems: List[str] = []
     unfixable: List[str] = []  # advice on the problems fix_data_dir does not resolve
     num_unfixable = 0
@@ -702,7 +693,7 @@ class _FixPlan:
     removed: List[str]  # lines removed without dropping an utterance (empty, exact repeats)
 
 
-def _plan_fix(data_dir: Path, layout: _Layout) -> _FixPlan:
+def _plan_fix(data_dir: Path, layout: DataDirLayout) -> _FixPlan:
     """Work out what :func:`fix_data_dir` does, writing nothing (the validator asks too).
 
     Raises:
@@ -793,7 +784,7 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
             nothing is changed then. The error says what to do.
     """
     data_dir = Path(path)
-    layout = _scan(data_dir, text_files)
+    layout = scan_layout(data_dir, text_files)
     plan = _plan_fix(data_dir, layout)
     num_kept = plan.num_utterances_before - len(plan.dropped)
     rewritten = [name for name, data in plan.contents.items()
@@ -827,21 +818,21 @@ def fix_data_dir(path: PathLike, text_files: Optional[Sequence[str]] = None) -> 
     )
 
 
-def _read_dir(data_dir: Path, allow_empty_text: bool = False) -> Tuple[_Layout, Dict[str, Dict[str, str]]]:
+def read_tables(data_dir: Path, allow_empty_text: bool = False) -> Tuple[DataDirLayout, Dict[str, Dict[str, str]]]:
     """Read every file but spk2utt strictly (sorted, unique keys, values on every line but,
     with ``allow_empty_text``, in text files)."""
-    layout = _scan(data_dir, None)
-    return layout, {name: read_kv(data_dir / name, allow_empty=allow_empty_text and _is_text_file(name))
+    layout = scan_layout(data_dir, None)
+    return layout, {name: read_kv(data_dir / name, allow_empty=allow_empty_text and is_text_file(name))
                     for name in layout.utt_files + layout.reco_files}
 
 
-def _write_dir(data_dir: Path, tables: Mapping[str, Mapping[str, str]]) -> None:
+def write_tables(data_dir: Path, tables: Mapping[str, Mapping[str, str]]) -> None:
     """Write ``tables`` and spk2utt into ``data_dir``, removing its other data-directory files."""
     data_dir.mkdir(parents=True, exist_ok=True)
     spk2utt = {spk: " ".join(utts) for spk, utts in utt2spk_to_spk2utt(tables["utt2spk"]).items()}
     tables = {**tables, "spk2utt": spk2utt}
     # A file an earlier run left here (say, segments) would not match the new ones.
-    known = _REQUIRED + _OPTIONAL + ("segments", "spk2utt") + _find_text_files(data_dir)
+    known = _REQUIRED + _OPTIONAL + ("segments", "spk2utt") + find_text_files(data_dir)
     for name in known:
         if name not in tables and (data_dir / name).is_file():
             (data_dir / name).unlink()
@@ -864,7 +855,7 @@ def write_data_dirs(output_dir: PathLike, dirs: Mapping[str, Mapping[str, Mappin
     staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=output_dir))
     try:
         for name, tables in dirs.items():
-            _write_dir(staging / name, tables)
+            write_tables(staging / name, tables)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -897,22 +888,22 @@ def subset_data_dir(src: PathLike, dst: PathLike, utt_ids: Iterable[str], *,
         DataDirError: a file of ``src`` is malformed.
     """
     src, dst = Path(src), Path(dst)
-    layout, tables = _read_dir(src, allow_empty_text)
+    layout, tables = read_tables(src, allow_empty_text)
     keep = set(utt_ids)
     unknown = sorted(keep - tables["utt2spk"].keys())
     if unknown:
-        raise ValueError(f"utt_ids: {len(unknown)} id(s) are not in {src}/utt2spk, e.g. {unknown[:5]}")
+        raise InputError(f"utt_ids: {len(unknown)} id(s) are not in {src}/utt2spk, e.g. {unknown[:5]}")
     if not keep:
-        raise ValueError(f"utt_ids: no utterance to keep from {src}")
+        raise InputError(f"utt_ids: no utterance to keep from {src}")
     new = {name: {utt: value for utt, value in tables[name].items() if utt in keep} for name in layout.utt_files}
     empty = sorted(f"{name}: {utt}" for name in layout.text_files for utt, value in new[name].items() if not value)
     if empty:
-        raise ValueError(f"utt_ids: {len(empty)} kept transcript(s) of {src} are empty, e.g. {empty[:5]}")
+        raise InputError(f"utt_ids: {len(empty)} kept transcript(s) of {src} are empty, e.g. {empty[:5]}")
     if layout.has_segments:
         used = {value.split()[0] for value in new["segments"].values()}
         for name in layout.reco_files:
             new[name] = {reco: value for reco, value in tables[name].items() if reco in used}
-    _write_dir(dst, new)
+    write_tables(dst, new)
     logger.info("%s: kept %d of %d utterances of %s", dst, len(keep), len(tables["utt2spk"]), src)
 
 
@@ -935,18 +926,18 @@ def combine_data_dirs(dst: PathLike, srcs: Sequence[PathLike]) -> None:
             file of a source is malformed.
     """
     if not srcs:
-        raise ValueError("srcs: no data directory to combine")
-    loaded = [(Path(src), *_read_dir(Path(src))) for src in srcs]
+        raise InputError("srcs: no data directory to combine")
+    loaded = [(Path(src), *read_tables(Path(src))) for src in srcs]
     with_segments = {layout.has_segments for _, layout, _ in loaded}
     if len(with_segments) > 1:
-        raise ValueError(f"srcs: only some of {[str(src) for src, _, _ in loaded]} have segments")
+        raise InputError(f"srcs: only some of {[str(src) for src, _, _ in loaded]} have segments")
     has_segments = with_segments.pop()
     names = [name for name in loaded[0][2] if all(name in tables for _, _, tables in loaded)]
     left_out = sorted({name for _, _, tables in loaded for name in tables} - set(names))
     if left_out:
         logger.warning("%s: left out %s: not in every source", dst, " ".join(left_out))
-    if not any(_is_text_file(name) for name in names):
-        raise ValueError(f"srcs: no text file is in every one of {[str(src) for src, _, _ in loaded]}")
+    if not any(is_text_file(name) for name in names):
+        raise InputError(f"srcs: no text file is in every one of {[str(src) for src, _, _ in loaded]}")
 
     reco_files = ("wav.scp", "reco2dur") if has_segments else ()
     combined: Dict[str, Dict[str, str]] = {name: {} for name in names}
@@ -964,5 +955,5 @@ def combine_data_dirs(dst: PathLike, srcs: Sequence[PathLike]) -> None:
                                                       f"{origin[name, key]} and {src}")
     if problems:
         raise DataDirError(f"cannot combine into {dst}: duplicated ids", list(problems.values()))
-    _write_dir(Path(dst), combined)
+    write_tables(Path(dst), combined)
     logger.info("%s: combined %d utterances from %d directories", dst, len(combined["utt2spk"]), len(loaded))

@@ -41,6 +41,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from typeguard import typechecked
 
+from ctcot import InputError
 from ctcot.ot import SinkhornOptions, sinkhorn_divergence
 from ctcot.tokenizers import sos_eos_index
 
@@ -119,12 +120,12 @@ class CTCOTModel(AbsESPnetModel):
         """
         super().__init__()
         if ctc_weight < 0 or ot_weight < 0 or ctc_weight + ot_weight == 0:
-            raise ValueError(f"need ctc_weight >= 0, ot_weight >= 0, not both 0; got {ctc_weight}, {ot_weight}")
+            raise InputError(f"need ctc_weight >= 0, ot_weight >= 0, not both 0; got {ctc_weight}, {ot_weight}")
         if ot_weight > 0:
             if text_frontend is None or text_encoder is None:
-                raise ValueError("ot_weight > 0 needs a text_frontend and a text_encoder")
+                raise InputError("ot_weight > 0 needs a text_frontend and a text_encoder")
             if text_encoder.output_size() != encoder.output_size():
-                raise ValueError(
+                raise InputError(
                     f"text_encoder output_size ({text_encoder.output_size()}) must equal the speech "
                     f"encoder's ({encoder.output_size()}): the OT loss compares the two states directly")
         self.vocab_size = vocab_size
@@ -178,7 +179,7 @@ class CTCOTModel(AbsESPnetModel):
         if bool(bad_items.any()):
             items = bad_items.nonzero().flatten().tolist()
             names = [kwargs["utt_id"][i] for i in items] if "utt_id" in kwargs else [f"batch item {i}" for i in items]
-            raise ValueError(f"NaN or infinite input features in utterance(s) {', '.join(names)}: extract their "
+            raise InputError(f"NaN or infinite input features in utterance(s) {', '.join(names)}: extract their "
                              "features again (st.sh stage 3) or remove them; stage 4 refuses such features")
         src_text = src_text[:, : src_text_lengths.max()]
         encoder_out, encoder_out_lens = self.encode(speech, speech_lengths)

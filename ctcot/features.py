@@ -42,7 +42,9 @@ import soundfile
 import torch
 from tqdm import tqdm
 
-from ctcot.data_dir import DataDirError, atomic_write, parse_segment, read_kv
+from ctcot import InputError
+from ctcot.data_dir import DataDirError, parse_segment, read_kv
+from ctcot.fileio import atomic_write
 
 __all__ = ["BadAudioError", "DiskFullError", "FbankConfig", "compute_fbank", "extract_data_dir", "read_audio",
            "resample_audio", "change_speed", "audio_file_problem"]
@@ -108,9 +110,9 @@ def compute_fbank(audio: np.ndarray, sample_rate: int, config: FbankConfig = Fba
     from torchaudio.compliance.kaldi import fbank  # pure PyTorch; imported late (slow import)
 
     if sample_rate != config.sample_rate:
-        raise ValueError(f"audio at {sample_rate} Hz, expected {config.sample_rate} Hz (resample it first)")
+        raise InputError(f"audio at {sample_rate} Hz, expected {config.sample_rate} Hz (resample it first)")
     if len(audio) < sample_rate * config.frame_length_ms / 1000:
-        raise ValueError(f"{len(audio)} samples are shorter than one {config.frame_length_ms} ms frame")
+        raise InputError(f"{len(audio)} samples are shorter than one {config.frame_length_ms} ms frame")
     waveform = torch.from_numpy(np.asarray(audio, dtype=np.float32))
     if not np.issubdtype(audio.dtype, np.integer):
         waveform = waveform * _INT16_SCALE  # Kaldi works on 16-bit sample values
@@ -137,12 +139,12 @@ def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
         and clipped to the range of that dtype.
     """
     if not (math.isfinite(factor) and factor > 0):
-        raise ValueError(f"speed factor {factor} is not a positive number")
+        raise InputError(f"speed factor {factor} is not a positive number")
     ratio = Fraction(factor).limit_denominator(1000)
     if ratio == 1:
         return audio
     if ratio == 0:
-        raise ValueError(f"speed factor {factor} is too small (under 1/2000)")
+        raise InputError(f"speed factor {factor} is too small (under 1/2000)")
     # Reading rate * factor samples per second as rate samples per second: speed times factor.
     return resample_audio(audio, ratio.numerator, ratio.denominator)
 
@@ -211,7 +213,7 @@ def _segment(utt: str, value: str) -> Tuple[str, float, float]:
     try:
         return parse_segment(value)
     except ValueError as err:
-        raise ValueError(f"segments: utterance {utt}: {err}") from None
+        raise InputError(f"segments: utterance {utt}: {err}") from None
 
 
 _Problem = Tuple[str, str, str]
@@ -345,7 +347,7 @@ def extract_data_dir(
     cuts = read_kv(segments) if segments.is_file() else None
     utt_ids = list(cuts if cuts is not None else recordings)
     if not utt_ids:
-        raise ValueError(f"{data_dir} has no utterances")
+        raise InputError(f"{data_dir} has no utterances")
     speeds = _read_speeds(data_dir / "utt2speed", utt_ids)
     ark_dir = output_dir / "data"
     ark_dir.mkdir(parents=True, exist_ok=True)
@@ -487,12 +489,12 @@ def _read_speeds(path: Path, utt_ids: Sequence[str]) -> Optional[Dict[str, float
         try:
             speeds[utt] = float(value)
         except ValueError:
-            raise ValueError(f"{path}: utterance {utt}: speed factor {value!r} is not a number") from None
+            raise InputError(f"{path}: utterance {utt}: speed factor {value!r} is not a number") from None
         if not (math.isfinite(speeds[utt]) and speeds[utt] > 0):
-            raise ValueError(f"{path}: utterance {utt}: speed factor {value} is not positive")
+            raise InputError(f"{path}: utterance {utt}: speed factor {value} is not positive")
     missing = [utt for utt in utt_ids if utt not in speeds]
     if missing:
-        raise ValueError(f"{path}: {len(missing)} utterance(s) have no speed factor, e.g. {missing[:5]}")
+        raise InputError(f"{path}: {len(missing)} utterance(s) have no speed factor, e.g. {missing[:5]}")
     return speeds
 
 

@@ -15,23 +15,23 @@ Stage 5, which makes the source tokens, then leaves out of the shape files (so o
 training) the utterances CTC cannot align: :func:`drop_ctc_infeasible`.
 """
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence
 
 import kaldiio
 import numpy as np
 
-from ctcot.data_dir import _find_text_files, _is_text_file, _scan, read_kv, subset_data_dir, write_kv
+from ctcot import InputError
+from ctcot.data_dir import find_text_files, is_text_file, read_kv, scan_layout, subset_data_dir, write_kv
+from ctcot.fileio import PathLike
 
 __all__ = ["FilterReport", "filter_data_dir", "nonfinite_features", "encoder_frames", "ctc_min_frames",
            "drop_ctc_infeasible"]
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
 
 DROPPED_UTTS = "dropped_utts"
 """The file of ``dst`` that lists each dropped utterance with its reason."""
@@ -128,12 +128,12 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
     """
     src, dst = Path(src), Path(dst)
     if not 0 <= min_frames <= max_frames:
-        raise ValueError(f"need 0 <= min_frames <= max_frames, got {min_frames} and {max_frames}")
+        raise InputError(f"need 0 <= min_frames <= max_frames, got {min_frames} and {max_frames}")
     if max_text_words is not None and max_text_words < 1:
-        raise ValueError(f"max_text_words must be positive, got {max_text_words}")
+        raise InputError(f"max_text_words must be positive, got {max_text_words}")
     if dst.resolve() == src.resolve():
-        raise ValueError(f"dst: {dst} is the source directory; write the filtered data elsewhere")
-    layout = _scan(src, text_files)
+        raise InputError(f"dst: {dst} is the source directory; write the filtered data elsewhere")
+    layout = scan_layout(src, text_files)
     if "utt2num_frames" not in layout.optional:
         raise FileNotFoundError(f"{src / 'utt2num_frames'} does not exist: extract the features of {src} first")
 
@@ -142,11 +142,11 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
         try:
             frames[utt] = int(value)
         except ValueError:
-            raise ValueError(f"{src / 'utt2num_frames'}: utterance {utt}: {value!r} is not an integer") from None
+            raise InputError(f"{src / 'utt2num_frames'}: utterance {utt}: {value!r} is not an integer") from None
     texts = {name: read_kv(src / name, allow_empty=True) for name in layout.text_files}
     # Files subset_data_dir copies, the text files not checked included: an utterance missing
     # from one of them would leave dst inconsistent.
-    others = {name: read_kv(src / name, allow_empty=True) for name in _find_text_files(src) if name not in texts}
+    others = {name: read_kv(src / name, allow_empty=True) for name in find_text_files(src) if name not in texts}
     others.update({name: read_kv(src / name) for name in layout.utt_files
                    if name not in texts and name not in ("utt2spk", "utt2num_frames")})
     utts = list(read_kv(src / "utt2spk"))
@@ -158,20 +158,20 @@ def filter_data_dir(src: PathLike, dst: PathLike, *, min_frames: int = 10, max_f
             dropped[utt] = reason
     kinds = Counter(reason.split("(")[0] for reason in dropped.values())
     if len(dropped) == len(utts):
-        raise ValueError(f"{src}: all {len(utts)} utterances would be dropped ("
+        raise InputError(f"{src}: all {len(utts)} utterances would be dropped ("
                          + ", ".join(f"{kind}: {n}" for kind, n in sorted(kinds.items())) + "); nothing written")
 
     kept = [utt for utt in utts if utt not in dropped]
-    unchecked = sorted(f"{name}: {utt}" for name, table in others.items() if _is_text_file(name)
+    unchecked = sorted(f"{name}: {utt}" for name, table in others.items() if is_text_file(name)
                        for utt in kept if not table[utt].strip())
     if unchecked:
-        raise ValueError(f"{src}: {len(unchecked)} kept utterance(s) have an empty transcript in a text file not "
+        raise InputError(f"{src}: {len(unchecked)} kept utterance(s) have an empty transcript in a text file not "
                          f"in text_files (check it too to drop them), e.g. {unchecked[:5]}; nothing written")
     if check_features and (src / "feats.scp").is_file():
         broken = nonfinite_features(src / "feats.scp", kept)
         if broken:
             named = ", ".join(f"{utt} ({frames} frame(s))" for utt, frames in list(broken.items())[:10])
-            raise ValueError(f"{src / 'feats.scp'}: {len(broken)} utterance(s) have NaN or infinite features: {named}"
+            raise InputError(f"{src / 'feats.scp'}: {len(broken)} utterance(s) have NaN or infinite features: {named}"
                              f"{', ...' if len(broken) > 10 else ''}; extract them again (stage 3: remove "
                              f"{src / '.done'}) or remove them from the data directory; nothing written")
     subset_data_dir(src, dst, kept, allow_empty_text=True)
@@ -207,7 +207,7 @@ def encoder_frames(num_frames: int, input_layer: Optional[str]) -> int:
     may get a frame or two more (``conv2d``: ``ceil(num_frames / 4)``), so this is the stricter count.
     """
     if input_layer not in SUBSAMPLING_STEPS:
-        raise ValueError(f"input_layer {input_layer!r}: expected one of {sorted(map(str, SUBSAMPLING_STEPS))}")
+        raise InputError(f"input_layer {input_layer!r}: expected one of {sorted(map(str, SUBSAMPLING_STEPS))}")
     for cut, stride in SUBSAMPLING_STEPS[input_layer]:
         num_frames = len(range(num_frames)[:-cut:stride])
     return num_frames
@@ -248,7 +248,7 @@ def drop_ctc_infeasible(data_dir: PathLike, text_file: PathLike, tokenize: Calla
         if need > have:
             dropped[utt] = f"ctc_infeasible({need}>{have})"
     if dropped and len(dropped) == len(frames):
-        raise ValueError(f"{data_dir}: every utterance has more source tokens than its frames after {input_layer} "
+        raise InputError(f"{data_dir}: every utterance has more source tokens than its frames after {input_layer} "
                          f"subsampling (e.g. {next(iter(dropped.items()))}): are these the right transcripts?")
     for path in shape_files:
         shapes = read_kv(path)

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 
-from ctcot.data_dir import atomic_write, read_kv
-from ctcot.modality_gap import Encoder, encode_speech, gap_figures
+from ctcot import InputError
+from ctcot.data_dir import read_kv
+from ctcot.encoders import Encoder, encode_speech
+from ctcot.fileio import PathLike, atomic_write
+from ctcot.modality_gap import gap_figures
 from ctcot.ot import SinkhornOptions
 from ctcot.scoring import score_translations
 
@@ -26,7 +29,6 @@ __all__ = ["CURVE_FIGURES", "ZeroShotData", "gap_curve", "analyse_curve", "tsv_c
            "plot_curves"]
 
 logger = logging.getLogger(__name__)
-PathLike = Union[str, Path]
 
 # The columns of curves.tsv after epoch and model, and how each plot is labelled.
 CURVE_FIGURES = {
@@ -69,7 +71,7 @@ def gap_curve(speech: Encoder, epoch_files: Mapping[int, PathLike], utts: Sequen
     """The figures of each epoch's speech encoder against fixed text states.
 
     Args:
-        speech: the pre-training's model (:func:`ctcot.modality_gap.load_encoder`); each epoch's
+        speech: the pre-training's model (:func:`ctcot.encoders.load_encoder`); each epoch's
             weights are loaded into it in turn.
         epoch_files: epoch number -> checkpoint (:func:`ctcot.trainer.epoch_models`).
         utts, feats_scp: the utterances whose speech is encoded (one at a time, as stage 12 does).
@@ -85,7 +87,7 @@ def gap_curve(speech: Encoder, epoch_files: Mapping[int, PathLike], utts: Sequen
         (``zero_shot_bleu`` None without ``zero_shot``).
     """
     if not epoch_files:
-        raise ValueError(f"no model of any epoch for {speech.config}: train with keep_epoch_models: true")
+        raise InputError(f"no model of any epoch for {speech.config}: train with keep_epoch_models: true")
     decoder = features = refs = None
     if zero_shot is not None:
         import kaldiio
@@ -109,7 +111,7 @@ def gap_curve(speech: Encoder, epoch_files: Mapping[int, PathLike], utts: Sequen
         state = torch.load(path, map_location=device, weights_only=True)
         result = speech.model.load_state_dict(state, strict=False)
         if result.missing_keys:
-            raise ValueError(f"{path} does not fit the model of {speech.config}: "
+            raise InputError(f"{path} does not fit the model of {speech.config}: "
                              f"{len(result.missing_keys)} parameters missing, e.g. {result.missing_keys[:3]}")
         speech_states = encode_speech(speech, utts, feats_scp, 1, device)
         figures, _ = gap_figures(speech_states, text_states, batch_size, options=options)
@@ -146,7 +148,7 @@ def read_curve(path: PathLike) -> List[Dict]:
     rows = []
     for number, cells in enumerate(lines, start=2):
         if len(cells) != len(header):
-            raise ValueError(f"{path}:{number}: {len(cells)} columns, expected {len(header)}")
+            raise InputError(f"{path}:{number}: {len(cells)} columns, expected {len(header)}")
         row = dict(zip(header, cells))
         rows.append({k: int(v) if k == "epoch" else v if k == "model" else None if v == "NA" else float(v)
                      for k, v in row.items()})
@@ -163,7 +165,7 @@ def plot_curves(curves: Mapping[str, Sequence[Mapping]], path: PathLike, title: 
 
     present = [k for k in CURVE_FIGURES if any(r.get(k) is not None for rows in curves.values() for r in rows)]
     if not present:
-        raise ValueError(f"no figure to plot in {path}")
+        raise InputError(f"no figure to plot in {path}")
     fig, axes = plt.subplots(1, len(present), figsize=(3.6 * len(present), 3.2), squeeze=False)
     for ax, key in zip(axes[0], present):
         for name, rows in curves.items():
@@ -192,7 +194,7 @@ def analyse_curve(speech: Encoder, exp_dir: PathLike, text: Encoder, data_dir: P
     The utterances, their text states and the OT options are those of
     :func:`ctcot.modality_gap.analyse`, so the curve's last point is comparable with gap.json.
     """
-    from ctcot.modality_gap import encode_text, read_data, tokenize
+    from ctcot.encoders import encode_text, read_data, tokenize
     from ctcot.trainer import epoch_models
 
     utts, texts = read_data(data_dir, src_text, max_utts)

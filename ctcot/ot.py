@@ -56,6 +56,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
+from ctcot import InputError
+
 __all__ = ["SinkhornOptions", "sinkhorn_divergence", "transport_plan", "append_positions", "epsilon_schedule"]
 
 _LOG2_E = 1.0 / math.log(2.0)
@@ -77,11 +79,11 @@ class SinkhornOptions:
 
     def __post_init__(self):
         if not self.blur > 0:
-            raise ValueError(f"blur must be positive, got {self.blur}")
+            raise InputError(f"blur must be positive, got {self.blur}")
         if not 0 < self.scaling < 1:
-            raise ValueError(f"scaling must lie in (0, 1), got {self.scaling}")
+            raise InputError(f"scaling must lie in (0, 1), got {self.scaling}")
         if self.position_weight < 0:
-            raise ValueError(f"position_weight must be >= 0, got {self.position_weight}")
+            raise InputError(f"position_weight must be >= 0, got {self.position_weight}")
 
 
 def epsilon_schedule(diameter: float, blur: float, scaling: float) -> List[float]:
@@ -181,10 +183,10 @@ def _raise_nonfinite(xs: torch.Tensor, ys: torch.Tensor) -> None:
     for name, states in (("x", xs), ("y", ys)):
         finite = torch.isfinite(states).flatten(1).all(dim=1)  # (B,)
         if not bool(finite.all()):
-            raise ValueError(f"NaN or infinite values in {name} of batch item(s) "
+            raise InputError(f"NaN or infinite values in {name} of batch item(s) "
                              f"{(~finite).nonzero().flatten().tolist()}: the OT loss needs finite states (check "
                              "those utterances' features, which st.sh's stage 4 checks, or the training's stability)")
-    raise ValueError("the OT loss met points too far apart for its dtype (an infinite diameter)")
+    raise InputError("the OT loss met points too far apart for its dtype (an infinite diameter)")
 
 
 def _setup(
@@ -348,12 +350,12 @@ def _check_arguments(x: torch.Tensor, x_lengths: torch.Tensor, y: torch.Tensor, 
     """Raise ``ValueError`` naming the tensor argument of the public functions that is wrong
     (:class:`SinkhornOptions` checks the options)."""
     if x.dim() != 3 or y.dim() != 3 or x.size(0) != y.size(0) or x.size(2) != y.size(2):
-        raise ValueError(f"expected x (B, S, D) and y (B, T, D), got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise InputError(f"expected x (B, S, D) and y (B, T, D), got {tuple(x.shape)} and {tuple(y.shape)}")
     for name, lengths, size in (("x_lengths", x_lengths, x.size(1)), ("y_lengths", y_lengths, y.size(1))):
         if lengths.shape != (x.size(0),) or lengths.is_floating_point():
-            raise ValueError(f"{name} must be an integer tensor of shape ({x.size(0)},), got {lengths}")
+            raise InputError(f"{name} must be an integer tensor of shape ({x.size(0)},), got {lengths}")
         if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > size):
-            raise ValueError(f"{name} must lie in [1, {size}], got {lengths.tolist()}")
+            raise InputError(f"{name} must lie in [1, {size}], got {lengths.tolist()}")
 
 
 def _prepare(

@@ -19,7 +19,9 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from ctcot.data_dir import DataDirError, PathLike, atomic_write, read_kv
+from ctcot import InputError
+from ctcot.data_dir import DataDirError, read_kv
+from ctcot.fileio import PathLike, atomic_write
 from ctcot.tokenizers import strip_lang_tag
 
 __all__ = ["read_translations", "score_translations", "write_result_json", "write_results_md",
@@ -79,16 +81,16 @@ def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: 
             problems.append(f"{len(missing)} id(s) of {ref_path} missing from {hyp_path}: {_show(missing)}")
         if extra:
             problems.append(f"{len(extra)} id(s) of {hyp_path} not in {ref_path}: {_show(extra)}")
-        raise ValueError(f"hypotheses {hyp_path} and references {ref_path} do not have the same "
+        raise InputError(f"hypotheses {hyp_path} and references {ref_path} do not have the same "
                          f"utterance ids: {'; '.join(problems)}")
     if not refs:
-        raise ValueError(f"no utterance in {hyp_path} and {ref_path}")
+        raise InputError(f"no utterance in {hyp_path} and {ref_path}")
     ids = sorted(refs)
     clean = strip_lang_tag if strip_lang_tags else (lambda sentence: sentence)
     hyp_list, ref_lists = [clean(hyps[i]) for i in ids], [[clean(refs[i]) for i in ids]]
     empty = [i for i, ref in zip(ids, ref_lists[0]) if not ref]
     if empty:
-        raise ValueError(f"{ref_path}: {len(empty)} reference(s) are empty once the language tag is removed: "
+        raise InputError(f"{ref_path}: {len(empty)} reference(s) are empty once the language tag is removed: "
                          f"{_show(empty)}")
     metrics = {"bleu": BLEU(), "chrf": CHRF(), "ter": TER()}
     scores = {key: metric.corpus_score(hyp_list, ref_lists) for key, metric in metrics.items()}
@@ -154,7 +156,7 @@ def read_results_md(path: PathLike) -> List[Dict[str, Any]]:
     """
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     if _HEADER not in lines:
-        raise ValueError(f"{path}: no results table (header {_HEADER!r})")
+        raise InputError(f"{path}: no results table (header {_HEADER!r})")
     rows = []
     for line in lines[lines.index(_HEADER) + 2:]:
         if not line.startswith("|"):

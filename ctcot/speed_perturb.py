@@ -13,17 +13,17 @@ segment times stay those of the original recording. Factor 1.0 keeps the origina
 """
 import logging
 import math
-import os
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence, Union
+from typing import Dict, List, Mapping, Sequence
 
-from ctcot.data_dir import _Layout, _read_dir, _write_dir, validate_data_dir
+from ctcot import InputError
+from ctcot.data_dir import DataDirLayout, read_tables, validate_data_dir, write_tables
+from ctcot.fileio import PathLike
 
 __all__ = ["perturb_data_dir", "speed_prefix"]
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
 
 # Files that are not copied: the features and their lengths change with the speed, and a
 # recording's duration does not say how long the perturbed utterances are.
@@ -38,17 +38,17 @@ def speed_prefix(factor: float) -> str:
 def _check_factors(factors: Sequence[float]) -> List[float]:
     factors = [float(f) for f in factors]
     if not factors:
-        raise ValueError("factors: no speed factor given")
+        raise InputError("factors: no speed factor given")
     bad = [f for f in factors if not (math.isfinite(f) and f > 0)]
     if bad:
-        raise ValueError(f"factors: {bad} are not positive numbers")
+        raise InputError(f"factors: {bad} are not positive numbers")
     prefixes = [speed_prefix(f) for f in factors]
     if len(set(prefixes)) != len(prefixes):
-        raise ValueError(f"factors: {factors} are not unique")
+        raise InputError(f"factors: {factors} are not unique")
     return factors
 
 
-def _copy(factor: float, layout: _Layout, tables: Mapping[str, Mapping[str, str]]) -> Dict[str, Dict[str, str]]:
+def _copy(factor: float, layout: DataDirLayout, tables: Mapping[str, Mapping[str, str]]) -> Dict[str, Dict[str, str]]:
     """The files of the copy of ``tables`` at speed ``factor``."""
     prefix = speed_prefix(factor)
     new: Dict[str, Dict[str, str]] = {}
@@ -100,9 +100,9 @@ def perturb_data_dir(src: PathLike, dst: PathLike, factors: Sequence[float] = (0
     src, dst = Path(src), Path(dst)
     factors = _check_factors(factors)
     if dst.resolve() == src.resolve():
-        raise ValueError(f"dst: {dst} is the source directory; write the perturbed data elsewhere")
+        raise InputError(f"dst: {dst} is the source directory; write the perturbed data elsewhere")
     validate_data_dir(src, require_audio_exists=False)
-    layout, tables = _read_dir(src)
+    layout, tables = read_tables(src)
     left_out = [name for name in _NOT_COPIED if name in tables]
     combined: Dict[str, Dict[str, str]] = {}
     for factor in factors:
@@ -110,10 +110,10 @@ def perturb_data_dir(src: PathLike, dst: PathLike, factors: Sequence[float] = (0
             merged = combined.setdefault(name, {})
             clashes = sorted(key for key in table if key in merged)
             if clashes:
-                raise ValueError(f"{src}: speed factor {factor:g} makes ids that are already in {dst}/{name}, "
+                raise InputError(f"{src}: speed factor {factor:g} makes ids that are already in {dst}/{name}, "
                                  f"e.g. {clashes[:5]}")
             merged.update(table)
-    _write_dir(dst, combined)
+    write_tables(dst, combined)
     logger.info("%s: %d utterances of %s at speeds %s -> %d utterances, %d speakers%s",
                 dst, len(tables["utt2spk"]), src, " ".join(f"{f:g}" for f in factors), len(combined["utt2spk"]),
                 len(set(combined["utt2spk"].values())), f"; not copied: {' '.join(left_out)}" if left_out else "")

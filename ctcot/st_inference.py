@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import kaldiio
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from ctcot import InputError
 from ctcot.batch_beam_search import SearchHypothesis, batch_beam_search
+from ctcot.fileio import PathLike
 
 __all__ = ["length_batches", "BatchSpeech2Text", "decode_scp"]
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 # Utterances whose features are in memory at once; within them, batches are formed by length.
 _CHUNK = 2000
 # One result as ESPnet's Speech2Text gives it: text, tokens, token ids, hypothesis.
@@ -76,7 +77,7 @@ class BatchSpeech2Text:
         self.primer, self.tag_id = None, None
         if tgt_lang_tag is not None:
             if tgt_lang_tag not in self.converter.token2id:
-                raise ValueError(f"target-language tag {tgt_lang_tag} is not in the model's token list")
+                raise InputError(f"target-language tag {tgt_lang_tag} is not in the model's token list")
             self.tag_id = self.converter.token2id[tgt_lang_tag]
             self.primer = [self.model.sos, self.tag_id]
 
@@ -123,7 +124,7 @@ def decode_scp(speech2text: BatchSpeech2Text, feats_scp: PathLike, output_dir: P
         keys = [line.split(maxsplit=1)[0] for line in Path(key_file).read_text().splitlines() if line.strip()]
         missing = [k for k in keys if k not in feats]
         if missing:
-            raise ValueError(f"{key_file}: {len(missing)} utterance(s) are not in {feats_scp}, e.g. {missing[0]}")
+            raise InputError(f"{key_file}: {len(missing)} utterance(s) are not in {feats_scp}, e.g. {missing[0]}")
     results: List[List[Result]] = []
     with tqdm(total=len(keys), desc=f"decoding {Path(feats_scp).parent.name}", unit="utt", disable=None) as bar:
         for start in range(0, len(keys), _CHUNK):

@@ -29,8 +29,9 @@ from espnet2.torch_utils.initialize import initialize
 from espnet2.train.class_choices import ClassChoices
 from typeguard import typechecked
 
+from ctcot import InputError
 from ctcot.espnet_model import encode_as_mt
-from ctcot.reuse import read_token_list
+from ctcot.init_param import token_list_of
 from ctcot.task import text_encoder_choices, text_frontend_choices
 
 # The multi-task text encoder's choices: those of CTC+OT's text encoder, none by default.
@@ -80,19 +81,19 @@ class MultitaskSTTask(STTask):
     def build_model(cls, args: argparse.Namespace) -> ESPnetSTModel:
         mt_weight = args.model_conf.get("mt_weight", 0.0)
         if getattr(args, "extra_mt_encoder", None) is not None:
-            raise ValueError("multi-task ST takes its MT encoder from --text_frontend and --text_encoder "
+            raise InputError("multi-task ST takes its MT encoder from --text_frontend and --text_encoder "
                              "(the shape of ESPnet's MT model), not --extra_mt_encoder")
         has_text_encoder = args.text_frontend is not None and args.text_encoder is not None
         if (mt_weight > 0) != has_text_encoder:
-            raise ValueError(f"model_conf mt_weight is {mt_weight}: the MT auxiliary loss (mt_weight > 0) needs "
+            raise InputError(f"model_conf mt_weight is {mt_weight}: the MT auxiliary loss (mt_weight > 0) needs "
                              f"text_frontend and text_encoder, and they are used only by it "
                              f"(got text_frontend {args.text_frontend}, text_encoder {args.text_encoder})")
         model = super().build_model(args)
         model.__class__ = MultitaskSTModel  # built by ESPnet as ESPnetSTModel; only the loss's weighting differs
         if has_text_encoder:
             if args.src_token_list is None:
-                raise ValueError("the MT auxiliary loss needs --src_token_list")
-            vocab_size = len(read_token_list(args.src_token_list))
+                raise InputError("the MT auxiliary loss needs --src_token_list")
+            vocab_size = len(token_list_of(args.src_token_list))
             frontend = multitask_text_frontend_choices.get_class(args.text_frontend)(
                 input_size=vocab_size, **args.text_frontend_conf)
             encoder = multitask_text_encoder_choices.get_class(args.text_encoder)(

@@ -32,7 +32,7 @@ from espnet2.utils.types import int_or_none, str2bool, str_or_none
 from typeguard import typechecked
 
 from ctcot.espnet_model import CTCOTModel
-from ctcot.reuse import read_token_list
+from ctcot.init_param import token_list_of
 from ctcot.trainer import EpochKeepingTrainer
 
 text_frontend_choices = ClassChoices(
@@ -141,7 +141,7 @@ class CTCOTTask(AbsTask):
     @classmethod
     @typechecked
     def build_model(cls, args: argparse.Namespace) -> CTCOTModel:
-        token_list = read_token_list(args.src_token_list)
+        token_list = token_list_of(args.src_token_list)
         args.src_token_list = token_list  # keep config.yaml self-contained, as ESPnet does
         vocab_size = len(token_list)
         model_conf = {**get_default_kwargs(CTCOTModel), **args.model_conf}

@@ -15,23 +15,26 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Sequence, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import sentencepiece as spm
+import yaml
 
-from ctcot import ExternalProgramError
-from ctcot.data_dir import atomic_write, read_kv
+from ctcot import ExternalProgramError, InputError
+from ctcot.data_dir import read_kv
+from ctcot.fileio import PathLike, atomic_write
 
 __all__ = [
     "SPECIAL_FIRST", "SPECIAL_LAST", "LANG_TAG", "lang_tag", "lang_tags_of", "strip_lang_tag", "train_sentencepiece",
     "phonemize", "phonemize_text_file", "phoneme_inventory",
-    "write_token_list", "read_token_list", "sos_eos_index", "tokenizer_for", "write_shape_file",
+    "write_token_list", "read_token_list", "sos_eos_index", "tokenizer_for", "write_shapes", "write_shape_file",
+    "write_speech_shape", "encoder_input_layer", "TokenSetup", "prepare_tokens",
 ]
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
 SPECIAL_FIRST = ("<blank>", "<unk>")
 SPECIAL_LAST = ("<sos/eos>",)
 LANG_TAG = re.compile(r"^(<2[^<>\s]+>)(?: |$)")  # a target-language tag first in a sentence: "<2de> Hallo"
@@ -60,9 +63,11 @@ def write_token_list(units: Iterable[str], path: PathLike) -> List[str]:
 
 
 def read_token_list(path: PathLike) -> List[str]:
+    """Read ESPnet's token list from ``path``, checking its shape (``<blank>`` first, ``<sos/eos>`` last);
+    :func:`ctcot.init_param.token_list_of` reads one as ESPnet does, also from a config's list."""
     tokens = Path(path).read_text(encoding="utf-8").splitlines()
     if not tokens or tokens[0] != "<blank>" or tokens[-1] != "<sos/eos>":
-        raise ValueError(f"{path}: not an ESPnet token list (must start with <blank> and end with <sos/eos>)")
+        raise InputError(f"{path}: not an ESPnet token list (must start with <blank> and end with <sos/eos>)")
     return tokens
 
 
@@ -72,7 +77,7 @@ def lang_tags_of(sentences: Sequence[str], text_file: PathLike) -> List[str]:
     for n, sentence in enumerate(sentences, 1):
         match = LANG_TAG.match(sentence)
         if not match:
-            raise ValueError(f"{text_file}: transcript {n} ({sentence[:40]!r}) does not begin with a "
+            raise InputError(f"{text_file}: transcript {n} ({sentence[:40]!r}) does not begin with a "
                              f"target-language tag such as <2de> followed by a space")
         tags.add(match.group(1))
     return sorted(tags)
@@ -96,7 +101,7 @@ def train_sentencepiece(text_file: PathLike, output_dir: PathLike, vocab_size: i
     output_dir.mkdir(parents=True, exist_ok=True)
     sentences = [s for s in read_kv(text_file, allow_empty=True).values() if s]
     if not sentences:
-        raise ValueError(f"{text_file}: no transcripts to train a SentencePiece model on")
+        raise InputError(f"{text_file}: no transcripts to train a SentencePiece model on")
     tags = lang_tags_of(sentences, text_file) if lang_tags else []
     corpus = output_dir / "train.txt"
     _write_lines(corpus, sentences)
@@ -140,7 +145,7 @@ def phonemize(sentences: Sequence[str], voice: str = "en-us", chunk_size: int = 
     for start in range(0, len(sentences), chunk_size):
         chunk = [" ".join(s.split()) for s in sentences[start:start + chunk_size]]
         if any(not s for s in chunk):
-            raise ValueError(f"sentence {start + next(i for i, s in enumerate(chunk) if not s)}: empty")
+            raise InputError(f"sentence {start + next(i for i, s in enumerate(chunk) if not s)}: empty")
         lines = run(chunk)
         if len(lines) != len(chunk):
             lines = [" ".join(run([s])) for s in chunk]
@@ -170,15 +175,110 @@ def tokenizer_for(token_type: str, bpemodel: PathLike = None) -> Callable[[str],
         return lambda text: processor.encode(text, out_type=str)
     if token_type == "word":
         return str.split
-    raise ValueError(f"token_type {token_type!r}: expected 'bpe' or 'word'")
+    raise InputError(f"token_type {token_type!r}: expected 'bpe' or 'word'")
+
+
+def write_shapes(lengths: Mapping[str, int], dim: int, output: PathLike) -> None:
+    """Write a shape file: ``<utt> <length>,<dim>`` per utterance."""
+    _write_lines(Path(output), [f"{utt} {n},{dim}" for utt, n in lengths.items()])
 
 
 def write_shape_file(text_file: PathLike, output: PathLike, tokenize: Callable[[str], List[str]],
                      vocab_size: int) -> Dict[str, int]:
     """Write ``<utt> <num_tokens>,<vocab_size>`` for every transcript; return the lengths."""
     lengths = {utt: len(tokenize(text)) for utt, text in read_kv(text_file).items()}
-    _write_lines(Path(output), [f"{utt} {n},{vocab_size}" for utt, n in lengths.items()])
+    write_shapes(lengths, vocab_size, output)
     return lengths
+
+
+def write_speech_shape(data_dir: PathLike) -> Path:
+    """Write ``<data_dir>/speech_shape``: ``<utt> <frames>,<feature dim>``, from ``utt2num_frames`` and ``feat_dim``."""
+    data_dir = Path(data_dir)
+    frames = {utt: int(n) for utt, n in read_kv(data_dir / "utt2num_frames").items()}
+    dim = int((data_dir / "feat_dim").read_text().split()[0])
+    write_shapes(frames, dim, data_dir / "speech_shape")
+    return data_dir / "speech_shape"
+
+
+def encoder_input_layer(config: PathLike) -> Optional[str]:
+    """The ``encoder_conf.input_layer`` of an ESPnet training config (ESPnet's default: conv2d)."""
+    with open(config, encoding="utf-8") as f:
+        value = yaml.safe_load(f) or {}
+    return (value.get("encoder_conf") or {}).get("input_layer", "conv2d")
+
+
+@dataclass(frozen=True)
+class TokenSetup:
+    """How stage 5 tokenises: st.sh's token options and the names it derives (:func:`ctcot.recipe.recipe_settings`)."""
+
+    src_token_type: str  # "phn" (espeak-ng phonemes) or "bpe"
+    src_text_raw: str  # the source transcripts' file in each data directory (text.lc.rm.en)
+    src_text: str  # the tokenised source's file (text.phn.en for phonemes, else src_text_raw)
+    tgt_text: str  # the targets' file (text.tc.de)
+    src_tokendir: str  # where the source tokens.txt (and bpe.model) go
+    tgt_tokendir: str
+    src_nbpe: int = 1000
+    tgt_nbpe: int = 1000
+    bpemode: str = "unigram"
+    g2p_voice: str = "en-us"
+    lang_tags: bool = False  # every target begins with a language tag (--tgt_lang mul)
+    src_shape: str = "src_text_shape"  # the shape files' names in the training and validation directories
+    tgt_shape: str = "text_shape"
+
+    @property
+    def src_tokenizer(self) -> Tuple[str, Optional[Path]]:
+        """ESPnet's token type of the source and its SentencePiece model (None for phonemes)."""
+        if self.src_token_type == "phn":
+            return "word", None
+        return "bpe", Path(self.src_tokendir) / "bpe.model"
+
+
+def prepare_tokens(setup: TokenSetup, train_dir: PathLike, valid_dir: PathLike, test_dirs: Sequence[PathLike],
+                   encoder_config: PathLike, tokenizers_from: Optional[PathLike] = None) -> None:
+    """Stage 5: the source and target tokenizers, and the shape files ESPnet's batch samplers read.
+
+    1. Phonemes (``src_token_type`` phn): every set's ``src_text_raw`` -> ``src_text`` (espeak-ng).
+    2. The token lists: copied from another recipe (``tokenizers_from``, its ``data/token_list``
+       directories of the same names), or trained on the training set (the phoneme inventory or a
+       source SentencePiece model; a target SentencePiece model).
+    3. In the training and validation directories: ``speech_shape`` and the source and target shape
+       files, without the utterances CTC cannot align to their frames after the subsampling of
+       ``encoder_config``'s input layer (:func:`ctcot.filtering.drop_ctc_infeasible`).
+    """
+    from ctcot.filtering import drop_ctc_infeasible  # (it imports this module)
+
+    if setup.src_token_type == "phn":
+        for data_dir in (train_dir, valid_dir, *test_dirs):
+            phonemize_text_file(Path(data_dir) / setup.src_text_raw, Path(data_dir) / setup.src_text, setup.g2p_voice)
+    train_dir = Path(train_dir)
+    if tokenizers_from is not None:
+        for token_dir in (setup.src_tokendir, setup.tgt_tokendir):
+            logger.info("%s <- %s", token_dir, Path(tokenizers_from) / token_dir)
+            shutil.rmtree(token_dir, ignore_errors=True)
+            # not its hidden files: the other recipe's markers
+            shutil.copytree(Path(tokenizers_from) / token_dir, token_dir, ignore=shutil.ignore_patterns(".*"))
+    else:
+        if setup.src_token_type == "phn":
+            token_list = Path(setup.src_tokendir) / "tokens.txt"
+            token_list.parent.mkdir(parents=True, exist_ok=True)
+            tokens = write_token_list(phoneme_inventory(train_dir / setup.src_text), token_list)
+            logger.info("%s: %d phonemes", token_list, len(tokens) - 3)
+        else:
+            train_sentencepiece(train_dir / setup.src_text, setup.src_tokendir, setup.src_nbpe, setup.bpemode)
+        train_sentencepiece(train_dir / setup.tgt_text, setup.tgt_tokendir, setup.tgt_nbpe, setup.bpemode,
+                            lang_tags=setup.lang_tags)
+    src_type, src_bpemodel = setup.src_tokenizer
+    src_tokenize = tokenizer_for(src_type, src_bpemodel)
+    tgt_tokenize = tokenizer_for("bpe", Path(setup.tgt_tokendir) / "bpe.model")
+    src_vocab = len(read_token_list(Path(setup.src_tokendir) / "tokens.txt"))
+    tgt_vocab = len(read_token_list(Path(setup.tgt_tokendir) / "tokens.txt"))
+    input_layer = encoder_input_layer(encoder_config)
+    logger.info("shape files for ESPnet's batch samplers")
+    for data_dir in (train_dir, Path(valid_dir)):
+        shapes = [write_speech_shape(data_dir), data_dir / setup.src_shape, data_dir / setup.tgt_shape]
+        write_shape_file(data_dir / setup.src_text, shapes[1], src_tokenize, src_vocab)
+        write_shape_file(data_dir / setup.tgt_text, shapes[2], tgt_tokenize, tgt_vocab)
+        drop_ctc_infeasible(data_dir, data_dir / setup.src_text, src_tokenize, input_layer, shapes)
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:

@@ -17,19 +17,20 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import soundfile
 import yaml
 
+from ctcot import InputError
 from ctcot.features import FbankConfig, audio_file_problem, compute_fbank, resample_audio
+from ctcot.fileio import PathLike
 
 __all__ = ["Translation", "Translator", "DECODE_OPTIONS", "attention_bytes", "translate_files"]
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 # Options of the decoding config (st.sh's inference_config) that batched decoding uses, and their
 # defaults when the archive has no such config: ESPnet's Speech2Text defaults, beam 5 as st.sh's.
 DECODE_OPTIONS = {"beam_size": 5, "penalty": 0.0, "maxlenratio": 0.0, "minlenratio": 0.0, "ctc_weight": 0.0}
@@ -106,11 +107,11 @@ class Translator:
 
         unknown = set(decode_options) - set(DECODE_OPTIONS)
         if unknown:
-            raise ValueError(f"unknown decoding options {sorted(unknown)}: expected some of {sorted(DECODE_OPTIONS)}")
+            raise InputError(f"unknown decoding options {sorted(unknown)}: expected some of {sorted(DECODE_OPTIONS)}")
         if not os.path.exists(model_zip):
             raise FileNotFoundError(f"{model_zip} does not exist (st.sh stage 11 writes exp/st_<tag>/<tag>_packed.zip)")
         if os.path.isdir(model_zip):
-            raise ValueError(f"{model_zip} is a directory: --model is stage 11's packed archive, "
+            raise InputError(f"{model_zip} is a directory: --model is stage 11's packed archive, "
                              "exp/st_<tag>/<tag>_packed.zip")
         if max_memory_gb is None:
             available = _available_bytes()
@@ -125,7 +126,7 @@ class Translator:
                                                 batch_bins=batch_bins, tgt_lang_tag=tgt_lang_tag, **options)
         except Exception as error:  # a truncated or foreign archive fails in zipfile, yaml, torch.load, ...
             self.close()
-            raise ValueError(f"{model_zip} is not a complete packed ST model ({type(error).__name__}: {error}); "
+            raise InputError(f"{model_zip} is not a complete packed ST model ({type(error).__name__}: {error}); "
                              "pack it again with st.sh's stage 11") from error
         self.fbank = FbankConfig(num_mel_bins=self.speech2text.input_size)
         self.max_seconds = max_seconds
@@ -150,12 +151,12 @@ class Translator:
 
     def _check_length(self, path: PathLike, seconds: float) -> None:
         if seconds > self.max_seconds:
-            raise ValueError(f"{path}: {seconds:.1f} s is longer than {self.max_seconds:g} s (--max_seconds); "
+            raise InputError(f"{path}: {seconds:.1f} s is longer than {self.max_seconds:g} s (--max_seconds); "
                              f"cut it into shorter pieces")
         need = attention_bytes(seconds, self.heads)
         if need > self.max_memory_bytes:
             fits = (self.max_memory_bytes / (_ATTENTION_COPIES * self.heads * 4)) ** 0.5 * 4 / FRAMES_PER_SECOND
-            raise ValueError(f"{path}: {seconds:.1f} s would need about {need / 1e9:.1f} GB for the encoder's "
+            raise InputError(f"{path}: {seconds:.1f} s would need about {need / 1e9:.1f} GB for the encoder's "
                              f"self-attention, over the limit of {self.max_memory_bytes / 1e9:.1f} GB "
                              f"(--max_memory_gb); cut it into pieces of at most {int(fits)} s")
 
@@ -167,21 +168,21 @@ class Translator:
         """
         problem = audio_file_problem(path)
         if problem is not None:
-            raise ValueError(f"{path}: {problem}")
+            raise InputError(f"{path}: {problem}")
         try:
             info = soundfile.info(str(path))
         except Exception as error:  # soundfile raises several types for undecodable files
-            raise ValueError(f"{path}: cannot read it as audio ({error})") from None
+            raise InputError(f"{path}: cannot read it as audio ({error})") from None
         length_known = info.frames > 0  # refuse what would not fit in memory before reading it
         if length_known:
             self._check_length(path, info.frames / info.samplerate)
         try:
             audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
         except Exception as error:
-            raise ValueError(f"{path}: cannot read it as audio ({error})") from None
+            raise InputError(f"{path}: cannot read it as audio ({error})") from None
         audio = audio.mean(axis=1)  # (samples,): channels averaged
         if len(audio) == 0:
-            raise ValueError(f"{path}: no samples")
+            raise InputError(f"{path}: no samples")
         if not length_known:
             self._check_length(path, len(audio) / rate)
         if rate != self.fbank.sample_rate:
@@ -189,7 +190,7 @@ class Translator:
         try:
             return compute_fbank(audio, self.fbank.sample_rate, self.fbank)
         except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+            raise InputError(f"{path}: {error}") from None
 
     def translate_iter(self, paths: Sequence[PathLike]) -> Iterator[Translation]:
         """One :class:`Translation` per path, in order, each as soon as it is known: files are decoded

@@ -19,19 +19,19 @@ import inspect
 import io
 import logging
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import torch
 import yaml
 
-from ctcot.data_dir import atomic_write
-from ctcot.modality_gap import Encoder, detect_task, load_encoder
+from ctcot import InputError
+from ctcot.encoders import Encoder, detect_task, load_encoder
+from ctcot.fileio import PathLike, atomic_write
 
 __all__ = ["SPEECH_PARTS", "UNUSED_PARTS", "speech_state", "build_swap_model", "write_swap_model",
            "load_decode_config", "SwapDecoder"]
 
 logger = logging.getLogger(__name__)
-PathLike = Union[str, Path]
 
 # The options and modules of the speech side, named alike in ESPnet's ASR and ST models and ctcot's.
 SPEECH_PARTS = ("frontend", "normalize", "preencoder", "encoder", "postencoder")
@@ -89,7 +89,7 @@ def build_swap_model(speech_config: PathLike, speech_model: PathLike, mt_config:
     mt = load_encoder(mt_config, mt_model, "mt", device)
     speech_dim, mt_dim = speech.model.encoder.output_size(), mt.model.encoder.output_size()
     if speech_dim != mt_dim:
-        raise ValueError(
+        raise InputError(
             f"the speech encoder of {speech_config} has {speech_dim}-dim states but the MT decoder of {mt_config} "
             f"attends to {mt_dim}-dim ones (its encoder's output_size): no swap is possible")
     args = _swap_args(speech, mt)
@@ -100,7 +100,7 @@ def build_swap_model(speech_config: PathLike, speech_model: PathLike, mt_config:
     result = model.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if k.split(".", 1)[0] not in UNUSED_PARTS]
     if missing or result.unexpected_keys:
-        raise ValueError(f"the ST model built from {speech_config} and {mt_config} does not take their weights: "
+        raise InputError(f"the ST model built from {speech_config} and {mt_config} does not take their weights: "
                          f"missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}")
     model.eval()
     return model, args
@@ -134,7 +134,7 @@ def load_decode_config(path: PathLike) -> Dict:
         raise FileNotFoundError(f"{path}: no such decoding config")
     conf = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(conf, dict):
-        raise ValueError(f"{path}: not a decoding config (expected a YAML mapping)")
+        raise InputError(f"{path}: not a decoding config (expected a YAML mapping)")
     accepted = set(inspect.signature(Speech2Text).parameters) - {"st_train_config", "st_model_file", "device"}
     return {k: v for k, v in conf.items() if k in accepted}
 
@@ -156,7 +156,7 @@ class SwapDecoder:
         model = self.speech2text.st_model
         expected = speech_state(model.state_dict())
         if set(state) != set(expected):
-            raise ValueError(f"{checkpoint}: its speech side does not fit the swap model "
+            raise InputError(f"{checkpoint}: its speech side does not fit the swap model "
                              f"({len(set(expected) - set(state))} entries missing, "
                              f"{len(set(state) - set(expected))} unexpected)")
         model.load_state_dict(state, strict=False)

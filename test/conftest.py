@@ -1,11 +1,48 @@
-"""Shared fixtures: tiny configs and a small generated speech/transcript corpus."""
+"""Shared fixtures: tiny configs, a small generated speech/transcript corpus, copies of the recipes.
+
+Test lanes: the tests marked ``recipe`` run a recipe's stages end to end (minutes each);
+``tools/test.sh --quick`` runs the others.
+"""
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def copy_recipe(root: Path, corpus: str, linked: tuple = ()) -> Path:
+    """A copy of ``egs2/<corpus>/st1`` under ``root`` that runs as the original: its own data/,
+    dump/ and exp/ (none copied), tools/ and egs2/TEMPLATE (and ``linked`` corpora, whose configs
+    its conf/ may link to) linked to the repository's. Returns the copy's recipe directory."""
+    (root / "egs2").mkdir(parents=True)
+    (root / "tools").symlink_to(REPO / "tools")
+    for name in ("TEMPLATE", *linked):
+        (root / "egs2" / name).symlink_to(REPO / "egs2" / name)
+    recipe = root / "egs2" / corpus / "st1"
+    shutil.copytree(REPO / "egs2" / corpus / "st1", recipe, symlinks=True,
+                    ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads"))
+    return recipe
+
+
+# The mini recipe's CI scale: the tiny corpus and configs.
+TINY = ["--local_data_opts", "--size tiny", "--conf_dir", "conf/tiny", "--nj", "2", "--inference_nj", "2"]
+
+
+def run_recipe(recipe: Path, *args: str, check: bool = True, env=None) -> subprocess.CompletedProcess:
+    """``./run.sh`` of a mini recipe (:func:`copy_recipe`) at the CI scale (:data:`TINY`), with ``args``."""
+    result = subprocess.run(["./run.sh", *TINY, *args], cwd=recipe, capture_output=True, text=True, timeout=1200,
+                            env=env)
+    if check and result.returncode != 0:
+        pytest.fail(f"run.sh {' '.join(args)} failed ({result.returncode}):\n"
+                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
 
 TINY_SPEECH_ENCODER = dict(
     output_size=32, attention_heads=2, linear_units=64, num_blocks=2, dropout_rate=0.0,

@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from ctcot.ablation import (
-    Variant,
+from ctcot.ablation import Variant, plan_jobs, run_jobs
+from ctcot.ablation_report import (
     collect_runs,
     figure5,
-    plan_jobs,
     plot_figure5,
-    run_jobs,
     significance,
     summarize,
     welch_contrast,

@@ -1,12 +1,12 @@
 """ctcot.bin: the docstring's table of programs matches the programs, the library and st.sh."""
 import importlib
 import re
-from pathlib import Path
+
+from conftest import REPO
 
 import ctcot.bin
 from ctcot.recipe import STAGES
 
-REPO = Path(__file__).resolve().parents[1]
 CORPORA = ("must_c", "covost2", "mini_st")
 
 

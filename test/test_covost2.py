@@ -18,13 +18,13 @@ from typing import Dict, Tuple
 import numpy as np
 import pytest
 import soundfile
+from conftest import REPO, copy_recipe
 from scipy.signal import resample_poly
 
 from ctcot.bin.prepare_covost2 import main
 from ctcot.corpora.covost2 import EN_XX_TARGETS, XX_EN_SOURCES, check_direction, prepare_covost2
 from ctcot.data_dir import read_kv, validate_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
 LIBRIVOX = REPO / "test" / "data" / "librivox"
 RECIPE = REPO / "egs2" / "covost2" / "st1"
 
@@ -355,9 +355,11 @@ def test_the_36_directions():
 
 def test_cli(en_de, tmp_path):
     covost_root, cv_root = en_de
-    args = ["--covost_root", str(covost_root), "--cv_root", str(cv_root), "--src_lang", "en", "--tgt_lang", "de",
+    args = ["--covost_dir", str(covost_root), "--cv_dir", str(cv_root), "--src_lang", "en", "--tgt_lang", "de",
             "--output_dir", str(tmp_path / "data")]
     assert main(args) == 0
+    old_spelling = ["--covost_root", str(covost_root), "--cv_root", str(cv_root), *args[4:-1], str(tmp_path / "old")]
+    assert main(old_spelling) == 0 and (tmp_path / "old" / "dev.en-de" / "utt2spk").is_file()  # kept for a release
     assert len(read_kv(tmp_path / "data" / "dev.en-de" / "utt2spk")) == 1
     missing = tmp_path / "nowhere"
     result = subprocess.run([sys.executable, "-m", "ctcot.bin.prepare_covost2", args[0], str(missing), *args[2:]],
@@ -367,7 +369,7 @@ def test_cli(en_de, tmp_path):
     assert len(errors) == 1 and "ERROR" in errors[0] and f"CoVoST 2 root {missing} does not exist" in errors[0]
     result = subprocess.run([sys.executable, "-m", "ctcot.bin.prepare_covost2", "--help"], capture_output=True,
                             text=True)
-    assert result.returncode == 0 and "--covost_root" in result.stdout and "train_covost" in result.stdout
+    assert result.returncode == 0 and "--covost_dir" in result.stdout and "train_covost" in result.stdout
     with pytest.raises(SystemExit) as exit_info:
         main(args[4:])  # neither root
     assert exit_info.value.code == 2
@@ -388,14 +390,8 @@ def test_print_st_sets_names_the_dirs_written(en_de, tmp_path):
 
 
 def make_recipe(root: Path) -> Path:
-    """A copy of egs2/covost2/st1 under ``root`` that runs as the original (test/test_recipe.py's way)."""
-    (root / "egs2").mkdir(parents=True)
-    (root / "tools").symlink_to(REPO / "tools")
-    for linked in ("TEMPLATE", "must_c"):  # must_c: conf/ links to its configs
-        (root / "egs2" / linked).symlink_to(REPO / "egs2" / linked)
-    recipe = root / "egs2" / "covost2" / "st1"
-    shutil.copytree(RECIPE, recipe, symlinks=True, ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads"))
-    return recipe
+    """A copy of egs2/covost2/st1 (its conf/ links to must_c's configs)."""
+    return copy_recipe(root, "covost2", linked=("must_c",))
 
 
 def recipe_env(**corpora: str) -> Dict[str, str]:

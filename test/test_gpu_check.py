@@ -1,9 +1,8 @@
 """bench/gpu_check.sh on CPU (its reduced sizes): every step runs and the report gathers them."""
 import json
 import subprocess
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
 
 
 def test_gpu_check_runs_on_cpu_and_reports(tmp_path):

@@ -31,6 +31,7 @@ from ctcot.corpora.mini_st import (
     Sentence,
     speech,
 )
+from ctcot.corpora.normalize import remove_punctuation
 
 DATA_FILES = {"wav.scp", "utt2spk", "spk2utt", "text.tc.en", "text.lc.rm.en", "text.tc.de"}
 SUBORDINATORS = ("weil", "dass", "wenn", "während", "obwohl")
@@ -175,7 +176,7 @@ def test_deterministic_and_distinct(pairs, level):
     grammar = LEVELS[level]
     for p in pairs:
         assert grammar.min_words <= len(p.en_lc_rm.split()) <= grammar.max_words, p
-        assert p.en_lc_rm == mini_st.lowercase_remove_punctuation(p.en_tc)
+        assert p.en_lc_rm == remove_punctuation(p.en_tc.lower())
         assert re.fullmatch(r"[a-z' ]+", p.en_lc_rm), p
         assert p.en_tc[0].isupper() and p.de_tc[0].isupper()
         assert p.en_tc[-1] in ".?" and p.de_tc[-1] == p.en_tc[-1]
@@ -400,7 +401,7 @@ def test_tiny_data_dirs(tiny):
         assert list(spk2utt) == sorted(spk2utt)
         assert spk2utt == {s: [u for u, s2 in tables["utt2spk"] if s2 == s] for s in spk2utt}
         for (_, tc), (_, lc) in zip(tables["text.tc.en"], tables["text.lc.rm.en"]):
-            assert lc == mini_st.lowercase_remove_punctuation(tc)
+            assert lc == remove_punctuation(tc.lower())
 
 
 def test_tiny_splits_hold_out_speakers_and_sentences(tiny):

@@ -8,17 +8,8 @@ import pytest
 import torch
 
 from ctcot.bin.modality_gap import main
-from ctcot.modality_gap import (
-    cosine_matrix,
-    cosine_scores,
-    detect_task,
-    encode_speech,
-    encode_text,
-    linear_cka,
-    load_encoder,
-    retrieval_ranks,
-    tokenize,
-)
+from ctcot.encoders import detect_task, encode_speech, encode_text, load_encoder, tokenize
+from ctcot.modality_gap import cosine_matrix, cosine_scores, linear_cka, retrieval_ranks
 from ctcot.ot import SinkhornOptions, append_positions, sinkhorn_divergence, transport_plan
 
 # --- the figures ----------------------------------------------------------------------------------

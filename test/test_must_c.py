@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import sentencepiece as spm
 import soundfile
+from conftest import REPO, copy_recipe
 
 from ctcot.bin import prepare_must_c as program
 from ctcot.corpora import must_c
 from ctcot.data_dir import read_kv, validate_data_dir
 from ctcot.features import read_audio
 
-REPO = Path(__file__).resolve().parents[1]
 LIBRIVOX = REPO / "test" / "data" / "librivox"
 GAP = 0.5  # seconds of silence between the utterances of a talk
 # talk number and utterances of each set
@@ -174,14 +174,16 @@ def test_errors_name_the_path_and_leave_earlier_outputs(tmp_path, case):
 def test_cli_rejects_an_unsupported_pair_and_reports_errors_in_one_line(tmp_path, capsys):
     for tgt_langs in (["ja"], ["de_ja"], ["de ja"]):
         with pytest.raises(SystemExit) as exit_info:
-            program.main(["--root", str(tmp_path), "--tgt_langs", *tgt_langs, "--output_dir", str(tmp_path / "data")])
+            program.main(["--corpus_dir", str(tmp_path), "--tgt_langs", *tgt_langs,
+                          "--output_dir", str(tmp_path / "data")])
         assert exit_info.value.code == 2
         assert "invalid choice: 'ja'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unsupported MuST-C target language"):
         must_c.prepare_must_c(tmp_path, tmp_path / "data", tgt_langs=["ja"])
     with pytest.raises(ValueError, match=r"target language\(s\) \['de'\] given twice"):
         must_c.prepare_must_c(tmp_path, tmp_path / "data", tgt_langs=["de", "es", "de"])
-    assert program.main(["--root", str(tmp_path / "nowhere"), "--tgt_langs", "de"]) == 1
+    for flag in ("--corpus_dir", "--root"):  # --root: the old spelling, kept for a release
+        assert program.main([flag, str(tmp_path / "nowhere"), "--tgt_langs", "de"]) == 1
     assert not (tmp_path / "data").exists()
     with pytest.raises(SystemExit) as exit_info:
         program.main(["--tgt_langs", "de"])
@@ -206,7 +208,7 @@ def test_tgt_langs_spellings_and_st_sets_name_the_dirs_written(tmp_path):
     written = {}
     for n, spelling in enumerate([["de_es"], ["de es"], ["de", "es"]]):
         out = tmp_path / f"data{n}"
-        assert program.main(["--root", str(root), "--tgt_langs", *spelling, "--output_dir", str(out)]) == 0
+        assert program.main(["--corpus_dir", str(root), "--tgt_langs", *spelling, "--output_dir", str(out)]) == 0
         written[n] = sorted(p.name for p in out.iterdir())
         assert st_sets(*spelling) == st_sets("de_es")
     assert written[0] == written[1] == written[2]
@@ -236,12 +238,7 @@ def test_corpus_libraries_do_not_import_the_programs():
 def make_recipe(root: Path) -> Path:
     """A copy of egs2/must_c/st1 under ``root`` (tools/ and egs2/TEMPLATE linked), with the mini
     corpus's tiny configs beside it."""
-    (root / "egs2").mkdir(parents=True)
-    (root / "tools").symlink_to(REPO / "tools")
-    (root / "egs2" / "TEMPLATE").symlink_to(REPO / "egs2" / "TEMPLATE")
-    recipe = root / "egs2" / "must_c" / "st1"
-    shutil.copytree(REPO / "egs2" / "must_c" / "st1", recipe, symlinks=True,
-                    ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads"))
+    recipe = copy_recipe(root, "must_c")
     shutil.copytree(REPO / "egs2" / "mini_st" / "st1" / "conf" / "tiny", recipe / "conf" / "tiny_ci")
     return recipe
 

@@ -1,10 +1,10 @@
-"""ctcot.reuse: checkpoints checked against the model part they initialise, token lists against each other."""
+"""ctcot.init_param: checkpoints checked against the model part they initialise, token lists against each other."""
 import pytest
 import torch
 import yaml
 from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
 
-from ctcot.reuse import init_param_problems, parse_init_param, token_list_problem
+from ctcot.init_param import init_param_problems, parse_init_param, token_list_problem
 
 
 class Model(torch.nn.Module):
@@ -87,7 +87,7 @@ def test_check_init_program_lists_the_problems(tmp_path, caplog):
 def test_localize_config_makes_the_recipes_paths_absolute(tmp_path):
     """A model's config from another recipe: its feature statistics and SentencePiece model are found
     in the recipe directory above it; inline token lists and absolute paths are kept."""
-    from ctcot.reuse import localize_config
+    from ctcot.init_param import localize_config
 
     recipe = tmp_path / "other" / "st1"
     (recipe / "dump/fbank/train").mkdir(parents=True)

@@ -8,7 +8,7 @@ from espnet2.tasks.mt import MTTask
 from espnet2.tasks.st import STTask
 from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
 
-from ctcot.reuse import init_param_problems
+from ctcot.init_param import init_param_problems
 from ctcot.st_task import MultitaskSTTask
 from ctcot.task import CTCOTTask
 

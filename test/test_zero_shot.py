@@ -11,8 +11,8 @@ from espnet2.bin.st_inference import Speech2Text
 from espnet2.tasks.st import STTask
 
 from ctcot.bin.zero_shot import main
+from ctcot.encoders import encode_text, load_encoder, read_data, tokenize
 from ctcot.gap_curves import ZeroShotData, gap_curve
-from ctcot.modality_gap import encode_text, load_encoder, read_data, tokenize
 from ctcot.zero_shot import SwapDecoder, build_swap_model, speech_state, write_swap_model
 
 DECODE = dict(beam_size=2, maxlenratio=0.0, minlenratio=0.0, ctc_weight=0.0, lm_weight=0.0)

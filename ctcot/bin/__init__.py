@@ -24,9 +24,9 @@ stage                 program                      library
 10 st_score           score_st                     ctcot.scoring.score_translations
 12 gap                zero_shot                    ctcot.zero_shot.build_swap_model
 12 gap                modality_gap                 ctcot.modality_gap.analyse, ctcot.gap_curves.analyse_curve
-12 gap                localize_config              ctcot.reuse.localize_config
+12 gap                localize_config              ctcot.init_param.localize_config
 (all)                 recipe                       ctcot.recipe.shell_settings
-(any training)        check_init                   ctcot.reuse.init_param_problems
+(any training)        check_init                   ctcot.init_param.init_param_problems
 (ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation.run_jobs
 (your audio)          translate                    ctcot.translate.Translator
 ====================  ===========================  ==================================================
@@ -40,6 +40,8 @@ import logging
 import shlex
 from typing import Callable, Mapping
 
+from ctcot import InputError
+
 LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"  # ESPnet's
 
 
@@ -50,14 +52,16 @@ def setup_logging() -> None:
 def run(task: Callable[[], None]) -> int:
     """Run a program's work with ESPnet-style logging; return its exit status.
 
-    Bad input (``ValueError``, which ``DataDirError`` is; ``OSError``, which
-    :class:`ctcot.ExternalProgramError` is) is logged as one error, without a traceback, and gives
-    status 1. Anything else (torch's ``RuntimeError`` included) is a bug: it keeps its traceback.
+    Bad input, as ctcot names it (:class:`ctcot.InputError`, which ``DataDirError`` is), and the
+    system's errors (``OSError``: a missing file, a full disk, a permission;
+    :class:`ctcot.ExternalProgramError` is one) are logged as one error, without a traceback, and
+    give status 1. Anything else (a library's ``ValueError``, torch's ``RuntimeError``) is a bug: it
+    keeps its traceback.
     """
     setup_logging()
     try:
         task()
-    except (ValueError, OSError) as err:
+    except (InputError, OSError) as err:
         logging.error("%s", err)
         return 1
     return 0

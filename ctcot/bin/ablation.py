@@ -2,7 +2,7 @@
 """Run the paper's ablation through a recipe's run.sh and tabulate it (see ctcot.ablation).
 
 Usage (from a recipe directory, egs2/<corpus>/st1):
-    python -m ctcot.bin.ablation --seeds 1 2 3 --jobs 2
+    python -m ctcot.bin.ablation --seeds 1 2 3 --parallel 2
     python -m ctcot.bin.ablation --seeds 1 2 3 --st_args "--max_epoch 5" -- --ngpu 1
     python -m ctcot.bin.ablation --summarize_only      # the table of what has finished
 
@@ -27,12 +27,14 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ctcot.ablation import Variant, held_locks, missing_results, plan_jobs, recipe_sets, run_jobs, write_summary
+from ctcot import InputError
+from ctcot.ablation import Variant, held_locks, plan_jobs, recipe_sets, run_jobs
+from ctcot.ablation_report import missing_results, write_summary
 from ctcot.bin import setup_logging
 from ctcot.recipe import PRETRAINS
 
 
-def _bool(text: str) -> bool:
+def _parse_bool(text: str) -> bool:
     if text not in ("true", "false"):
         raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
     return text == "true"
@@ -45,18 +47,18 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run_sh", default="./run.sh", help="the recipe's run script (default: %(default)s)")
     parser.add_argument("--pretrains", nargs="+", default=list(PRETRAINS), choices=PRETRAINS,
                         help="speech pre-trainings (default: all)")
-    parser.add_argument("--mt_decoder_init", nargs="+", type=_bool, default=[False, True],
+    parser.add_argument("--mt_decoder_init", nargs="+", type=_parse_bool, default=[False, True],
                         help="ST decoder initialised from the MT decoder: false, true or both (default: both)")
-    parser.add_argument("--multitask", nargs="+", type=_bool, default=[False],
+    parser.add_argument("--multitask", nargs="+", type=_parse_bool, default=[False],
                         help="multi-task ST (st.sh --st_multitask): false, true or both (default: false)")
     parser.add_argument("--skip_gap", action="store_true",
                         help="leave out stage 12 (zero-shot swap, modality gap, gap curves) of the pre-trainings")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="ST training seeds (default: 1 2 3)")
     parser.add_argument("--st_args", default="",
                         help="extra options of ESPnet's ST training for every run, e.g. '--max_epoch 5'")
-    parser.add_argument("--jobs", type=int, default=1, help="run.sh calls at once (default: 1)")
+    parser.add_argument("--parallel", "--jobs", type=int, default=1, help="run.sh calls at once (default: 1)")
     parser.add_argument("--threads_per_job", type=int, default=0,
-                        help="OMP_NUM_THREADS and decoding jobs of each call (default: CPU cores / --jobs)")
+                        help="OMP_NUM_THREADS and decoding jobs of each call (default: CPU cores / --parallel)")
     parser.add_argument("--expdir", default="exp", help="the recipe's experiment directory (default: %(default)s)")
     parser.add_argument("--test_set", default=None,
                         help="the test set of the table, one of the recipe's test sets (default: its first)")
@@ -72,8 +74,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if cmd is None else cmd
     args = get_parser().parse_args(argv)
     setup_logging()
-    if args.jobs < 1:
-        logging.error("--jobs must be at least 1")
+    if args.parallel < 1:
+        logging.error("--parallel must be at least 1")
         return 2
     expdir = Path(args.expdir)
     output_dir = Path(args.output_dir) if args.output_dir else expdir / "ablation"
@@ -83,7 +85,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     previous = output_dir / "results.json"
     if args.summarize_only and previous.is_file():  # the table keeps the command that ran the ablation
         command = json.loads(previous.read_text(encoding="utf-8")).get("command", command)
-    threads = args.threads_per_job or max(1, (os.cpu_count() or 1) // args.jobs)
+    threads = args.threads_per_job or max(1, (os.cpu_count() or 1) // args.parallel)
     run_sh = [args.run_sh, "--expdir", args.expdir, "--inference_nj", str(threads), *args.run_sh_args]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
 
@@ -92,7 +94,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         test_sets = sets["test_sets"].split()
         test_set = args.test_set or (test_sets[0] if test_sets else "")
         if test_set not in test_sets:
-            raise ValueError(f"--test_set {test_set!r} is not one of the recipe's test sets: {sets['test_sets']!r}")
+            raise InputError(f"--test_set {test_set!r} is not one of the recipe's test sets: {sets['test_sets']!r}")
         logging.info("the recipe's sets: valid %s, test %s; the table: %s", sets["valid_set"], sets["test_sets"],
                      test_set)
 
@@ -106,7 +108,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
                 logging.warning("%s is held by %s: jobs that write it will fail until that process ends",
                                 lock, holder or "a process")
             logging.info("%d jobs (%d ST runs), %d at a time, %d thread(s) each; logs in %s",
-                         len(jobs), len(variants) * len(args.seeds), args.jobs, threads, output_dir / "logs")
+                         len(jobs), len(variants) * len(args.seeds), args.parallel, threads, output_dir / "logs")
             count = {"n": 0}
 
             def on_done(job, status, seconds):
@@ -116,9 +118,9 @@ def main(cmd: Optional[List[str]] = None) -> int:
                 if job.variant is not None and status == "done":
                     summarize()
 
-            status = run_jobs(jobs, run_sh, output_dir / "logs", args.jobs, env, on_done)
+            status = run_jobs(jobs, run_sh, output_dir / "logs", args.parallel, env, on_done)
         results_md = summarize()
-    except (ValueError, OSError) as err:
+    except (InputError, OSError) as err:
         logging.error("%s", err)
         return 1
     print(results_md.read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ Usage:
 
 The options after -- are the training's (its config and token lists): the model is built from
 them, with random weights, and each --init_param is compared with it tensor by tensor (missing,
-other shapes, left over; see ctcot.reuse). Each --same_tokens CONFIG:KEY=TOKENS compares the token
+other shapes, left over; see ctcot.init_param). Each --same_tokens CONFIG:KEY=TOKENS compares the token
 list KEY (token_list, src_token_list) of a model's config.yaml with a tokens.txt. All problems
 are listed, naming the files; the exit status is 1 if there is any.
 """
@@ -20,8 +20,9 @@ import logging
 import sys
 from typing import List, Optional
 
+from ctcot import InputError
 from ctcot.bin import run
-from ctcot.reuse import init_param_problems, token_list_problem
+from ctcot.init_param import init_param_problems, token_list_problem
 
 TASKS = {  # --task: the class of the training program's task
     "st": "espnet2.tasks.st:STTask",
@@ -49,7 +50,7 @@ def check(task_name: str, init_params: List[str], same_tokens: List[str], model_
         config_key, sep, tokens = spec.partition("=")
         config, _, key = config_key.rpartition(":")
         if not (sep and config and key):
-            raise ValueError(f"--same_tokens {spec}: expected CONFIG:KEY=TOKENS")
+            raise InputError(f"--same_tokens {spec}: expected CONFIG:KEY=TOKENS")
         problem = token_list_problem(config, key, tokens)
         if problem is not None:
             problems.append(problem)
@@ -62,7 +63,7 @@ def check(task_name: str, init_params: List[str], same_tokens: List[str], model_
         problems += [f"{problem} (the model of {config})" for spec in init_params
                      for problem in init_param_problems(model, spec)]
     if problems:
-        raise ValueError("the models to load do not fit:\n  " + "\n  ".join(problems))
+        raise InputError("the models to load do not fit:\n  " + "\n  ".join(problems))
     logging.info("init check: %d model part(s) and %d token list(s) fit", len(init_params), len(same_tokens))
 
 

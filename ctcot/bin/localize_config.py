@@ -7,7 +7,7 @@ Usage:
 
 A model trained in another recipe names its feature statistics, SentencePiece models and token
 list files relative to that recipe's directory; each is resolved against the nearest directory
-above the config where it exists (see ctcot.reuse.localize_config). A path found nowhere is an
+above the config where it exists (see ctcot.init_param.localize_config). A path found nowhere is an
 error (exit 1).
 """
 import argparse
@@ -16,7 +16,7 @@ import sys
 from typing import List, Optional
 
 from ctcot.bin import run
-from ctcot.reuse import localize_config
+from ctcot.init_param import localize_config
 
 
 def get_parser() -> argparse.ArgumentParser:

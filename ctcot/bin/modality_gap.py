@@ -14,6 +14,7 @@ text model (an ESPnet MT model's encoder, or a CTCOTModel's text encoder), then 
 retrieval, and the zero-shot swap's scores given by --zero_shot_result; "notes" says how each
 reads), per_utt.tsv, summary.txt (printed too), plan_<utt>.png
 (transport plans of speech frames to tokens) and projection.png (joint PCA of pooled states).
+With --own_text_output_dir, the same against the speech model's own text encoder (CTC+OT's).
 With --curve_exp_dir, also curves.tsv and curves.png: the figures of the model of every epoch (and,
 with --curve_zero_shot_*, its zero-shot BLEU on the first utterances of a set, greedy by default).
 Exits 1 with a message naming the file if an input is missing or inconsistent. See
@@ -24,9 +25,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from ctcot import InputError
 from ctcot.bin import run
+from ctcot.encoders import SPEECH_TASKS, TEXT_TASKS, detect_task, load_encoder
 from ctcot.gap_curves import ZeroShotData, analyse_curve
-from ctcot.modality_gap import SPEECH_TASKS, TEXT_TASKS, analyse, detect_task, format_summary, load_encoder
+from ctcot.modality_gap import analyse, format_summary
 from ctcot.ot import SinkhornOptions
 from ctcot.zero_shot import load_decode_config
 
@@ -55,6 +58,9 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--src_text", required=True,
                        help="source transcript file in --data_dir, as the text model was trained on (text.phn.en, ...)")
     group.add_argument("--output_dir", required=True, help="where gap.json, per_utt.tsv and the plots go")
+    group.add_argument("--own_text_output_dir", default=None,
+                       help="also the gap to the speech model's own text encoder (CTC+OT trains one), into this "
+                            "directory (no zero-shot scores or curves there)")
     group.add_argument("--max_utts", type=int, default=None,
                        help="analyse only the first N utterances of feats.scp; None: all")
     group.add_argument("--zero_shot_result", action="append", default=[], metavar="SET=RESULT_JSON",
@@ -108,7 +114,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
             get_parser().error(f"--{name} must be at least 1")
     try:
         ot_options = SinkhornOptions(args.ot_blur, args.ot_scaling, args.ot_position_weight)
-    except ValueError as err:
+    except InputError as err:
         get_parser().error(f"--ot_*: {err}")
 
     zero_shot = {}
@@ -129,6 +135,12 @@ def main(cmd: Optional[List[str]] = None) -> int:
             num_pairs_shown=args.num_pairs_shown, max_utts=args.max_utts, zero_shot=zero_shot, device=args.device,
         )
         print(format_summary(result))
+        if args.own_text_output_dir is not None:
+            own_text = load_encoder(args.speech_config, args.speech_model, "ctcot", args.device)
+            print(format_summary(analyse(
+                speech, own_text, args.data_dir, args.src_text, args.own_text_output_dir,
+                options=ot_options, batch_size=args.batch_size, num_plans=args.num_plans,
+                num_pairs_shown=args.num_pairs_shown, max_utts=args.max_utts, device=args.device)))
         if args.curve_exp_dir is not None:
             curve_zero_shot = None
             if args.curve_zero_shot_dir is not None:

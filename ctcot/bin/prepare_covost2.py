@@ -18,10 +18,10 @@ from ctcot.corpora import covost2
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ctcot.bin.prepare_covost2", description=covost2.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--covost_root", type=Path,
+    parser.add_argument("--covost_dir", "--covost_root", type=Path,
                         help="Directory of the CoVoST 2 translations, covost_v2.<src>_<tgt>.tsv (needed unless "
                              "--print_st_sets)")
-    parser.add_argument("--cv_root", type=Path,
+    parser.add_argument("--cv_dir", "--cv_root", type=Path,
                         help="Common Voice v4 root, holding <src>/validated.tsv and <src>/clips/ (needed unless "
                              "--print_st_sets)")
     parser.add_argument("--src_lang", required=True,
@@ -40,10 +40,10 @@ def main(cmd: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(cmd)
     if args.print_st_sets:
         return run(lambda: print_shell_assignments(covost2.st_sets(args.src_lang, args.tgt_lang)))
-    missing = [option for option in ("--covost_root", "--cv_root") if getattr(args, option[2:]) is None]
+    missing = [option for option in ("--covost_dir", "--cv_dir") if getattr(args, option[2:]) is None]
     if missing:
         parser.error(f"the following arguments are required: {', '.join(missing)} (unless --print_st_sets)")
-    return run(lambda: covost2.prepare_covost2(args.covost_root, args.cv_root, args.output_dir,
+    return run(lambda: covost2.prepare_covost2(args.covost_dir, args.cv_dir, args.output_dir,
                                                src_lang=args.src_lang, tgt_lang=args.tgt_lang))
 
 

@@ -26,7 +26,7 @@ def get_parser() -> argparse.ArgumentParser:
                         help="Difficulty of the grammar: " + "; ".join(
                             f"{name}: {lvl.description}" for name, lvl in LEVELS.items()))
     parser.add_argument("--seed", type=int, default=0, help="Seed of sentences and speaker assignment")
-    parser.add_argument("--num_jobs", "--nj", type=int, default=1, help="Parallel espeak-ng processes")
+    parser.add_argument("--nj", "--num_jobs", type=int, default=1, help="Parallel espeak-ng processes")
     parser.add_argument("--wav_dir", type=Path, default=None,
                         help="Where the audio goes; None: <output_dir>/../downloads/mini_st/wav")
     return parser
@@ -35,7 +35,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd: Optional[Sequence[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
     return run(lambda: prepare_mini_st(args.output_dir, level=args.level, size=args.size, seed=args.seed,
-                                       wav_dir=args.wav_dir, num_jobs=args.num_jobs))
+                                       wav_dir=args.wav_dir, nj=args.nj))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ def _tgt_langs(value: str) -> List[str]:
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ctcot.bin.prepare_must_c", description=must_c.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, help="MuST-C root, holding en-<tgt>/ directories (needed unless "
-                                                  "--print_st_sets)")
+    parser.add_argument("--corpus_dir", "--root", type=Path,
+                        help="MuST-C root, holding en-<tgt>/ directories (needed unless --print_st_sets; --root: the "
+                             "old spelling)")
     parser.add_argument("--tgt_langs", nargs="+", type=_tgt_langs, required=True, metavar="LANG",
                         help=f"Target language(s), of {' '.join(must_c.TARGETS)}; several (de es, or de_es): "
                              f"multilingual")
@@ -47,9 +48,9 @@ def main(cmd: Optional[Sequence[str]] = None) -> int:
     tgt_langs = [lang for value in args.tgt_langs for lang in value]
     if args.print_st_sets:
         return run(lambda: print_shell_assignments(must_c.st_sets(tgt_langs)))
-    if args.root is None:
-        parser.error("the following arguments are required: --root (unless --print_st_sets)")
-    return run(lambda: must_c.prepare_must_c(args.root, args.output_dir, tgt_langs=tgt_langs, sets=args.sets))
+    if args.corpus_dir is None:
+        parser.error("the following arguments are required: --corpus_dir (unless --print_st_sets)")
+    return run(lambda: must_c.prepare_must_c(args.corpus_dir, args.output_dir, tgt_langs=tgt_langs, sets=args.sets))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import logging
 import sys
 from typing import List, Optional
 
+from ctcot import InputError
 from ctcot.bin import setup_logging
 from ctcot.scoring import score_translations, write_result_json, write_results_md
 
@@ -42,7 +43,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         result = score_translations(args.hyp, args.ref, args.strip_lang_tags)
         write_result_json(args.output_json, result)
         results_md = write_results_md(args.exp_dir) if args.exp_dir is not None else None
-    except (ValueError, OSError) as err:
+    except (InputError, OSError) as err:
         # A DataDirError lists one problem a line after its header; keep the message on one line.
         header, *problems = [line.strip() for line in str(err).splitlines()] or [repr(err)]
         sys.exit(f"score_st: error: {' '.join([header, '; '.join(problems)]).strip()}")

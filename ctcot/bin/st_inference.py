@@ -23,6 +23,7 @@ from typing import List, Optional
 
 import espnet2.bin.st_inference as espnet_st_inference
 
+from ctcot import InputError
 from ctcot.bin import LOG_FORMAT
 
 
@@ -34,7 +35,7 @@ class TaggedSpeech2Text(espnet_st_inference.Speech2Text):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         if self.tag not in self.converter.token2id:
-            raise ValueError(f"target-language tag {self.tag} is not in the model's token list")
+            raise InputError(f"target-language tag {self.tag} is not in the model's token list")
         self.tag_id = self.converter.token2id[self.tag]
         self.beam_search.set_hyp_primer([self.st_model.sos, self.tag_id])
 
@@ -60,10 +61,10 @@ def batched(args) -> None:
 
     used = [f"--{name}" for name, unused in _NOT_BATCHED.items() if getattr(args, name, unused) != unused]
     if used:
-        raise ValueError(f"{' '.join(used)}: not supported with --batch_bins > 0 (use --batch_bins 0)")
+        raise InputError(f"{' '.join(used)}: not supported with --batch_bins > 0 (use --batch_bins 0)")
     if len(args.data_path_and_name_and_type) != 1 or args.data_path_and_name_and_type[0][1:] != ("speech",
                                                                                                "kaldi_ark"):
-        raise ValueError("--batch_bins > 0 decodes one 'feats.scp,speech,kaldi_ark' input, got "
+        raise InputError("--batch_bins > 0 decodes one 'feats.scp,speech,kaldi_ark' input, got "
                          f"{args.data_path_and_name_and_type}")
     speech2text = BatchSpeech2Text(
         args.st_train_config, args.st_model_file, device="cuda" if args.ngpu >= 1 else "cpu",
@@ -85,7 +86,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
         try:
             batched(args)
-        except (ValueError, OSError, NotImplementedError) as error:
+        except (InputError, OSError, NotImplementedError) as error:
             logging.error("%s", error)
             return 1
         return 0

@@ -2,6 +2,11 @@
 """Token units for the recipes (stage 5): SentencePiece, espeak-ng phonemes, token lists, shape files.
 
 Usage:
+    python -m ctcot.bin.tokenizers prepare --train_dir dump/fbank/train_sp --valid_dir dump/fbank/dev \
+        --test_dirs dump/fbank/test --encoder_config conf/train_st.yaml --src_token_type phn \
+        --src_text_raw text.lc.rm.en --src_text text.phn.en --tgt_text text.tc.de \
+        --src_tokendir data/token_list/src_phn --tgt_tokendir data/token_list/tgt_bpe_unigram300 --tgt_nbpe 300 ...
+        (all of stage 5: ctcot.tokenizers.prepare_tokens; the steps below, each usable alone)
     python -m ctcot.bin.tokenizers bpe --text dump/fbank/train/text.tc.de \\
         --output_dir data/token_list/tgt_bpe_unigram1000 --vocab_size 1000
     python -m ctcot.bin.tokenizers phonemize --voice en-us --text text.lc.rm.en --output text.phn.en
@@ -14,14 +19,13 @@ Usage:
         --token_type word --encoder_config conf/train_st.yaml --shape_files dump/fbank/train/speech_shape ...
 """
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
 from typing import List, Optional
 
-import yaml
-
-from ctcot import tokenizers
+from ctcot import InputError, tokenizers
 from ctcot.bin import run
 from ctcot.filtering import drop_ctc_infeasible
 
@@ -30,6 +34,24 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    prepare = commands.add_parser("prepare", help="all of stage 5 (ctcot.tokenizers.prepare_tokens)",
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    prepare.add_argument("--train_dir", required=True, help="the training set's data directory (tokenizers, shapes)")
+    prepare.add_argument("--valid_dir", required=True, help="the validation set's (shapes)")
+    prepare.add_argument("--test_dirs", nargs="*", default=[], help="the test sets' (phoneme transcripts only)")
+    prepare.add_argument("--encoder_config", required=True,
+                         help="the ST training config: its encoder_conf.input_layer (default conv2d) sets the "
+                              "subsampling that decides which utterances CTC can align")
+    prepare.add_argument("--tokenizers_from", default=None,
+                         help="another recipe directory whose token lists (same names) to copy instead of training")
+    for field in dataclasses.fields(tokenizers.TokenSetup):
+        if field.type is bool:
+            prepare.add_argument(f"--{field.name}", action="store_true", help="every target begins with <2xx>")
+        elif field.default is dataclasses.MISSING:
+            prepare.add_argument(f"--{field.name}", type=field.type, required=True)
+        else:
+            prepare.add_argument(f"--{field.name}", type=field.type, default=field.default)
 
     bpe = commands.add_parser("bpe", help="train a SentencePiece model and write tokens.txt beside it")
     bpe.add_argument("--text", required=True, help="Kaldi text file (<utt> <transcript>)")
@@ -69,15 +91,13 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _input_layer(config_path: str) -> Optional[str]:
-    """The ``encoder_conf.input_layer`` of an ESPnet training config (ESPnet's default: conv2d)."""
-    with open(config_path, encoding="utf-8") as f:
-        config = yaml.safe_load(f) or {}
-    return (config.get("encoder_conf") or {}).get("input_layer", "conv2d")
-
-
 def make_units(args: argparse.Namespace) -> None:
-    if args.command == "bpe":
+    if args.command == "prepare":
+        fields = dataclasses.fields(tokenizers.TokenSetup)
+        setup = tokenizers.TokenSetup(**{field.name: getattr(args, field.name) for field in fields})
+        tokenizers.prepare_tokens(setup, args.train_dir, args.valid_dir, args.test_dirs, args.encoder_config,
+                                  args.tokenizers_from)
+    elif args.command == "bpe":
         tokenizers.train_sentencepiece(args.text, args.output_dir, args.vocab_size, args.model_type,
                                        args.character_coverage, args.lang_tags)
     elif args.command == "phonemize":
@@ -87,10 +107,10 @@ def make_units(args: argparse.Namespace) -> None:
         tokens = tokenizers.write_token_list(tokenizers.phoneme_inventory(args.text), args.output)
         logging.info(f"{args.output}: {len(tokens) - 3} phonemes")
     elif args.token_type == "bpe" and args.bpemodel in (None, "none"):
-        raise ValueError("--bpemodel is required with --token_type bpe")
+        raise InputError("--bpemodel is required with --token_type bpe")
     elif args.command == "ctc_filter":
         drop_ctc_infeasible(args.data_dir, args.text, tokenizers.tokenizer_for(args.token_type, args.bpemodel),
-                            _input_layer(args.encoder_config), args.shape_files)
+                            tokenizers.encoder_input_layer(args.encoder_config), args.shape_files)
     else:
         vocab_size = len(tokenizers.read_token_list(args.token_list))
         tokenize = tokenizers.tokenizer_for(args.token_type, args.bpemodel)

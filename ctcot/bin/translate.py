@@ -18,6 +18,7 @@ import signal
 import sys
 from typing import List, Optional
 
+from ctcot import InputError
 from ctcot.bin import setup_logging
 from ctcot.translate import DECODE_OPTIONS, Translator
 
@@ -55,7 +56,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
             translator = Translator(args.model, device=args.device, tgt_lang_tag=args.tgt_lang_tag,
                                     max_seconds=args.max_seconds, max_memory_gb=args.max_memory_gb,
                                     batch_bins=args.batch_bins, **overrides)
-    except (ValueError, OSError) as error:
+    except (InputError, OSError) as error:
         logging.error("%s", error)
         return 1
     failed = total = 0

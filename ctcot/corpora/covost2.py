@@ -2,9 +2,9 @@
 
 Reads, for the direction ``<src>`` → ``<tgt>`` (one of them English)::
 
-    <covost_root>/covost_v2.<src>_<tgt>.tsv   path  sentence  translation  split
-    <cv_root>/<src>/validated.tsv             client_id  path  sentence  up_votes  down_votes  age  gender  accent
-    <cv_root>/<src>/clips/<path>              48 kHz mp3 (``<path>.mp3`` where ``path`` has no extension)
+    <covost_dir>/covost_v2.<src>_<tgt>.tsv   path  sentence  translation  split
+    <cv_dir>/<src>/validated.tsv             client_id  path  sentence  up_votes  down_votes  age  gender  accent
+    <cv_dir>/<src>/clips/<path>              48 kHz mp3 (``<path>.mp3`` where ``path`` has no extension)
 
 as the official ``get_covost_splits.py`` does: both tsvs are read with a tab separator, no quoting,
 backslash escapes and empty fields kept, and joined on ``path`` (an inner join: CoVoST rows whose
@@ -43,7 +43,7 @@ The names of the data dirs are made here only (:func:`set_name`, :func:`st_sets`
 for the ones ``st.sh`` needs (``--print_st_sets``).
 
 Usage:
-    python -m ctcot.bin.prepare_covost2 --covost_root downloads/covost2 --cv_root downloads/commonvoice \\
+    python -m ctcot.bin.prepare_covost2 --covost_dir downloads/covost2 --cv_dir downloads/commonvoice \\
         --src_lang es --tgt_lang en --output_dir data
     python -m ctcot.bin.prepare_covost2 --src_lang es --tgt_lang en --print_st_sets
 """
@@ -59,6 +59,7 @@ from typing import BinaryIO, Dict, Iterator, List, Optional, Sequence, Set, Tupl
 
 from tqdm import tqdm
 
+from ctcot import InputError
 from ctcot.corpora.normalize import text_variants
 from ctcot.data_dir import MAX_SHOWN_PROBLEMS, write_data_dirs
 
@@ -99,7 +100,7 @@ def check_direction(src_lang: str, tgt_lang: str) -> None:
     """Raise ``ValueError`` unless CoVoST 2 has the direction ``src_lang`` → ``tgt_lang``."""
     if (tgt_lang == "en" and src_lang in XX_EN_SOURCES) or (src_lang == "en" and tgt_lang in EN_XX_TARGETS):
         return
-    raise ValueError(f"CoVoST 2 has no {src_lang}->{tgt_lang} direction; it has X->en for X in "
+    raise InputError(f"CoVoST 2 has no {src_lang}->{tgt_lang} direction; it has X->en for X in "
                      f"{' '.join(XX_EN_SOURCES)}, and en->X for X in {' '.join(EN_XX_TARGETS)}")
 
 
@@ -133,7 +134,7 @@ def _decoded_lines(f: BinaryIO, path: Path) -> Iterator[str]:
         try:
             yield raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
         except UnicodeDecodeError as err:
-            raise ValueError(f"{path}:{lineno}: invalid UTF-8 (byte {err.start} of the line)") from None
+            raise InputError(f"{path}:{lineno}: invalid UTF-8 (byte {err.start} of the line)") from None
 
 
 def _read_tsv(path: Path, columns: Sequence[str],
@@ -155,7 +156,7 @@ def _read_tsv(path: Path, columns: Sequence[str],
         header = next(reader, [])
         missing = [column for column in columns if column not in header]
         if missing:
-            raise ValueError(f"{path}:1: the header has no column {', '.join(missing)} "
+            raise InputError(f"{path}:1: the header has no column {', '.join(missing)} "
                              f"(its columns: {' '.join(header) or 'none'})")
         indices = [header.index(column) for column in columns]
         end = reader.line_num
@@ -171,7 +172,7 @@ def _read_tsv(path: Path, columns: Sequence[str],
             if keep is None or values[0] in keep:
                 rows.append((lineno, values))
     if problems:
-        raise ValueError(_listing(f"{path}: malformed rows", problems))
+        raise InputError(_listing(f"{path}: malformed rows", problems))
     return rows
 
 
@@ -182,26 +183,26 @@ def _clip_candidates(clips_dir: str, path: str) -> List[str]:
     return [os.path.join(clips_dir, name) for name in names]
 
 
-def _check_inputs(covost_root: Path, cv_root: Path, src_lang: str, tgt_lang: str) -> Tuple[Path, Path]:
+def _check_inputs(covost_dir: Path, cv_dir: Path, src_lang: str, tgt_lang: str) -> Tuple[Path, Path]:
     """The CoVoST tsv and ``validated.tsv`` of the direction; raise if either is missing."""
     download = _COVOST_DOWNLOAD.format(src=src_lang, tgt=tgt_lang)
-    if not covost_root.is_dir():
+    if not covost_dir.is_dir():
         raise FileNotFoundError(
-            f"CoVoST 2 root {covost_root} does not exist: download {download}, extract it there, and set "
+            f"CoVoST 2 root {covost_dir} does not exist: download {download}, extract it there, and set "
             f"COVOST2=/path/to/covost2 in {_DB_SH} (or export COVOST2)")
-    if not cv_root.is_dir():
+    if not cv_dir.is_dir():
         raise FileNotFoundError(
-            f"Common Voice root {cv_root} does not exist: download Common Voice v4 (cv-corpus-4-2019-12-10) "
-            f"for '{src_lang}', extract it into {cv_root}/{src_lang}/ (validated.tsv, clips/), and set "
+            f"Common Voice root {cv_dir} does not exist: download Common Voice v4 (cv-corpus-4-2019-12-10) "
+            f"for '{src_lang}', extract it into {cv_dir}/{src_lang}/ (validated.tsv, clips/), and set "
             f"COMMONVOICE=/path/to/commonvoice in {_DB_SH} (or export COMMONVOICE)")
-    covost_tsv = covost_root / f"covost_v2.{src_lang}_{tgt_lang}.tsv"
+    covost_tsv = covost_dir / f"covost_v2.{src_lang}_{tgt_lang}.tsv"
     if not covost_tsv.is_file():
-        raise FileNotFoundError(f"{covost_tsv} does not exist: download {download} and extract it into {covost_root}")
-    validated_tsv = cv_root / src_lang / "validated.tsv"
+        raise FileNotFoundError(f"{covost_tsv} does not exist: download {download} and extract it into {covost_dir}")
+    validated_tsv = cv_dir / src_lang / "validated.tsv"
     if not validated_tsv.is_file():
         raise FileNotFoundError(
             f"{validated_tsv} does not exist: extract Common Voice v4's '{src_lang}' archive into "
-            f"{cv_root}/{src_lang}/ (validated.tsv, clips/)")
+            f"{cv_dir}/{src_lang}/ (validated.tsv, clips/)")
     return covost_tsv, validated_tsv
 
 
@@ -217,9 +218,9 @@ def read_covost2(covost_dir: Path, cv_dir: Path, src_lang: str, tgt_lang: str) -
         FileNotFoundError: a root, a tsv, or clips (each with its tsv line) are missing.
     """
     check_direction(src_lang, tgt_lang)
-    covost_root, cv_root = Path(covost_dir), Path(cv_dir)
-    covost_tsv, validated_tsv = _check_inputs(covost_root, cv_root, src_lang, tgt_lang)
-    clips_dir = os.path.abspath(cv_root / src_lang / "clips")
+    covost_dir, cv_dir = Path(covost_dir), Path(cv_dir)
+    covost_tsv, validated_tsv = _check_inputs(covost_dir, cv_dir, src_lang, tgt_lang)
+    clips_dir = os.path.abspath(cv_dir / src_lang / "clips")
 
     covost_rows = _read_tsv(covost_tsv, ("path", "translation", "split"))
     needed = {path for _, (path, _, _) in covost_rows}
@@ -270,7 +271,7 @@ def read_covost2(covost_dir: Path, cv_dir: Path, src_lang: str, tgt_lang: str) -
         sets[_SET_OF_SPLIT[split]].append(Utterance(utt_id, client_id, clip, texts))
 
     if problems:
-        raise ValueError(_listing(f"{covost_tsv} joined with {validated_tsv}: problems", problems))
+        raise InputError(_listing(f"{covost_tsv} joined with {validated_tsv}: problems", problems))
     if missing_clips:
         raise FileNotFoundError(_listing(f"{covost_tsv}: clips missing from {clips_dir}", missing_clips))
     for reason, count in sorted(unused.items()):
@@ -282,7 +283,7 @@ def read_covost2(covost_dir: Path, cv_dir: Path, src_lang: str, tgt_lang: str) -
     for dset, utts in sets.items():
         if not utts:
             splits = " or ".join(repr(s) for s, target in _SET_OF_SPLIT.items() if target == dset)
-            raise ValueError(f"{covost_tsv}: the {dset} set is empty: no row of split {splits} is left after "
+            raise InputError(f"{covost_tsv}: the {dset} set is empty: no row of split {splits} is left after "
                              f"joining with {validated_tsv} and dropping empty texts")
     return sets
 
@@ -296,7 +297,7 @@ def _tables(utts: Sequence[Utterance]) -> Dict[str, Dict[str, str]]:
 
 
 def prepare_covost2(covost_dir: Path, cv_dir: Path, output_dir: Path, *, src_lang: str, tgt_lang: str,
-                    num_jobs: int = 1) -> Dict[str, Path]:
+                    nj: int = 1) -> Dict[str, Path]:
     """Write ``<output_dir>/{train,dev,test}.<src>-<tgt>``, replacing them.
 
     Args:
@@ -304,7 +305,7 @@ def prepare_covost2(covost_dir: Path, cv_dir: Path, output_dir: Path, *, src_lan
         cv_dir: the Common Voice v4 root, holding ``<src>/validated.tsv`` and ``<src>/clips/``.
         output_dir: where the data dirs go.
         src_lang, tgt_lang: the direction, X→en or en→X.
-        num_jobs: not used: reading is I/O bound (two tsvs, and whether the clips exist).
+        nj: not used: reading is I/O bound (two tsvs, and whether the clips exist).
 
     Returns:
         The data dir written for each set name (:func:`set_name`), train, dev and test.

@@ -34,8 +34,8 @@ The names of the data dirs are made here only (:func:`set_name`, :func:`st_sets`
 for the ones ``st.sh`` needs (``--print_st_sets``).
 
 Usage:
-    python -m ctcot.bin.prepare_must_c --root /data/MUST_C --tgt_langs de --output_dir data
-    python -m ctcot.bin.prepare_must_c --root /data/MUST_C --tgt_langs de_es --output_dir data
+    python -m ctcot.bin.prepare_must_c --corpus_dir /data/MUST_C --tgt_langs de --output_dir data
+    python -m ctcot.bin.prepare_must_c --corpus_dir /data/MUST_C --tgt_langs de_es --output_dir data
     python -m ctcot.bin.prepare_must_c --tgt_langs de_es --print_st_sets
 """
 from __future__ import annotations
@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+from ctcot import InputError
 from ctcot.corpora.normalize import CASES, text_variants
 from ctcot.data_dir import write_data_dirs
 from ctcot.tokenizers import lang_tag
@@ -85,11 +86,11 @@ def split_tgt_langs(text: str) -> List[str]:
 def _check_tgt_langs(tgt_langs: Sequence[str]) -> None:
     unknown = [lang for lang in tgt_langs if lang not in TARGETS]
     if unknown or not tgt_langs:
-        raise ValueError(f"unsupported MuST-C target language(s) {unknown or list(tgt_langs)}: "
+        raise InputError(f"unsupported MuST-C target language(s) {unknown or list(tgt_langs)}: "
                          f"expected some of {' '.join(TARGETS)}")
     repeated = sorted({lang for lang in tgt_langs if tgt_langs.count(lang) > 1})
     if repeated:
-        raise ValueError(f"MuST-C target language(s) {repeated} given twice in {list(tgt_langs)}")
+        raise InputError(f"MuST-C target language(s) {repeated} given twice in {list(tgt_langs)}")
 
 
 def pair_name(tgt_langs: Sequence[str]) -> str:
@@ -133,7 +134,7 @@ def _parse_yaml_line(line: str, where: str) -> Dict[str, str]:
                 fields[key.strip()] = value.strip().strip("'\"")
     missing = [k for k in ("duration", "offset", "speaker_id", "wav") if k not in fields]
     if not match or missing:
-        raise ValueError(f"{where}: expected '- {{duration: <s>, offset: <s>, speaker_id: spk.<talk>, "
+        raise InputError(f"{where}: expected '- {{duration: <s>, offset: <s>, speaker_id: spk.<talk>, "
                          f"wav: ted_<talk>.wav}}', got {line.strip()!r}")
     return fields
 
@@ -166,7 +167,7 @@ def read_set(root: Path, tgt_lang: str, dset: str) -> List[Segment]:
     yaml_lines = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     for lang, text in texts.items():
         if len(text) != len(yaml_lines):
-            raise ValueError(f"{set_dir / 'txt' / f'{dset}.{lang}'} has {len(text)} lines but "
+            raise InputError(f"{set_dir / 'txt' / f'{dset}.{lang}'} has {len(text)} lines but "
                              f"{yaml_path} has {len(yaml_lines)} segments: they must be line-aligned")
 
     segments, missing_wavs, empty = [], {}, []
@@ -177,9 +178,9 @@ def read_set(root: Path, tgt_lang: str, dset: str) -> List[Segment]:
         try:
             duration, offset = float(fields["duration"]), float(fields["offset"])
         except ValueError:
-            raise ValueError(f"{where}: duration and offset must be numbers, got {line.strip()!r}") from None
+            raise InputError(f"{where}: duration and offset must be numbers, got {line.strip()!r}") from None
         if speaker is None or duration < 0 or offset < 0:
-            raise ValueError(f"{where}: expected speaker_id spk.<talk number> and non-negative duration "
+            raise InputError(f"{where}: expected speaker_id spk.<talk number> and non-negative duration "
                              f"and offset, got {line.strip()!r}")
         wav = set_dir / "wav" / fields["wav"]
         if not wav.is_file():
@@ -214,7 +215,7 @@ def read_set(root: Path, tgt_lang: str, dset: str) -> List[Segment]:
                        f"{len(duplicated)} id(s) (duplicated offsets), e.g. {sorted(duplicated)[:3]}")
     segments = [s for s in segments if s.utt_id not in duplicated]
     if not segments:
-        raise ValueError(f"{yaml_path}: no usable segments")
+        raise InputError(f"{yaml_path}: no usable segments")
     return segments
 
 
@@ -239,7 +240,7 @@ def _tables(segments: Sequence[Segment], tgt_langs: Sequence[str], multilingual:
 
 
 def prepare_must_c(corpus_dir: Path, output_dir: Path, *, tgt_langs: Sequence[str], sets: Sequence[str] = SETS,
-                   num_jobs: int = 1) -> Dict[str, Path]:
+                   nj: int = 1) -> Dict[str, Path]:
     """Write ``<output_dir>/<set>.en-<tgt>`` for every target and set (and the combined multilingual
     train/dev sets with several targets).
 
@@ -248,7 +249,7 @@ def prepare_must_c(corpus_dir: Path, output_dir: Path, *, tgt_langs: Sequence[st
         output_dir: where the data dirs go.
         tgt_langs: target languages, of ``TARGETS``; several: multilingual.
         sets: the sets to prepare, of ``SETS``.
-        num_jobs: not used: reading is I/O bound (text files, and whether the wavs exist).
+        nj: not used: reading is I/O bound (text files, and whether the wavs exist).
 
     Returns:
         The data dir written for each set name (:func:`set_name`): targets in the given order, each
@@ -261,7 +262,7 @@ def prepare_must_c(corpus_dir: Path, output_dir: Path, *, tgt_langs: Sequence[st
     _check_tgt_langs(tgt_langs)
     bad_sets = [s for s in sets if s not in SETS]
     if bad_sets:
-        raise ValueError(f"unknown MuST-C set(s) {bad_sets}: expected some of {' '.join(SETS)}")
+        raise InputError(f"unknown MuST-C set(s) {bad_sets}: expected some of {' '.join(SETS)}")
     if not root.is_dir():
         raise FileNotFoundError(
             f"MuST-C root {root} does not exist: download MuST-C (https://mt.fbk.eu/must-c/), unpack it so that "

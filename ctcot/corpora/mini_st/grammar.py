@@ -10,10 +10,10 @@ A ``Level`` chooses the lexicon and the constructions; ``generate_pairs`` draws 
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
+from ctcot import InputError
 from ctcot.corpora.mini_st.lexicon import (
     ADJECTIVES,
     ANIMATE,
@@ -36,10 +36,11 @@ from ctcot.corpora.mini_st.lexicon import (
     Verb,
     kind_set,
 )
+from ctcot.corpora.normalize import remove_punctuation
 
 __all__ = [
     "NounPhrase", "PrepPhrase", "Clause", "Sentence", "Level", "LEVELS", "DEFAULT_LEVEL",
-    "SentencePair", "sample_sentence", "lowercase_remove_punctuation", "generate_pairs",
+    "SentencePair", "sample_sentence", "generate_pairs",
 ]
 
 # Preposition + definite article, contracted as German always does in unstressed use.
@@ -73,13 +74,13 @@ class NounPhrase:
         if self.name:
             return
         if self.noun is None:
-            raise ValueError("NounPhrase needs a noun or a name")
+            raise InputError("NounPhrase needs a noun or a name")
         if self.det not in DETERMINERS:
-            raise ValueError(f"unknown determiner {self.det!r}; choose from {sorted(DETERMINERS)}")
+            raise InputError(f"unknown determiner {self.det!r}; choose from {sorted(DETERMINERS)}")
         det = DETERMINERS[self.det]
         if (self.plural and not det.en_pl and self.det != "bare") or (not self.plural and not det.en_sg):
             number = "plural" if self.plural else "singular"
-            raise ValueError(f"determiner {self.det!r} cannot go with a {number} noun")
+            raise InputError(f"determiner {self.det!r} cannot go with a {number} noun")
 
     def english(self) -> str:
         if self.name:
@@ -278,15 +279,15 @@ class Sentence:
 
     def __post_init__(self):
         if self.question and self.question not in WH_WORDS and self.question != "yes_no":
-            raise ValueError(f"unknown question {self.question!r}")
+            raise InputError(f"unknown question {self.question!r}")
         if self.conjunction and self.conjunction not in CONJUNCTIONS:
-            raise ValueError(f"unknown conjunction {self.conjunction!r}")
+            raise InputError(f"unknown conjunction {self.conjunction!r}")
         if bool(self.conjunction) != (self.other is not None):
-            raise ValueError("a conjunction needs the other clause, and vice versa")
+            raise InputError("a conjunction needs the other clause, and vice versa")
         if self.front_time and self.clause.time is None:
-            raise ValueError("front_time needs a clause with a time adverb")
+            raise InputError("front_time needs a clause with a time adverb")
         if self.other_first and self.conjunction not in ("because", "when", "while", "although"):
-            raise ValueError(f"a clause with {self.conjunction or 'no conjunction'!r} cannot come first")
+            raise InputError(f"a clause with {self.conjunction or 'no conjunction'!r} cannot come first")
 
     def english(self) -> str:
         text = _english_clause(self.clause, self.question, self.front_time)
@@ -615,11 +616,6 @@ class SentencePair(NamedTuple):
     de_tc: str
 
 
-def lowercase_remove_punctuation(text: str) -> str:
-    """ESPnet's ``lc.rm`` normalisation: lower-case, punctuation removed, single spaces."""
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
-
-
 def generate_pairs(num_pairs: int, seed: int, level: str = DEFAULT_LEVEL) -> List[SentencePair]:
     """``num_pairs`` distinct sentence pairs of ``level`` (a key of ``LEVELS``), each of the
     level's ``min_words``–``max_words`` English words.
@@ -628,9 +624,9 @@ def generate_pairs(num_pairs: int, seed: int, level: str = DEFAULT_LEVEL) -> Lis
     drawn is skipped, so no source or target sentence occurs twice.
     """
     if num_pairs < 0:
-        raise ValueError(f"num_pairs must be >= 0, got {num_pairs}")
+        raise InputError(f"num_pairs must be >= 0, got {num_pairs}")
     if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; choose from {sorted(LEVELS)}")
+        raise InputError(f"unknown level {level!r}; choose from {sorted(LEVELS)}")
     grammar = LEVELS[level]
     rng = random.Random(seed)
     pairs: List[SentencePair] = []
@@ -640,7 +636,7 @@ def generate_pairs(num_pairs: int, seed: int, level: str = DEFAULT_LEVEL) -> Lis
             return pairs
         sentence = sample_sentence(rng, grammar)
         en, de = sentence.english(), sentence.german()
-        en_lc = lowercase_remove_punctuation(en)
+        en_lc = remove_punctuation(en.lower())  # the lc.rm of every corpus (ctcot.corpora.normalize)
         if (not grammar.min_words <= len(en_lc.split()) <= grammar.max_words
                 or en_lc in seen_en or de in seen_de):
             continue
@@ -648,6 +644,6 @@ def generate_pairs(num_pairs: int, seed: int, level: str = DEFAULT_LEVEL) -> Lis
         seen_de.add(de)
         pairs.append(SentencePair(en, en_lc, de))
     if len(pairs) < num_pairs:
-        raise ValueError(f"level {level!r} gave only {len(pairs)} distinct sentences of {num_pairs}")
+        raise InputError(f"level {level!r} gave only {len(pairs)} distinct sentences of {num_pairs}")
     return pairs
 

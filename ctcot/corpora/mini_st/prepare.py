@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Sequence, Union
 
+from ctcot import InputError
 from ctcot.corpora.mini_st.grammar import DEFAULT_LEVEL, LEVELS, SentencePair, generate_pairs
 from ctcot.corpora.mini_st.speech import SPEAKERS, TEST_SPEAKERS, Speaker, espeak_binary, synthesize
 from ctcot.data_dir import write_data_dirs
@@ -80,7 +81,7 @@ def _tables(utts: Sequence[_Utterance]) -> Dict[str, Dict[str, str]]:
 
 
 def prepare_mini_st(output_dir: Union[str, Path], *, level: str = DEFAULT_LEVEL, size: str = "tiny", seed: int = 0,
-                    wav_dir: Union[str, Path, None] = None, num_jobs: int = 1) -> Dict[str, Path]:
+                    wav_dir: Union[str, Path, None] = None, nj: int = 1) -> Dict[str, Path]:
     """Generate the corpus: sentence pairs, espeak-ng audio and the train/dev/test data dirs.
 
     The corpus is generated, so there is no corpus directory to read.
@@ -91,17 +92,17 @@ def prepare_mini_st(output_dir: Union[str, Path], *, level: str = DEFAULT_LEVEL,
         size: a key of ``SIZES``.
         seed: seed of the sentences and of the speaker assignment.
         wav_dir: where the audio goes; default ``<output_dir>/../downloads/mini_st/wav``.
-        num_jobs: parallel espeak-ng processes.
+        nj: parallel espeak-ng processes.
 
     Returns:
         The data dir written for each split, train, dev and test.
     """
     if size not in SIZES:
-        raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
+        raise InputError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
     if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; choose from {sorted(LEVELS)}")
-    if num_jobs < 1:
-        raise ValueError(f"num_jobs must be >= 1, got {num_jobs}")
+        raise InputError(f"unknown level {level!r}; choose from {sorted(LEVELS)}")
+    if nj < 1:
+        raise InputError(f"nj must be >= 1, got {nj}")
     espeak_binary()  # fail before doing anything
     start = time.perf_counter()
     output_dir = Path(output_dir)
@@ -122,7 +123,7 @@ def prepare_mini_st(output_dir: Union[str, Path], *, level: str = DEFAULT_LEVEL,
     }
 
     all_utts = [u for utts in splits.values() for u in utts]
-    synthesize([(u.speaker, u.pair.en_tc, u.wav) for u in all_utts], num_jobs)
+    synthesize([(u.speaker, u.pair.en_tc, u.wav) for u in all_utts], nj)
     # Data dirs only after all audio exists: a failed run leaves no dir that looks complete.
     names = SplitSizes._fields
     written = dict(zip(names, write_data_dirs(output_dir, {name: _tables(splits[name]) for name in names})))

@@ -22,7 +22,7 @@ import soundfile
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from ctcot import ExternalProgramError
+from ctcot import ExternalProgramError, InputError
 
 __all__ = ["Speaker", "SPEAKERS", "TEST_SPEAKERS", "SAMPLE_RATE", "espeak_binary", "synthesize"]
 
@@ -113,24 +113,24 @@ def _synthesize_one(binary: str, speaker: Speaker, text: str, wav: Path) -> None
         raise
 
 
-def synthesize(items: Sequence[Tuple[Speaker, str, Path]], num_jobs: int = 1) -> int:
+def synthesize(items: Sequence[Tuple[Speaker, str, Path]], nj: int = 1) -> int:
     """Synthesise ``(speaker, text, wav)`` items whose wav is missing or invalid.
 
     Args:
         items: what to read, by whom, and where to write it.
-        num_jobs: parallel espeak-ng processes.
+        nj: parallel espeak-ng processes.
 
     Returns:
         The number of wavs written (the others were there already).
     """
-    if num_jobs < 1:
-        raise ValueError(f"num_jobs must be >= 1, got {num_jobs}")
+    if nj < 1:
+        raise InputError(f"nj must be >= 1, got {nj}")
     binary = espeak_binary()
     todo = [item for item in items if not _is_valid_wav(item[2])]
     logger.info(f"espeak-ng: {len(todo)} wavs to synthesise, {len(items) - len(todo)} already done")
     for directory in {wav.parent for _, _, wav in todo}:
         directory.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=num_jobs) as pool, \
+    with ThreadPoolExecutor(max_workers=nj) as pool, \
             tqdm(total=len(todo), desc="espeak-ng", unit="utt") as bar:
         futures = [pool.submit(_synthesize_one, binary, *item) for item in todo]
         try:

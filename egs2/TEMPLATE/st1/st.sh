@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The shared ctcot speech-translation pipeline. Recipes (egs2/<corpus>/st1) link to it and call it
 # from run.sh; it runs from the recipe directory. See --help.
+# Its options are handed to ctcot.bin.recipe by name, and what it derives from them is set by eval:
+# shellcheck disable=SC2034,SC2154
 
 set -euo pipefail
 
@@ -79,7 +81,8 @@ gpu_inference=false  # Decode on the GPU (every job uses the first visible one) 
 gap_args=""          # Extra arguments of ctcot.bin.modality_gap, e.g. "--num_plans 8 --max_utts 500 --curve_zero_shot_utts 100".
 gap_curves=false     # Also the gap curves: the figures (and a zero-shot BLEU) of every pre-training epoch's model (minutes; ablation.sh turns them on).
 
-# shellcheck disable=SC2034  # read by utils/parse_options.sh
+# Every option's name, from the block above: for --help and for ctcot.bin.recipe.
+option_names=$(sed -n '/^# General$/,/^# Every option/p' "${BASH_SOURCE[0]}" | grep -oE '^[a-z0-9_]+=' | tr -d =)
 help_message=$(cat << EOF
 Usage: $0 [options]   (run from a recipe directory, egs2/<corpus>/st1)
 
@@ -107,7 +110,7 @@ A stage skips work it has done before with the same inputs (a .done file in its 
 otherwise redoes or resumes it; training stages resume from the last epoch.
 
 Options (default in brackets):
-$(sed -n '/^# General$/,/^help_message=/p' "${BASH_SOURCE[0]}" | grep -E '^[a-z0-9_]+=' | grep -v '^help_message=' \
+$(sed -n '/^# General$/,/^# Every option/p' "${BASH_SOURCE[0]}" | grep -E '^[a-z0-9_]+=' \
     | sed -E 's/^([a-z0-9_]+)=("[^"]*"|[^ ]*) *(# )?(.*)$/  --\1 [\2] \4/')
 EOF
 )
@@ -134,31 +137,14 @@ if [ "${stage}" -gt "${stop_stage}" ]; then
     exit 2
 fi
 
-case "${src_token_type}" in
-    bpe|phn) ;;
-    *) log "Error: --src_token_type ${src_token_type}: expected bpe or phn"; exit 2 ;;
-esac
-
-st_multitask_suffix=""
-if "${st_multitask}"; then st_multitask_suffix=_multitask; fi
-: "${mt_config:=${conf_dir}/train_mt.yaml}"
-: "${pretrain_config:=${conf_dir}/pretrain_${pretrain%_frozen}.yaml}"  # ctc_ot_frozen: ctc_ot's
-: "${st_config:=${conf_dir}/train_st${st_multitask_suffix}.yaml}"
-: "${inference_config:=${conf_dir}/decode_st.yaml}"
-# The rules shared with ctcot's Python (ctcot/recipe.py): pretrain_ot (a text encoder, initialised
-# from the MT encoder), pretrain_ctc (a source CTC), need_mt (stage 6 trains MT), default_st_tag;
-# the numeric options checked; <name>_config_digest: what each config means (its parsed YAML), for
-# the stages' signatures, so that a comment or the order of keys does not retrain anything.
-pretrain_ot="" pretrain_ctc="" need_mt="" default_st_tag=""  # set by the eval below
-mt_config_digest="" pretrain_config_digest="" st_config_digest="" inference_config_digest=""
-number_options=()
-for option in nj inference_nj ngpu num_mel_bins src_nbpe tgt_nbpe inference_batch_bins min_wav_duration max_wav_duration; do
-    number_options+=(--option "${option}=${!option}")
-done
-if ! settings=$(${python} -m ctcot.bin.recipe --pretrain "${pretrain}" --st_init_decoder_from_mt "${st_init_decoder_from_mt}" \
-        --st_multitask "${st_multitask}" --st_init_text_encoder_from "${st_init_text_encoder_from}" "${number_options[@]}" \
-        --config "mt=${mt_config}" --config "pretrain=${pretrain_config}" --config "st=${st_config}" \
-        --config "inference=${inference_config}"); then
+# Everything derived from the options, checked before anything runs (ctcot/recipe.py): the configs
+# (defaults in --conf_dir) and <name>_config_digest, what each means, for the stages' signatures (a
+# comment or the order of keys retrains nothing); the names of the data, token lists and experiments;
+# need_mt (stage 6 trains MT); what stage 7 runs (pretrain_program, pretrain_token_args,
+# pretrain_init_*) and what stage 8 loads (st_init_*, st_same_tokens), for the pre-training chosen.
+recipe_args=()
+for option in ${option_names}; do recipe_args+=(--set "${option}=${!option}"); done
+if ! settings=$(${python} -m ctcot.bin.recipe "${recipe_args[@]}"); then
     exit 2
 fi
 eval "${settings}"
@@ -166,51 +152,6 @@ if "${print_sets}"; then
     printf '%s=%s\n' train_set "${train_set}" valid_set "${valid_set}" test_sets "${test_sets}" expdir "${expdir}"
     exit 0
 fi
-: "${mt_tag:=$(basename "${mt_config}" .yaml)}"
-: "${pretrain_tag:=${pretrain}}"
-: "${st_tag:=${default_st_tag}}"
-: "${g2p_voice:=${src_lang}}"
-
-# Names of the data flowing through the stages.
-if [ -n "${speed_perturb_factors}" ]; then train_set_sp=${train_set}_sp; else train_set_sp=${train_set}; fi
-data_feats=${dumpdir}/fbank
-src_text_raw=text.${src_case}.${src_lang}
-tgt_text=text.${tgt_case}.${tgt_lang}
-# Multilingual targets: the tags are SentencePiece pieces, decoding is forced to start with the test
-# set's tag (ctcot.bin.st_inference), and scoring ignores them.
-lang_tag_opt=""
-if [ "${tgt_lang}" = mul ]; then lang_tag_opt=--lang_tags; fi
-tgt_tokendir=data/token_list/tgt_bpe_${bpemode}${tgt_nbpe}
-tgt_bpemodel=${tgt_tokendir}/bpe.model
-tgt_shape=text_shape.bpe_${bpemode}${tgt_nbpe}
-if [ "${src_token_type}" = phn ]; then
-    src_text=text.phn.${src_lang}
-    src_tokendir=data/token_list/src_phn
-    src_bpemodel=none
-    src_espnet_token_type=word   # ESPnet splits the phoneme transcripts on spaces
-    src_unit=phn
-else
-    src_text=${src_text_raw}
-    src_tokendir=data/token_list/src_bpe_${bpemode}${src_nbpe}
-    src_bpemodel=${src_tokendir}/bpe.model
-    src_espnet_token_type=bpe
-    src_unit=bpe_${bpemode}${src_nbpe}
-fi
-mt_exp=${expdir}/mt_${mt_tag}
-pretrain_exp=${expdir}/pretrain_${pretrain_tag}
-st_exp=${expdir}/st_${st_tag}
-# Models from elsewhere (--mt_model, --pretrain_model) stand in for stages 6 and 7; their outputs
-# (stage 12's analyses) still go to this recipe's experiments.
-external_mt=false external_pretrain=false
-if [ -n "${mt_model}" ]; then external_mt=true; else mt_model=${mt_exp}/valid.acc.ave.pth; fi
-if [ -n "${pretrain_model}" ]; then external_pretrain=true; else pretrain_model=${pretrain_exp}/valid.loss.ave.pth; fi
-: "${mt_model_config:=$(dirname "${mt_model}")/config.yaml}"
-: "${pretrain_model_config:=$(dirname "${pretrain_model}")/config.yaml}"
-inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${inference_model}" .pth)
-mt_inference_tag=decode_$(basename "${inference_config}" .yaml)_$(basename "${mt_model}" .pth)
-if "${gpu_inference}"; then inference_ngpu=1; else inference_ngpu=0; fi
-zero_shot_dir=${pretrain_exp}/zero_shot  # stage 12: the pre-trained encoder with the MT decoder
-zero_shot_tag=decode_$(basename "${inference_config}" .yaml)
 
 stage5_marker=.done_tokens  # stage 5 writes into the directories of other stages: its own marker
 
@@ -244,6 +185,13 @@ require_model() {
 # those paths made absolute.
 model_config() {
     if "$2"; then ${python} -m ctcot.bin.localize_config "$1" "$3" 1>&2 && echo "$3"; else echo "$1"; fi
+}
+log_init() {  # log_init <MODEL:SOURCE:TARGET>...: what a training starts from (ESPnet's --init_param)
+    local item model source target
+    for item in "$@"; do
+        IFS=: read -r model source target <<< "${item}"
+        log "  ${target} <- the ${source} of ${model}"
+    done
 }
 require_config() {  # require_config <file> <option>
     [ -f "$1" ] || { log "Error: config $1 does not exist (set $2 or add it to ${conf_dir})"; exit 1; }
@@ -557,44 +505,20 @@ if runs 5; then
         log "  ${src_tokendir} and ${tgt_tokendir}: done before"
     else
         rm -f "${src_tokendir}/${stage5_marker}" "${done_files[@]/%.done/${stage5_marker}}"
-        if [ "${src_token_type}" = phn ]; then
-            for dset in ${train_set_sp} ${valid_set} ${test_sets}; do
-                ${python} -m ctcot.bin.tokenizers phonemize --voice "${g2p_voice}" \
-                    --text "${data_feats}/${dset}/${src_text_raw}" --output "${data_feats}/${dset}/${src_text}"
-            done
-        fi
+        test_dirs=()
+        for dset in ${test_sets}; do test_dirs+=("${data_feats}/${dset}"); done
+        from_args=()
         if [ -n "${tokenizers_from}" ]; then
             log "  the tokenizers of ${tokenizers_from}: ${src_tokendir}, ${tgt_tokendir}"
-            for dir in "${src_tokendir}" "${tgt_tokendir}"; do
-                rm -rf "${dir}"
-                mkdir -p "$(dirname "${dir}")"
-                cp -r "${tokenizers_from}/${dir}" "${dir}"
-            done
-            rm -f "${src_tokendir}/${stage5_marker}"  # the other recipe's
-        else
-            if [ "${src_token_type}" = phn ]; then
-                ${python} -m ctcot.bin.tokenizers phoneme_list --text "${train_dir}/${src_text}" --output "${src_tokendir}/tokens.txt"
-            else
-                ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${src_text}" --output_dir "${src_tokendir}" \
-                    --vocab_size "${src_nbpe}" --model_type "${bpemode}"
-            fi
-            # shellcheck disable=SC2086
-            ${python} -m ctcot.bin.tokenizers bpe --text "${train_dir}/${tgt_text}" --output_dir "${tgt_tokendir}" \
-                --vocab_size "${tgt_nbpe}" --model_type "${bpemode}" ${lang_tag_opt}
+            from_args=(--tokenizers_from "${tokenizers_from}")
         fi
-        log "  shape files for ESPnet's batch samplers"
-        for dset in ${train_set_sp} ${valid_set}; do
-            dir=${data_feats}/${dset}
-            awk -v dim="$(cat "${dir}/feat_dim")" '{print $1 " " $2 "," dim}' "${dir}/utt2num_frames" > "${dir}/speech_shape"
-            ${python} -m ctcot.bin.tokenizers shape --text "${dir}/${src_text}" --token_type "${src_espnet_token_type}" \
-                --bpemodel "${src_bpemodel}" --token_list "${src_tokendir}/tokens.txt" --output "${dir}/src_text_shape.${src_unit}"
-            ${python} -m ctcot.bin.tokenizers shape --text "${dir}/${tgt_text}" --token_type bpe \
-                --bpemodel "${tgt_bpemodel}" --token_list "${tgt_tokendir}/tokens.txt" --output "${dir}/${tgt_shape}"
-            # Utterances whose source tokens outnumber their encoder frames: CTC cannot align them.
-            ${python} -m ctcot.bin.tokenizers ctc_filter --data_dir "${dir}" --text "${dir}/${src_text}" \
-                --token_type "${src_espnet_token_type}" --bpemodel "${src_bpemodel}" --encoder_config "${st_config}" \
-                --shape_files "${dir}/speech_shape" "${dir}/src_text_shape.${src_unit}" "${dir}/${tgt_shape}"
-        done
+        # shellcheck disable=SC2086
+        ${python} -m ctcot.bin.tokenizers prepare --train_dir "${train_dir}" --valid_dir "${data_feats}/${valid_set}" \
+            --test_dirs "${test_dirs[@]}" --encoder_config "${st_config}" "${from_args[@]}" \
+            --src_token_type "${src_token_type}" --src_text_raw "${src_text_raw}" --src_text "${src_text}" \
+            --tgt_text "${tgt_text}" --src_tokendir "${src_tokendir}" --tgt_tokendir "${tgt_tokendir}" \
+            --src_nbpe "${src_nbpe}" --tgt_nbpe "${tgt_nbpe}" --bpemode "${bpemode}" --g2p_voice "${g2p_voice}" \
+            --src_shape "src_text_shape.${src_unit}" --tgt_shape "${tgt_shape}" ${lang_tag_opt}
         for dir in "${done_files[@]%/.done}" "${src_tokendir}"; do mark_done "${dir}" "${sig}" "${stage5_marker}"; done
     fi
     stage_done 5
@@ -676,43 +600,28 @@ if runs 7; then
     else
         log "Stage 7: ${pretrain} pre-training -> ${pretrain_exp}; log: ${pretrain_exp}/train.log"
         require_tokens
-        init_args="" init_params=""
-        if "${pretrain_ot}"; then
-            require_model "${mt_model}" "${mt_model_config}" 6 --mt_model
-            init_params="${mt_model}:frontend:text_frontend ${mt_model}:encoder:text_encoder"
-            init_args="--init_param ${init_params}"
-            if [ "${pretrain}" = ctc_ot_frozen ]; then init_args+=" --model_conf text_encoder_freeze=true"; fi
-        fi
-        sig=$(signature "${pretrain_config_digest}" "${pretrain_args}" "${init_args}" \
+        if [ -n "${pretrain_init_params}" ]; then require_model "${mt_model}" "${mt_model_config}" 6 --mt_model; fi
+        sig=$(signature "${pretrain_config_digest}" "${pretrain_args}" "${pretrain_init_args}" \
             "$(cat "${tokens_done}")" "$(mt_signature)")
         if is_done "${pretrain_exp}" "${sig}"; then
             log "  ${pretrain_model} exists: done before"
         else
-            case "${pretrain}" in
-                ce|ctc_ce)  # attention encoder-decoder ASR on the source transcript (ESPnet's)
-                    train_program="ctcot.bin.asr_train"
-                    data_name=text
-                    token_args="--token_type ${src_espnet_token_type} --token_list ${src_tokendir}/tokens.txt --bpemodel ${src_bpemodel}" ;;
-                ctc|ctc_ot|ctc_ot_frozen)
-                    train_program="ctcot.bin.ctcot_train"
-                    data_name=src_text
-                    token_args=${src_token_args} ;;
-            esac
             # shellcheck disable=SC2206,SC2207  # word splitting of option strings intended
-            pretrain_options=(--config "${pretrain_config}" ${token_args} $(feats_args "${train_dir}" "${valid_dir}")
-                --train_data_path_and_name_and_type "${train_dir}/${src_text},${data_name},text"
-                --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${data_name},text"
+            pretrain_options=(--config "${pretrain_config}" ${pretrain_token_args} $(feats_args "${train_dir}" "${valid_dir}")
+                --train_data_path_and_name_and_type "${train_dir}/${src_text},${pretrain_transcript},text"
+                --valid_data_path_and_name_and_type "${valid_dir}/${src_text},${pretrain_transcript},text"
                 --train_shape_file "${train_dir}/src_text_shape.${src_unit}" --valid_shape_file "${valid_dir}/src_text_shape.${src_unit}")
-            if "${pretrain_ot}"; then
-                log "  text encoder <- the encoder of ${mt_model}; checking that it fits (ctcot.bin.check_init)"
+            if [ -n "${pretrain_init_params}" ]; then
                 # shellcheck disable=SC2086
-                ${python} -m ctcot.bin.check_init --task ctcot --init_param ${init_params} \
-                    --same_tokens "${mt_model_config}:src_token_list=${src_tokendir}/tokens.txt" \
-                    -- "${pretrain_options[@]}" ${pretrain_args} || exit 1
+                log_init ${pretrain_init_params}
+                log "  checking that it fits (ctcot.bin.check_init)"
+                # shellcheck disable=SC2086
+                ${python} -m ctcot.bin.check_init --task ctcot --init_param ${pretrain_init_params} \
+                    --same_tokens ${pretrain_same_tokens} -- "${pretrain_options[@]}" ${pretrain_args} || exit 1
             fi
             # shellcheck disable=SC2086
-            train_exp "${pretrain_exp}" "${sig}" ${python} -m ${train_program} ${common_train_args} "${pretrain_options[@]}" \
-                --output_dir "${pretrain_exp}" ${init_args} ${pretrain_args}
+            train_exp "${pretrain_exp}" "${sig}" ${python} -m "${pretrain_program}" ${common_train_args} "${pretrain_options[@]}" \
+                --output_dir "${pretrain_exp}" ${pretrain_init_args} ${pretrain_args}
         fi
     fi
     stage_done 7
@@ -723,47 +632,16 @@ if runs 8; then
     stage_start=${SECONDS}
     log "Stage 8: ST training -> ${st_exp}; log: ${st_exp}/train.log"
     require_tokens
-    init_params=""
-    same_tokens=()  # token lists of the models loaded, against this recipe's: CONFIG:KEY=TOKENS
-    if [ "${pretrain}" != none ]; then
-        require_model "${pretrain_model}" "${pretrain_model_config}" 7 --pretrain_model
-        init_params+=" ${pretrain_model}:encoder:encoder"
-        log "  encoder <- ${pretrain_model}"
-        if "${st_multitask}" && "${pretrain_ctc}"; then
-            init_params+=" ${pretrain_model}:ctc:ctc"
-            log "  source CTC <- ${pretrain_model}"
-            case "${pretrain}" in  # ESPnet's ASR model (ctc_ce) names its source tokens token_list
-                ctc_ce) same_tokens+=("${pretrain_model_config}:token_list=${src_tokendir}/tokens.txt") ;;
-                *) same_tokens+=("${pretrain_model_config}:src_token_list=${src_tokendir}/tokens.txt") ;;
-            esac
-        fi
-    fi
-    if "${st_init_decoder_from_mt}"; then
-        require_model "${mt_model}" "${mt_model_config}" 6 --mt_model
-        init_params+=" ${mt_model}:decoder:decoder"
-        same_tokens+=("${mt_model_config}:token_list=${tgt_tokendir}/tokens.txt")
-        log "  decoder <- ${mt_model}"
-    fi
-    st_program=espnet2.bin.st_train st_task=st
+    if [ "${pretrain}" != none ]; then require_model "${pretrain_model}" "${pretrain_model_config}" 7 --pretrain_model; fi
+    if "${st_uses_mt}"; then require_model "${mt_model}" "${mt_model_config}" 6 --mt_model; fi
+    # shellcheck disable=SC2086
+    log_init ${st_init_params}
     train_src_text_args=""
-    if "${st_multitask}"; then
-        # The MT branch's text encoder is shaped as ESPnet's MT model's: frontend (embedding), encoder.
-        st_program=ctcot.bin.st_train st_task=st_multitask
-        if [ "${st_init_text_encoder_from}" = mt ]; then
-            require_model "${mt_model}" "${mt_model_config}" 6 --mt_model
-            init_params+=" ${mt_model}:frontend:extra_mt_encoder.frontend ${mt_model}:encoder:extra_mt_encoder.encoder"
-            same_tokens+=("${mt_model_config}:src_token_list=${src_tokendir}/tokens.txt")
-            log "  MT branch's text encoder <- the encoder of ${mt_model}"
-        else
-            init_params+=" ${pretrain_model}:text_frontend:extra_mt_encoder.frontend ${pretrain_model}:text_encoder:extra_mt_encoder.encoder"
-            log "  MT branch's text encoder <- the text encoder of ${pretrain_model}"
-        fi
+    if "${st_multitask}"; then  # multi-task ST also reads the source transcripts
         train_src_text_args="--train_data_path_and_name_and_type ${train_dir}/${src_text},src_text,text
             --valid_data_path_and_name_and_type ${valid_dir}/${src_text},src_text,text
             --train_shape_file ${train_dir}/src_text_shape.${src_unit} --valid_shape_file ${valid_dir}/src_text_shape.${src_unit}"
     fi
-    init_args=""
-    if [ -n "${init_params}" ]; then init_args="--init_param ${init_params}"; fi
     # The model's options (config, tokens, data), shared by the check and the training.
     # shellcheck disable=SC2206,SC2207  # word splitting of option strings intended
     st_options=(--config "${st_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt"
@@ -772,20 +650,20 @@ if runs 8; then
         --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text"
         --train_shape_file "${train_dir}/${tgt_shape}" --valid_shape_file "${valid_dir}/${tgt_shape}"
         ${train_src_text_args})
-    sig=$(signature "${st_config_digest}" "${st_args}" "${init_args}" \
+    sig=$(signature "${st_config_digest}" "${st_args}" "${st_init_args}" \
         "$(cat "${tokens_done}")" "$(pretrain_signature; mt_signature)")
     if is_done "${st_exp}" "${sig}"; then
         log "  ${st_exp}/${inference_model} exists: done before"
     else
-        if [ -n "${init_params}" ]; then
+        if [ -n "${st_init_params}" ]; then
             log "  checking that the models loaded fit the ST model (ctcot.bin.check_init)"
             # shellcheck disable=SC2086
-            ${python} -m ctcot.bin.check_init --task "${st_task}" --init_param ${init_params} \
-                --same_tokens "${same_tokens[@]}" -- "${st_options[@]}" ${st_args} || exit 1
+            ${python} -m ctcot.bin.check_init --task "${st_task}" --init_param ${st_init_params} \
+                --same_tokens ${st_same_tokens} -- "${st_options[@]}" ${st_args} || exit 1
         fi
         # shellcheck disable=SC2086
         train_exp "${st_exp}" "${sig}" ${python} -m "${st_program}" ${common_train_args} "${st_options[@]}" \
-            --output_dir "${st_exp}" ${init_args} ${st_args}
+            --output_dir "${st_exp}" ${st_init_args} ${st_args}
     fi
     stage_done 8
 fi
@@ -910,32 +788,28 @@ if runs 12; then
             log "  no gap curves: ${pretrain_model_dir}/epochs does not exist (keep_epoch_models: true in the pre-training's config keeps every epoch's model)"
         fi
 
-        # Against the MT encoder, for every pre-training: the space the MT-initialised decoder knows.
-        # CTC+OT also against its own text encoder, which trains with it (from the MT encoder); a
-        # frozen text encoder is the MT encoder.
-        analyses=("mt ${mt_build_config} ${mt_model} ${gap_dir}")
-        if [ "${pretrain}" = ctc_ot ]; then analyses+=("pretrain ${speech_config} ${pretrain_model} ${gap_dir}_own_text"); fi
-        for analysis in "${analyses[@]}"; do
-            read -r text_kind text_config text_model dir <<< "${analysis}"
-            extra=()
-            if [ "${dir}" = "${gap_dir}" ]; then extra=("${zero_shot_results[@]}" "${curve_args[@]}"); fi
-            log "Stage 12: modality gap of ${pretrain_model} vs the text encoder of ${text_model} on ${valid_set} -> ${dir}"
-            sig=$(signature "$(pretrain_signature; "${text_kind}_signature")" "${gap_args}" \
-                "$(md5sum < "${valid_dir}/feats.scp")" "$(md5sum < "${valid_dir}/${src_text}")" "${extra[*]}" \
-                "$(cat "${zero_shot_dir}"/*/*/result.json 2>/dev/null | md5sum)")
-            if is_done "${dir}" "${sig}"; then
-                log "  ${dir}/gap.json: done before"
-            else
-                rm -rf "${dir}"  # no plots of an earlier run left beside the new ones
-                # shellcheck disable=SC2086
-                run_logged "${dir}/modality_gap.log" ${python} -m ctcot.bin.modality_gap \
-                    --speech_config "${speech_config}" --speech_model "${pretrain_model}" \
-                    --text_config "${text_config}" --text_model "${text_model}" \
-                    --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${dir}" "${extra[@]}" ${gap_args} || exit 1
-                mark_done "${dir}" "${sig}"
-            fi
-            sed 's/^/    /' "${dir}/summary.txt"
-        done
+        # Against the MT encoder, for every pre-training: the space the MT-initialised decoder knows;
+        # CTC+OT also against its own text encoder, which trains with it (gap_own_text_dir).
+        own_text_args=()
+        if [ -n "${gap_own_text_dir}" ]; then own_text_args=(--own_text_output_dir "${gap_own_text_dir}"); fi
+        log "Stage 12: modality gap of ${pretrain_model} vs the text encoder of ${mt_model} on ${valid_set} -> ${gap_dir} ${gap_own_text_dir}"
+        sig=$(signature "$(pretrain_signature; mt_signature)" "${gap_args}" \
+            "$(md5sum < "${valid_dir}/feats.scp")" "$(md5sum < "${valid_dir}/${src_text}")" \
+            "${zero_shot_results[*]} ${curve_args[*]} ${own_text_args[*]}" \
+            "$(cat "${zero_shot_dir}"/*/*/result.json 2>/dev/null | md5sum)")
+        if is_done "${gap_dir}" "${sig}"; then
+            log "  ${gap_dir}/gap.json: done before"
+        else
+            rm -rf "${gap_dir}" "${gap_own_text_dir}"  # no plots of an earlier run left beside the new ones
+            # shellcheck disable=SC2086
+            run_logged "${gap_dir}/modality_gap.log" ${python} -m ctcot.bin.modality_gap \
+                --speech_config "${speech_config}" --speech_model "${pretrain_model}" \
+                --text_config "${mt_build_config}" --text_model "${mt_model}" \
+                --data_dir "${valid_dir}" --src_text "${src_text}" --output_dir "${gap_dir}" \
+                "${zero_shot_results[@]}" "${curve_args[@]}" "${own_text_args[@]}" ${gap_args} || exit 1
+            mark_done "${gap_dir}" "${sig}"
+        fi
+        for dir in "${gap_dir}" ${gap_own_text_dir}; do sed 's/^/    /' "${dir}/summary.txt"; done
     fi
     stage_done 12
 fi

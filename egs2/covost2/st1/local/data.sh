@@ -17,5 +17,5 @@ if [ $# -ne 0 ]; then
     exit 2
 fi
 
-python -m ctcot.bin.prepare_covost2 --covost_root "${COVOST2}" --cv_root "${COMMONVOICE}" \
+python -m ctcot.bin.prepare_covost2 --covost_dir "${COVOST2}" --cv_dir "${COMMONVOICE}" \
     --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" --output_dir data

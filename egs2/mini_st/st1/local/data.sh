@@ -15,4 +15,4 @@ help_message="Usage: $0 [--level easy|hard] [--size tiny|default] [--seed N] [--
 . utils/parse_options.sh
 
 python -m ctcot.bin.prepare_mini_st --output_dir data --level "${level}" --size "${size}" \
-    --seed "${seed}" --num_jobs "${nj}" --wav_dir "${MINI_ST}/wav"
+    --seed "${seed}" --nj "${nj}" --wav_dir "${MINI_ST}/wav"

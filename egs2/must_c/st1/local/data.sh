@@ -14,4 +14,4 @@ help_message="Usage: $0 [--tgt_langs de|de_es_...] [--sets \"train dev tst-COMMO
 . utils/parse_options.sh
 
 # shellcheck disable=SC2086
-python -m ctcot.bin.prepare_must_c --root "${MUST_C}" --tgt_langs "${tgt_langs}" --sets ${sets} --output_dir data
+python -m ctcot.bin.prepare_must_c --corpus_dir "${MUST_C}" --tgt_langs "${tgt_langs}" --sets ${sets} --output_dir data

@@ -1,4 +1,5 @@
-"""Models reused across experiments and recipes: does a checkpoint fit where ``--init_param`` puts it?
+"""The models a training starts from (ESPnet's ``--init_param``), and models from other recipes:
+does a checkpoint fit where ``--init_param`` puts it?
 
 ESPnet's trainers initialise parts of a model from other checkpoints with ``--init_param
 <file>:<src_key>:<dst_key>[:<excludes>]`` (``espnet2.torch_utils.load_pretrained_model``). They copy
@@ -25,9 +26,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import yaml
 
-__all__ = ["parse_init_param", "init_param_problems", "token_list_problem", "read_token_list", "localize_config"]
+from ctcot import InputError
+from ctcot.fileio import PathLike
 
-PathLike = Union[str, Path]
+__all__ = ["parse_init_param", "init_param_problems", "token_list_problem", "token_list_of", "localize_config"]
+
 _EXAMPLES = 3  # tensors named per kind of problem
 
 
@@ -36,7 +39,7 @@ def parse_init_param(spec: str) -> Tuple[str, Optional[str], Optional[str], List
     destination prefixes (None: the whole model) and the excluded source prefixes."""
     fields = spec.split(":", 4)
     if len(fields) > 4:  # ESPnet fails on it with a bare unpacking error
-        raise ValueError(f"--init_param {spec}: expected <file>:<src_key>:<dst_key>:<excludes>, at most 4 fields")
+        raise InputError(f"--init_param {spec}: expected <file>:<src_key>:<dst_key>:<excludes>, at most 4 fields")
     path, src_key, dst_key, excludes = (fields + [None] * 3)[:4]
     return path, src_key or None, dst_key or None, excludes.split(",") if excludes else []
 
@@ -93,7 +96,7 @@ def init_param_problems(model: torch.nn.Module, spec: str) -> List[str]:
     return problems
 
 
-def read_token_list(source: Union[PathLike, Sequence[str]]) -> List[str]:
+def token_list_of(source: Union[PathLike, Sequence[str]]) -> List[str]:
     """A token list given as ESPnet gives it (``--token_list``, ``config.yaml``): a file of one token
     per line, read as ESPnet reads it, or the list itself."""
     if isinstance(source, (str, Path)):
@@ -101,7 +104,7 @@ def read_token_list(source: Union[PathLike, Sequence[str]]) -> List[str]:
             return [line.rstrip() for line in f]
     if isinstance(source, (tuple, list)):
         return list(source)
-    raise ValueError(f"a token list must be a file or a list, got {type(source).__name__}")
+    raise InputError(f"a token list must be a file or a list, got {type(source).__name__}")
 
 
 def token_list_problem(config: PathLike, key: str, token_list: PathLike) -> Optional[str]:
@@ -111,7 +114,7 @@ def token_list_problem(config: PathLike, key: str, token_list: PathLike) -> Opti
         settings = yaml.safe_load(f) or {}
     if settings.get(key) is None:
         return f"{config} has no {key}"
-    theirs, ours = read_token_list(settings[key]), read_token_list(token_list)
+    theirs, ours = token_list_of(settings[key]), token_list_of(token_list)
     if theirs == ours:
         return None
     first = next((i for i, (a, b) in enumerate(zip(theirs, ours)) if a != b), min(len(theirs), len(ours)))
@@ -149,7 +152,7 @@ def localize_config(config: PathLike, output: PathLike) -> List[str]:
             continue
         found = next((parent / value for parent in config.resolve().parents if (parent / value).exists()), None)
         if found is None:
-            raise ValueError(f"{config}: {'.'.join(keys)} is {value}, which exists in no directory above {config}")
+            raise InputError(f"{config}: {'.'.join(keys)} is {value}, which exists in no directory above {config}")
         holder[keys[-1]] = str(found)
         rewritten.append(".".join(keys))
     Path(output).parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,10 @@
 
 The recipe is copied into a temporary tree (its own data/, dump/, exp/), with tools/ and
 egs2/TEMPLATE linked to the repository's, so the tests never touch a user's experiments.
+
+The ``recipe`` fixture runs every stage once (about 8 minutes); the tests that use it then read
+its outputs, or run st.sh again on it. Those that run it again depend on what ran before them in
+this file's order (pytest keeps it): they re-run stages and check what is redone.
 """
 import contextlib
 import fcntl
@@ -21,14 +25,15 @@ import sacrebleu
 import soundfile
 import torch
 import yaml
+from conftest import TINY, copy_recipe
+from conftest import run_recipe as run
 
 from ctcot.data_dir import read_kv, validate_data_dir
 from ctcot.gap_curves import read_curve
-from ctcot.recipe import LAST_STAGE, PRETRAINS, STAGES, stage_number
 from ctcot.scoring import read_results_md
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = ["--local_data_opts", "--size tiny", "--conf_dir", "conf/tiny", "--nj", "2", "--inference_nj", "2"]
+pytestmark = pytest.mark.recipe  # tools/test.sh --quick leaves these out
+
 # The options of the full run, which every later call repeats: speed perturbation, and stage 12's gap curves.
 FULL = ["--speed_perturb_factors", "0.9 1.0 1.1", "--gap_curves", "true"]
 SRC, TGT = "text.lc.rm.en", "text.tc.de"
@@ -36,30 +41,12 @@ ST_EXP = "exp/st_ctc_ot_mtdec"
 DECODE = f"{ST_EXP}/decode_decode_st_valid.acc.ave/test"
 
 
-def make_recipe(root: Path) -> Path:
-    """A copy of egs2/mini_st/st1 under ``root`` that runs exactly as the original."""
-    (root / "egs2").mkdir(parents=True)
-    (root / "tools").symlink_to(REPO / "tools")
-    (root / "egs2" / "TEMPLATE").symlink_to(REPO / "egs2" / "TEMPLATE")
-    recipe = root / "egs2" / "mini_st" / "st1"
-    shutil.copytree(REPO / "egs2" / "mini_st" / "st1", recipe, symlinks=True,
-                    ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads"))
-    return recipe
-
-
-def run(recipe: Path, *args: str, check: bool = True, env=None) -> subprocess.CompletedProcess:
-    result = subprocess.run(["./run.sh", *TINY, *args], cwd=recipe, capture_output=True, text=True, timeout=1200,
-                            env=env)
-    if check and result.returncode != 0:
-        pytest.fail(f"run.sh {' '.join(args)} failed ({result.returncode}):\n"
-                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    return result
 
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     """The recipe after a full run (stages 1-12, speed perturbation, CTC+OT, MT-initialised decoder)."""
-    recipe = make_recipe(tmp_path_factory.mktemp("full"))
+    recipe = copy_recipe(tmp_path_factory.mktemp("full"), "mini_st")
     result = run(recipe, *FULL)
     (recipe / "run.out").write_text(result.stdout + result.stderr)
     return recipe
@@ -342,7 +329,7 @@ def test_stage12_modality_gap(recipe):
 def test_ablation_shares_finished_stages_and_resumes(recipe):
     """./ablation.sh on the recipe after its full run: only the seeds' ST runs are new."""
     command = ["./ablation.sh", "--pretrains", "ctc_ot", "--mt_decoder_init", "true", "--seeds", "1", "2",
-               "--jobs", "2", "--", *TINY, *FULL]
+               "--parallel", "2", "--", *TINY, *FULL]
     first = subprocess.run(command, cwd=recipe, capture_output=True, text=True, timeout=1200)
     assert first.returncode == 0, first.stderr[-3000:]
     out = recipe / "exp" / "ablation"
@@ -408,7 +395,7 @@ def test_multitask_st_from_another_recipes_models(recipe, tmp_path):
     tokenizers and models (no stage 6 or 7 of its own) for multi-task ST (--st_multitask true: ctcot's ST
     task; source CTC and speech encoder <- CTC+OT, the MT branch's text encoder and the decoder <- MT),
     checked before training; ESPnet decodes the result. Models that do not fit stop stage 8, naming the files."""
-    other = make_recipe(tmp_path / "other")
+    other = copy_recipe(tmp_path / "other", "mini_st")
     mt, pretrain = recipe / "exp/mt_train_mt/valid.acc.ave.pth", recipe / "exp/pretrain_ctc_ot/valid.loss.ave.pth"
     external = ["--tokenizers_from", str(recipe), "--mt_model", str(mt), "--pretrain_model", str(pretrain)]
     result = run(other, *external, "--st_multitask", "true", "--gap_curves", "true",
@@ -480,7 +467,7 @@ def test_sentencepiece_source_and_ctc_ce_pretraining(recipe):
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """A recipe after stage 1 only, with a pristine copy of data/ to restore."""
-    recipe = make_recipe(tmp_path_factory.mktemp("bad"))
+    recipe = copy_recipe(tmp_path_factory.mktemp("bad"), "mini_st")
     run(recipe, "--stop_stage", "1")
     shutil.copytree(recipe / "data", recipe / "data.pristine")
     return recipe
@@ -584,117 +571,6 @@ def test_ctc_infeasible_utterances_are_left_out_in_stage5(broken):
         assert utt not in read_kv(train / shape) and len(read_kv(train / shape)) == 59
     assert utt in read_kv(train / "feats.scp")  # stage 4's outputs are stage 4's
     assert read_kv(broken / "dump/fbank/dev/dropped_utts_ctc", allow_empty=True) == {}
-
-
-# --- the contract between st.sh and ctcot.recipe ---------------------------------------------------
-
-ST_SH = REPO / "egs2" / "TEMPLATE" / "st1" / "st.sh"
-
-
-def test_st_sh_help_lists_the_stages_of_ctcot_recipe():
-    """Renumbering, adding or removing a stage in st.sh fails here until ctcot.recipe.STAGES says the same."""
-    help_text = subprocess.run([str(ST_SH), "--help"], capture_output=True, text=True, timeout=60).stdout
-    stages_text = help_text.split("Stages:\n", 1)[1].split("\nA stage skips", 1)[0]
-    listed = re.findall(r"^  (\d+): (.*)$", stages_text, flags=re.M)
-    assert [int(number) for number, _ in listed] == [stage.number for stage in STAGES]
-    for (_, line), stage in zip(listed, STAGES):
-        assert line.startswith(stage.summary), (line, stage)
-    assert f"--stop_stage [{LAST_STAGE}]" in help_text
-    pretrain_line = next(line for number, line in listed if int(number) == stage_number("pretrain"))
-    assert re.search(r"--pretrain (\S+)", pretrain_line).group(1).split("|") == list(PRETRAINS)
-
-
-def test_st_sh_stage_blocks_run_their_own_stage():
-    """Each stage's block (``if runs N``) logs ``Stage N:``, so the code's numbers are the help's."""
-    blocks = re.split(r"^if runs (\d+)(?:; then| &&)", ST_SH.read_text(), flags=re.M)
-    logged = {int(number): set(map(int, re.findall(r'log "Stage (\d+):', body)))
-              for number, body in zip(blocks[1::2], blocks[2::2]) if re.search(r'log "Stage \d+:', body)}
-    assert sorted(logged) == [stage.number for stage in STAGES]
-    assert all(numbers == {number} for number, numbers in logged.items()), logged
-
-
-@pytest.mark.parametrize("args,expected", [
-    ("ctc_ot true", "pretrain_ot=true pretrain_ctc=true need_mt=true default_st_tag=ctc_ot_mtdec"),
-    ("ctc_ot_frozen false", "pretrain_ot=true pretrain_ctc=true need_mt=true default_st_tag=ctc_ot_frozen"),
-    ("ctc true", "pretrain_ot=false pretrain_ctc=true need_mt=true default_st_tag=ctc_mtdec"),
-    ("none false", "pretrain_ot=false pretrain_ctc=false need_mt=false default_st_tag=none"),
-    ("ce false --st_multitask true", "pretrain_ot=false pretrain_ctc=false need_mt=true default_st_tag=ce_multitask"),
-    ("ctc_ot false --st_multitask true --st_init_text_encoder_from pretrain",
-     "pretrain_ot=true pretrain_ctc=true need_mt=true default_st_tag=ctc_ot_multitask"),
-])
-def test_the_rules_st_sh_evaluates(args, expected):
-    pretrain, mt_decoder, *more = args.split()
-    result = subprocess.run([sys.executable, "-m", "ctcot.bin.recipe", "--pretrain", pretrain,
-                             "--st_init_decoder_from_mt", mt_decoder, *more],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and result.stdout.split() == expected.split()
-
-
-def test_a_text_encoder_from_a_pretraining_without_one_is_an_error():
-    result = subprocess.run([sys.executable, "-m", "ctcot.bin.recipe", "--pretrain", "ctc", "--st_init_decoder_from_mt",
-                             "true", "--st_multitask", "true", "--st_init_text_encoder_from", "pretrain"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "'ctc' has none (only ctc_ot, ctc_ot_frozen)" in result.stderr
-
-
-def test_an_unknown_pretraining_stops_st_sh(tmp_path):
-    recipe = make_recipe(tmp_path)
-    result = run(recipe, "--pretrain", "ctc_of", check=False)
-    assert result.returncode == 2 and "unknown pre-training 'ctc_of': expected one of none, ce," in result.stderr
-    assert not (recipe / "data").exists()
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--max_wav_duration", "3O"], "--max_wav_duration '3O': expected a decimal number"),
-    (["--min_wav_duration", "abc"], "--min_wav_duration 'abc': expected a decimal number"),
-    (["--inference_batch_bins", "-5"], "--inference_batch_bins '-5': expected a whole number"),
-    (["--ngpu", "abc", "--nj", "2.5"], "--nj '2.5': expected a whole number"),
-    (["--inference_nj", "0"], "--inference_nj 0: expected at least 1"),
-    (["--min_wav_duration", "40"], "--min_wav_duration 40 is not below --max_wav_duration 30"),
-])
-def test_numeric_options_are_checked_before_any_stage(tmp_path, args, message):
-    """Once, '3O' became 3 s in awk and dropped an utterance; 'abc' as --nj failed only in its stage."""
-    recipe = make_recipe(tmp_path)
-    result = run(recipe, *args, check=False)
-    assert result.returncode == 2 and message in result.stderr, result.stderr
-    assert not (recipe / "data").exists() and not (recipe / "exp").exists()
-
-
-def test_config_digest_is_of_the_meaning(tmp_path):
-    from ctcot.recipe import config_digest
-
-    base = tmp_path / "a.yaml"
-    base.write_text("optim: adam\noptim_conf:\n    lr: 0.002\nmax_epoch: 5\n")
-    same = tmp_path / "b.yaml"
-    same.write_text("# a comment\nmax_epoch: 5   # epochs\n\noptim_conf: {lr: 0.002}\noptim: 'adam'\n")
-    other = tmp_path / "c.yaml"
-    other.write_text("optim: adam\noptim_conf:\n    lr: 0.001\nmax_epoch: 5\n")
-    assert config_digest(base) == config_digest(same) != config_digest(other)
-    assert config_digest(tmp_path / "missing.yaml") == ""
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("optim: adam\nbad: [\n")
-    with pytest.raises(ValueError, match=r"broken.yaml is not valid YAML, line 3, column 1: expected the node content"):
-        config_digest(broken)
-
-
-# --- faults: nothing finished is lost, nothing false is reported -----------------------------------
-
-@pytest.mark.parametrize("args", [["--stage", "abc"], ["--stop_stage", "xyz"], ["--stage", str(LAST_STAGE + 1)],
-                                  ["--stage", "0"], ["--stage", "9", "--stop_stage", "3"]])
-def test_bad_stage_numbers_are_errors(tmp_path, args):
-    recipe = make_recipe(tmp_path)
-    result = run(recipe, *args, check=False)
-    assert result.returncode == 2 and "Successfully finished" not in result.stdout
-    assert f"stages 1 to {LAST_STAGE}" in result.stdout or f"from 1 to {LAST_STAGE}" in result.stdout
-    assert not (recipe / "data").exists()
-
-
-def test_st_sh_from_another_directory_says_where_to_run_it(tmp_path):
-    st_sh = make_recipe(tmp_path) / "st.sh"
-    result = subprocess.run([str(st_sh)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "run st.sh from its recipe directory" in result.stdout
-    help_text = subprocess.run([str(st_sh), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert help_text.returncode == 0 and "Stages:" in help_text.stdout
 
 
 def test_a_bad_config_is_rejected_before_the_experiment_is_moved(recipe, tmp_path):

@@ -3,6 +3,7 @@
 Test lanes: the tests marked ``recipe`` run a recipe's stages end to end (minutes each);
 ``tools/test.sh --quick`` runs the others.
 """
+import json
 import random
 import shutil
 import subprocess
@@ -174,3 +175,15 @@ def tiny_models(tmp_path_factory):
         **TINY_PRETRAIN_CONFIG, **speech_conf, "encoder_conf": {**TINY_SPEECH_ENCODER, "output_size": 16},
         "model_conf": dict(ctc_weight=1.0, ot_weight=0.0)}, **word_tokens)
     return dict(root=root, data=data, utts=utts, transcripts=transcripts, ctcot=ctcot, asr=asr, mt=mt, ctc16=ctc16)
+
+
+def assert_gap_json_aggregates_per_utt(gap_dir):
+    """gap.json's per-utterance figures are the means of per_utt.tsv's columns (written separately)."""
+    gap = json.loads((gap_dir / "gap.json").read_text())
+    rows = [line.split("\t") for line in (gap_dir / "per_utt.tsv").read_text().splitlines()[1:]]
+    assert len(rows) == gap["n_utts"]
+    sinkhorn, cosine, rank = ([float(row[col]) for row in rows] for col in (3, 4, 5))
+    assert gap["sinkhorn"] == pytest.approx(np.mean(sinkhorn), rel=1e-4)
+    assert gap["cosine_paired"] == pytest.approx(np.mean(cosine), abs=1e-5)
+    assert gap["retrieval_top1"] == pytest.approx(np.mean(np.array(rank) == 1))
+    assert gap["retrieval_top5"] == pytest.approx(np.mean(np.array(rank) <= 5))

@@ -72,15 +72,18 @@ def test_every_ctcot_program_st_sh_runs_is_in_the_table():
 def test_programs_report_bad_input_in_one_line_and_keep_the_traceback_of_bugs(caplog):
     import pytest
 
-    from ctcot import ExternalProgramError
+    from ctcot import ExternalProgramError, InputError
 
     def fail(error):
         def task():
             raise error
         return task
 
-    assert ctcot.bin.run(fail(ValueError("bad line 3"))) == 1
+    assert ctcot.bin.run(fail(InputError("bad line 3"))) == 1
     assert ctcot.bin.run(fail(ExternalProgramError("espeak-ng -v xx failed: no voice"))) == 1
-    assert "bad line 3" in caplog.text and "espeak-ng -v xx failed" in caplog.text
+    assert ctcot.bin.run(fail(FileNotFoundError("no such file: data/train/wav.scp"))) == 1
+    assert "bad line 3" in caplog.text and "espeak-ng -v xx failed" in caplog.text and "wav.scp" in caplog.text
     with pytest.raises(RuntimeError, match="shape mismatch"):  # torch's generic error: a bug, with its traceback
         ctcot.bin.run(fail(RuntimeError("shape mismatch")))
+    with pytest.raises(ValueError, match="could not broadcast"):  # a library's ValueError: a bug too
+        ctcot.bin.run(fail(ValueError("could not broadcast input array")))

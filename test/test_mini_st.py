@@ -445,7 +445,7 @@ def test_rerun_reuses_valid_wavs(tiny, caplog):
     before = {p: os.stat(p).st_mtime_ns for p in wavs}
     texts_before = (root / "data" / "train" / "text.tc.de").read_text(encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
-        written = mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, num_jobs=2)
+        written = mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, nj=2)
     assert "0 wavs to synthesise, 90 already done" in caplog.text
     assert written == {split: root / "data" / split for split in ("train", "dev", "test")}
     assert list(written) == ["train", "dev", "test"]
@@ -460,7 +460,7 @@ def test_rerun_reuses_valid_wavs(tiny, caplog):
         f.write(b"not a wav")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
-        mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, num_jobs=2)
+        mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, nj=2)
     assert "2 wavs to synthesise, 88 already done" in caplog.text
     assert soundfile.info(missing).samplerate == soundfile.info(corrupt).samplerate == 16000
     assert all(os.stat(p).st_mtime_ns == t for p, t in before.items() if p not in (missing, corrupt))
@@ -476,9 +476,9 @@ def test_missing_espeak_is_reported(tmp_path, monkeypatch):
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="unknown size"):
         mini_st.prepare_mini_st(tmp_path, size="huge")
-    with pytest.raises(ValueError, match="num_jobs"):
-        mini_st.prepare_mini_st(tmp_path, size="tiny", num_jobs=0)
+    with pytest.raises(ValueError, match="nj"):
+        mini_st.prepare_mini_st(tmp_path, size="tiny", nj=0)
     parser = get_parser()
     assert all(action.help for action in parser._actions)
-    for flag in ("--nj", "--num_jobs"):  # --nj: the recipe's name
-        assert parser.parse_args(["--output_dir", "data", flag, "3"]).num_jobs == 3
+    for flag in ("--nj", "--num_jobs"):  # --num_jobs: the old spelling
+        assert parser.parse_args(["--output_dir", "data", flag, "3"]).nj == 3

@@ -187,7 +187,7 @@ def test_cli_rejects_an_unsupported_pair_and_reports_errors_in_one_line(tmp_path
     assert not (tmp_path / "data").exists()
     with pytest.raises(SystemExit) as exit_info:
         program.main(["--tgt_langs", "de"])
-    assert exit_info.value.code == 2 and "required: --root" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "required: --corpus_dir" in capsys.readouterr().err
 
 
 def st_sets(*tgt_langs: str) -> Dict[str, str]:
@@ -243,6 +243,7 @@ def make_recipe(root: Path) -> Path:
     return recipe
 
 
+@pytest.mark.recipe
 def test_multilingual_recipe_stages_1_to_10(tmp_path):
     """run.sh --tgt_langs "de es" on the fixture: data, features, phonemes and tagged SentencePiece,
     then a few training steps of MT, CTC+OT and ST, decoding forced to each test set's tag, scoring."""

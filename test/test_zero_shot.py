@@ -5,6 +5,7 @@ import logging
 import kaldiio
 import numpy as np
 import pytest
+import sacrebleu
 import torch
 import yaml
 from espnet2.bin.st_inference import Speech2Text
@@ -88,7 +89,13 @@ def test_zero_shot_curve_decodes_with_each_epochs_encoder(tiny_models, tmp_path)
     text_states = encode_text(mt, [token_ids[u] for u in utts])
     speech = load_encoder(speech_config, epochs[2], "ctcot")
     rows = gap_curve(speech, epochs, utts, data / "feats.scp", text_states, tmp_path / "out", zero_shot=zero_shot)
-    assert [r["epoch"] for r in rows] == [1, 2] and all(r["zero_shot_bleu"] >= 0 for r in rows)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    refs = [line.split(" ", 1)[1] for line in (tmp_path / "out/zero_shot/ref.txt").read_text().splitlines()]
+    for row in rows:  # the curve's BLEU is sacreBLEU's of the hypotheses it wrote
+        hyps = [line.partition(" ")[2] for line in (tmp_path / f"out/zero_shot/epoch{row['epoch']}.txt").read_text()
+                .splitlines()]
+        assert len(hyps) == len(refs) == 3
+        assert row["zero_shot_bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score)
 
     loader = kaldiio.load_scp(str(data / "feats.scp"))
     features = [torch.from_numpy(np.array(loader[u])) for u in utts[:3]]

@@ -12,7 +12,7 @@ stage                 program                      library
 2 speed_perturb       speed_perturb                ctcot.speed_perturb.perturb_data_dir
 3 features            make_fbank                   ctcot.features.extract_data_dir
 4 filter              filter_data_dir              ctcot.filtering.filter_data_dir
-5 tokenizers          tokenizers                   ctcot.tokenizers, ctcot.filtering.drop_ctc_infeasible
+5 tokenizers          tokenizers                   ctcot.tokenizers.prepare_tokens
 6 mt                  score_st                     ctcot.scoring.score_translations
 7 pretrain            ctcot_train                  ctcot.task.CTCOTTask, ctcot.trainer.EpochKeepingTrainer
 7 pretrain            asr_train                    ctcot.trainer.EpochKeepingTrainer
@@ -25,9 +25,9 @@ stage                 program                      library
 12 gap                zero_shot                    ctcot.zero_shot.build_swap_model
 12 gap                modality_gap                 ctcot.modality_gap.analyse, ctcot.gap_curves.analyse_curve
 12 gap                localize_config              ctcot.init_param.localize_config
-(all)                 recipe                       ctcot.recipe.shell_settings
+(all)                 recipe                       ctcot.recipe.recipe_settings
 (any training)        check_init                   ctcot.init_param.init_param_problems
-(ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation.run_jobs
+(ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation_report.write_summary
 (your audio)          translate                    ctcot.translate.Translator
 ====================  ===========================  ==================================================
 

@@ -2,7 +2,7 @@
 """Prepare one CoVoST 2 direction's Kaldi data dirs (``ctcot.corpora.covost2``), or print the names ``st.sh`` needs.
 
 Usage:
-    python -m ctcot.bin.prepare_covost2 --covost_root downloads/covost2 --cv_root downloads/commonvoice \\
+    python -m ctcot.bin.prepare_covost2 --covost_dir downloads/covost2 --cv_dir downloads/commonvoice \\
         --src_lang es --tgt_lang en --output_dir data
     python -m ctcot.bin.prepare_covost2 --src_lang es --tgt_lang en --print_st_sets   # st.sh's set names, to eval
 """
@@ -20,10 +20,10 @@ def get_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--covost_dir", "--covost_root", type=Path,
                         help="Directory of the CoVoST 2 translations, covost_v2.<src>_<tgt>.tsv (needed unless "
-                             "--print_st_sets)")
+                             "--print_st_sets; --covost_root: the old spelling)")
     parser.add_argument("--cv_dir", "--cv_root", type=Path,
                         help="Common Voice v4 root, holding <src>/validated.tsv and <src>/clips/ (needed unless "
-                             "--print_st_sets)")
+                             "--print_st_sets; --cv_root: the old spelling)")
     parser.add_argument("--src_lang", required=True,
                         help=f"Source language: en, or one of {' '.join(covost2.XX_EN_SOURCES)}")
     parser.add_argument("--tgt_lang", required=True,

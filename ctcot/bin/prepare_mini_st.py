@@ -26,7 +26,8 @@ def get_parser() -> argparse.ArgumentParser:
                         help="Difficulty of the grammar: " + "; ".join(
                             f"{name}: {lvl.description}" for name, lvl in LEVELS.items()))
     parser.add_argument("--seed", type=int, default=0, help="Seed of sentences and speaker assignment")
-    parser.add_argument("--nj", "--num_jobs", type=int, default=1, help="Parallel espeak-ng processes")
+    parser.add_argument("--nj", "--num_jobs", type=int, default=1,
+                        help="Parallel espeak-ng processes (--num_jobs: the old spelling)")
     parser.add_argument("--wav_dir", type=Path, default=None,
                         help="Where the audio goes; None: <output_dir>/../downloads/mini_st/wav")
     return parser

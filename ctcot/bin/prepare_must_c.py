@@ -2,8 +2,8 @@
 """Prepare MuST-C's Kaldi data dirs (``ctcot.corpora.must_c``), or print the names ``st.sh`` needs.
 
 Usage:
-    python -m ctcot.bin.prepare_must_c --root /data/MUST_C --tgt_langs de --output_dir data
-    python -m ctcot.bin.prepare_must_c --root /data/MUST_C --tgt_langs de_es --output_dir data   # or "de es"
+    python -m ctcot.bin.prepare_must_c --corpus_dir /data/MUST_C --tgt_langs de --output_dir data
+    python -m ctcot.bin.prepare_must_c --corpus_dir /data/MUST_C --tgt_langs de_es --output_dir data   # or "de es"
     python -m ctcot.bin.prepare_must_c --tgt_langs de_es --print_st_sets   # st.sh's set names, for run.sh to eval
 """
 import argparse

@@ -91,16 +91,19 @@ install_wheelhouse() {
   SECONDS=0
   if [ ! -x "${venv}/bin/python" ]; then
     log "Creating ${venv} (${python}'s packages visible)"
-    "${python}" -m venv "${venv}"
-    site=$("${venv}/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-    # After the venv's own site-packages: PYTHON's (site.addsitedir also reads their .pth files).
-    "${python}" -c 'import site; print("import site; " + "; ".join(f"site.addsitedir({p!r})" for p in
-      site.getsitepackages() + [site.getusersitepackages()]))' > "${site}/_ctcot_base_python.pth"
+    "${python}" -m venv --without-pip "${venv}"  # ensurepip may be missing (Debian's python3-venv); PYTHON's pip serves
   fi
   py="${venv}/bin/python"
+  site=$("${py}" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  # After the venv's own site-packages: PYTHON's (site.addsitedir also reads their .pth files).
+  "${python}" -c 'import site; print("import site; " + "; ".join(f"site.addsitedir({p!r})" for p in
+    site.getsitepackages()))' > "${site}/_ctcot_base_python.pth"
+  "${py}" -m pip --version >/dev/null 2>&1 || "${py}" -m ensurepip --default-pip >/dev/null \
+    || { log "No pip for ${py}: ${python} has none and ensurepip failed"; exit 1; }
   log "Installing $(find "${wheelhouse}" -maxdepth 1 -name '*.whl' | wc -l) wheels from ${wheelhouse} (offline, --no-deps)"
-  "${py}" -m pip install --quiet --disable-pip-version-check --no-index --no-deps --no-cache-dir "${wheelhouse}"/*.whl
-  if "${py}" -m pip show torchaudio >/dev/null 2>&1; then strip_torchaudio "${py}"; fi
+  "${py}" -m pip install --quiet --disable-pip-version-check --no-index --no-deps --no-cache-dir --ignore-installed \
+    "${wheelhouse}"/*.whl
+  if [ -d "${site}/torchaudio" ]; then strip_torchaudio "${py}"; fi  # only the venv's own, never PYTHON's
   "${py}" "${tools_dir}/wheelhouse.py" check "${wheelhouse}" || {
     log "${wheelhouse} and ${python} lack the packages above: add them (tools/make_wheelhouse.sh --have)"; exit 1; }
   if ! "${py}" -c "import espnet2.tasks.st, ctcot.task" > "${venv}/import_check.log" 2>&1; then
@@ -137,8 +140,8 @@ if [ -n "${wheelhouse}" ]; then
   install_wheelhouse
   exit 0
 fi
-if [ "${CTCOT_SKIP_SETUP:-0}" = 1 ] && [ -x "${venv}/bin/python" ]; then
-  log "CTCOT_SKIP_SETUP=1: using ${venv} as it is"
+if [ "${CTCOT_SKIP_SETUP:-0}" = 1 ]; then
+  log "CTCOT_SKIP_SETUP=1: the Python environment is used as it is"
   exit 0
 fi
 if ! ${force} && [ -f "${stamp}" ] && [ "$(cut -d' ' -f1 "${stamp}")" = wheelhouse ]; then

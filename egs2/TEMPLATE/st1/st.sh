@@ -798,7 +798,7 @@ if runs 12; then
             "${zero_shot_results[*]} ${curve_args[*]} ${own_text_args[*]}" \
             "$(cat "${zero_shot_dir}"/*/*/result.json 2>/dev/null | md5sum)")
         if is_done "${gap_dir}" "${sig}"; then
-            log "  ${gap_dir}/gap.json: done before"
+            log "  ${gap_dir}/gap.json${gap_own_text_dir:+ and ${gap_own_text_dir}/gap.json}: done before"
         else
             rm -rf "${gap_dir}" "${gap_own_text_dir}"  # no plots of an earlier run left beside the new ones
             # shellcheck disable=SC2086

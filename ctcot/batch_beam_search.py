@@ -439,9 +439,11 @@ def batch_beam_search(
     if model.training:
         raise InputError("the model must be in eval mode (dropout would change the scores)")
     if model.use_multidecoder or model.st_use_transducer_decoder:
-        raise NotImplementedError("only attention-decoder ST models (no multi-decoder, no transducer) are supported")
+        raise InputError("only attention-decoder ST models (no multi-decoder, no transducer) are supported "
+                         "by the batched decoding: decode it with --inference_batch_bins 0 (ESPnet's)")
     if not isinstance(model.decoder, BaseTransformerDecoder):
-        raise NotImplementedError(f"decoder {type(model.decoder).__name__} is not a BaseTransformerDecoder")
+        raise InputError(f"decoder {type(model.decoder).__name__} is not a BaseTransformerDecoder: decode it with "
+                         "--inference_batch_bins 0 (ESPnet's)")
     n_vocab = model.decoder.output_layer.out_features
     if not 0 < beam_size <= n_vocab:
         raise InputError(f"beam_size must be in [1, {n_vocab}], got {beam_size}")

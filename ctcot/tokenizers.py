@@ -25,6 +25,7 @@ import yaml
 from ctcot import ExternalProgramError, InputError
 from ctcot.data_dir import read_kv
 from ctcot.fileio import PathLike, atomic_write
+from ctcot.filtering import drop_ctc_infeasible
 
 __all__ = [
     "SPECIAL_FIRST", "SPECIAL_LAST", "LANG_TAG", "lang_tag", "lang_tags_of", "strip_lang_tag", "train_sentencepiece",
@@ -245,8 +246,6 @@ def prepare_tokens(setup: TokenSetup, train_dir: PathLike, valid_dir: PathLike, 
        files, without the utterances CTC cannot align to their frames after the subsampling of
        ``encoder_config``'s input layer (:func:`ctcot.filtering.drop_ctc_infeasible`).
     """
-    from ctcot.filtering import drop_ctc_infeasible  # (it imports this module)
-
     if setup.src_token_type == "phn":
         for data_dir in (train_dir, valid_dir, *test_dirs):
             phonemize_text_file(Path(data_dir) / setup.src_text_raw, Path(data_dir) / setup.src_text, setup.g2p_voice)

@@ -86,7 +86,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
         try:
             batched(args)
-        except (InputError, OSError, NotImplementedError) as error:
+        except (InputError, OSError) as error:
             logging.error("%s", error)
             return 1
         return 0

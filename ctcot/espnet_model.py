@@ -68,7 +68,55 @@ def encode_as_mt(frontend: AbsFrontend, encoder: AbsEncoder, src_text: torch.Ten
     return states, state_lengths
 
 
-class CTCOTModel(AbsESPnetModel):
+class SpeechFeaturesModel(AbsESPnetModel):
+    """The speech side's input shared by ctcot's pre-training models: frontend (or features from the
+    data loader), SpecAugment while training, normalisation; and the check of their values."""
+
+    def __init__(self, frontend: Optional[AbsFrontend], specaug: Optional[AbsSpecAug],
+                 normalize: Optional[AbsNormalize]):
+        super().__init__()
+        self.frontend = frontend
+        self.specaug = specaug
+        self.normalize = normalize
+
+    @staticmethod
+    def check_finite(speech: torch.Tensor, speech_lengths: torch.Tensor, utt_ids: Optional[List[str]]) -> None:
+        """Raise :class:`ctcot.InputError` naming the utterances whose real (B, L[, F]) input is not finite."""
+        bad_frames = ~torch.isfinite(speech)
+        bad_frames = bad_frames.flatten(2).any(dim=2) if speech.dim() > 2 else bad_frames  # (B, L)
+        valid = torch.arange(speech.size(1), device=speech.device) < speech_lengths.to(speech.device).unsqueeze(1)
+        bad_items = (bad_frames & valid).any(dim=1)  # (B,)
+        if bool(bad_items.any()):
+            items = bad_items.nonzero().flatten().tolist()
+            names = [utt_ids[i] for i in items] if utt_ids is not None else [f"batch item {i}" for i in items]
+            raise InputError(f"NaN or infinite input features in utterance(s) {', '.join(names)}: extract their "
+                             "features again (st.sh stage 3) or remove them; stage 4 refuses such features")
+
+    def features(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(B, L[, F]) input -> (B, T, F) features as the encoder takes them, and (B,) lengths."""
+        with torch.autocast(device_type=speech.device.type, enabled=False):
+            feats, feats_lengths = self._extract_feats(speech, speech_lengths)
+            if self.specaug is not None and self.training:
+                feats, feats_lengths = self.specaug(feats, feats_lengths)
+            if self.normalize is not None:
+                feats, feats_lengths = self.normalize(feats, feats_lengths)
+        return feats, feats_lengths
+
+    def collect_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
+    ) -> Dict[str, torch.Tensor]:
+        feats, feats_lengths = self._extract_feats(speech, speech_lengths)
+        return {"feats": feats, "feats_lengths": feats_lengths}
+
+    def _extract_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        speech = speech[:, : speech_lengths.max()]
+        if self.frontend is None:  # features from the data loader; copied, since
+            return speech.clone(), speech_lengths  # ESPnet's utterance_mvn works in place
+        return self.frontend(speech, speech_lengths)
+
+
+class CTCOTModel(SpeechFeaturesModel):
+
     """Speech encoder trained with CTC and OT towards a text encoder."""
 
     @typechecked
@@ -118,7 +166,7 @@ class CTCOTModel(AbsESPnetModel):
             report_cer, report_wer: Log the CTC greedy CER/WER on validation batches.
             sym_space, sym_blank: Symbols of the token list used by the error calculator.
         """
-        super().__init__()
+        super().__init__(frontend, specaug, normalize)
         if ctc_weight < 0 or ot_weight < 0 or ctc_weight + ot_weight == 0:
             raise InputError(f"need ctc_weight >= 0, ot_weight >= 0, not both 0; got {ctc_weight}, {ot_weight}")
         if ot_weight > 0:
@@ -130,9 +178,6 @@ class CTCOTModel(AbsESPnetModel):
                     f"encoder's ({encoder.output_size()}): the OT loss compares the two states directly")
         self.vocab_size = vocab_size
         self.token_list = list(token_list)
-        self.frontend = frontend
-        self.specaug = specaug
-        self.normalize = normalize
         self.encoder = encoder
         self.ctc = ctc
         self.text_frontend = text_frontend if ot_weight > 0 else None
@@ -172,15 +217,7 @@ class CTCOTModel(AbsESPnetModel):
             loss (scalar), stats, and the batch size as the weight.
         """
         batch_size = speech.size(0)
-        bad_frames = ~torch.isfinite(speech)
-        bad_frames = bad_frames.flatten(2).any(dim=2) if speech.dim() > 2 else bad_frames  # (B, L)
-        valid = torch.arange(speech.size(1), device=speech.device) < speech_lengths.to(speech.device).unsqueeze(1)
-        bad_items = (bad_frames & valid).any(dim=1)  # (B,)
-        if bool(bad_items.any()):
-            items = bad_items.nonzero().flatten().tolist()
-            names = [kwargs["utt_id"][i] for i in items] if "utt_id" in kwargs else [f"batch item {i}" for i in items]
-            raise InputError(f"NaN or infinite input features in utterance(s) {', '.join(names)}: extract their "
-                             "features again (st.sh stage 3) or remove them; stage 4 refuses such features")
+        self.check_finite(speech, speech_lengths, kwargs.get("utt_id"))
         src_text = src_text[:, : src_text_lengths.max()]
         encoder_out, encoder_out_lens = self.encode(speech, speech_lengths)
         num_tokens = src_text_lengths.sum().clamp(min=1).to(encoder_out.dtype)
@@ -226,12 +263,7 @@ class CTCOTModel(AbsESPnetModel):
 
     def encode(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Speech side: (B, L[, F]) -> final encoder states (B, S, D) and lengths (B,)."""
-        with torch.autocast(device_type=speech.device.type, enabled=False):
-            feats, feats_lengths = self._extract_feats(speech, speech_lengths)
-            if self.specaug is not None and self.training:
-                feats, feats_lengths = self.specaug(feats, feats_lengths)
-            if self.normalize is not None:
-                feats, feats_lengths = self.normalize(feats, feats_lengths)
+        feats, feats_lengths = self.features(speech, speech_lengths)
         encoder_out, encoder_out_lens, _ = self.encoder(feats, feats_lengths)
         return encoder_out, encoder_out_lens
 
@@ -251,18 +283,6 @@ class CTCOTModel(AbsESPnetModel):
         if self.text_encoder_detach:
             text_out = text_out.detach()
         return text_out, text_out_lens
-
-    def collect_feats(
-        self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
-    ) -> Dict[str, torch.Tensor]:
-        feats, feats_lengths = self._extract_feats(speech, speech_lengths)
-        return {"feats": feats, "feats_lengths": feats_lengths}
-
-    def _extract_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        speech = speech[:, : speech_lengths.max()]
-        if self.frontend is None:  # features from the data loader; copied, since
-            return speech.clone(), speech_lengths  # ESPnet's utterance_mvn works in place
-        return self.frontend(speech, speech_lengths)
 
 
 def _masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -70,6 +70,9 @@ class Pretraining(NamedTuple):
     ctc: bool = False  # a source CTC: multi-task ST's starts from it
     text_encoder: Tuple[Tuple[str, str], ...] = ()  # multi-task ST's text encoder, if it starts from here
     own_text_gap: bool = False  # stage 12 also measures the gap to its own text encoder (trained with it)
+    # The encoder is the whole ctc_compress stack (ctcot.compress_model), MT encoder included: stage 8's
+    # ST config takes it from the pre-training's config (ctcot.bin.st_config), and ctcot's ST task builds it.
+    compressed: bool = False
 
     @property
     def token_option_prefix(self) -> str:
@@ -91,6 +94,11 @@ PRETRAININGS: Dict[str, Pretraining] = {row.name: row for row in (
     # The text encoder fixed at the MT encoder's: ctc_ot's config, and no gap to its own text encoder (MT's).
     Pretraining("ctc_ot_frozen", _CTCOT, "pretrain_ctc_ot.yaml", "src_text", from_mt=_TEXT_ENCODER_FROM_MT,
                 model_conf=("text_encoder_freeze=true",), ctc=True, text_encoder=_MULTITASK_TEXT_ENCODER),
+    # CTC compression, then OT through the frozen MT encoder (ZeroSwot's method): the MT encoder is part
+    # of the encoder, so the zero-shot model and ST keep it.
+    Pretraining("ctc_compress_ot", _CTCOT, "pretrain_ctc_compress_ot.yaml", "src_text",
+                from_mt=(("frontend", "encoder.mt_frontend"), ("encoder", "encoder.mt_encoder")), ctc=True,
+                compressed=True),
 )}
 PRETRAINS = tuple(PRETRAININGS)
 # Pre-trainings with a text encoder, initialised from the MT encoder: stage 7 needs the MT model.
@@ -291,6 +299,9 @@ def recipe_settings(options: Mapping[str, str]) -> Dict[str, str]:
     check_pretrain(pretrain)
     if multitask:
         check_text_encoder_init(pretrain, text_encoder_init)
+        if PRETRAININGS[pretrain].compressed:
+            raise InputError(f"multi-task ST (--st_multitask true) is not built for --pretrain {pretrain}: its "
+                             "encoder ends with the MT encoder, which multi-task ST has as a separate text encoder")
     if options["src_token_type"] not in ("bpe", "phn"):
         raise InputError(f"--src_token_type {options['src_token_type']}: expected bpe or phn")
     check_options({name: options[name] for name in NUMBER_OPTIONS})
@@ -392,8 +403,12 @@ def recipe_settings(options: Mapping[str, str]) -> Dict[str, str]:
     # (two spaces after --init_param: the ST signatures of earlier versions)
     out["st_init_args"] = "--init_param  " + " ".join(st_init) if st_init else ""
     out["st_same_tokens"] = " ".join(same_tokens)
-    out["st_program"], out["st_task"] = (("ctcot.bin.st_train", "st_multitask") if multitask
+    out["st_program"], out["st_task"] = (("ctcot.bin.st_train", "st_multitask") if multitask or row.compressed
                                          else ("espnet2.bin.st_train", "st"))
+    # The config stage 8 trains with: the ST config, or (ctc_compress) a copy with the pre-training's
+    # encoder stack, written by stage 8 from st_config and the pre-training's config.
+    out["st_train_config"] = (_join(out["pretrain_exp"], PurePosixPath(out["st_config"]).name) if row.compressed
+                              else out["st_config"])
 
     # Stage 12: the gap to the MT encoder, and to the pre-training's own text encoder where it trains.
     out["gap_dir"] = _join(out["pretrain_exp"], gap_name(options["valid_set"]))

@@ -65,6 +65,8 @@ class BatchSpeech2Text:
         from espnet2.text.build_tokenizer import build_tokenizer
         from espnet2.text.token_id_converter import TokenIDConverter
 
+        import ctcot.compress_model  # noqa: F401  (ESPnet's ST task then builds the ctc_compress encoder)
+
         self.model, args = STTask.build_model_from_file(st_train_config, st_model_file, device)
         self.model.eval()
         self.device = device

@@ -4,11 +4,13 @@ Data names, as in ESPnet's ST task: ``speech`` (audio or features) and ``src_tex
 transcript). Options follow ESPnet's ASR task for the speech side (``--frontend``, ``--specaug``,
 ``--normalize``, ``--encoder`` with their ``*_conf``) and its MT task for the text side
 (``--text_frontend``, ``--text_encoder``); the losses are set in ``--model_conf``.
+With ``--encoder ctc_compress`` the model is :class:`ctcot.compress_model.CTCCompressOTModel`: CTC
+compression and OT through the frozen MT encoder, which ``encoder_conf`` describes (no text_* options).
 """
 from __future__ import annotations
 
 import argparse
-from typing import Callable, Collection, Dict, List, Optional, Tuple
+from typing import Callable, Collection, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -31,6 +33,8 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
 from typeguard import typechecked
 
+from ctcot import InputError
+from ctcot.compress_model import ENCODER_NAME, CompressedMTEncoder, CTCCompressOTModel
 from ctcot.espnet_model import CTCOTModel
 from ctcot.init_param import token_list_of
 from ctcot.trainer import EpochKeepingTrainer
@@ -140,11 +144,17 @@ class CTCOTTask(AbsTask):
 
     @classmethod
     @typechecked
-    def build_model(cls, args: argparse.Namespace) -> CTCOTModel:
+    def build_model(cls, args: argparse.Namespace) -> Union[CTCOTModel, CTCCompressOTModel]:
         token_list = token_list_of(args.src_token_list)
         args.src_token_list = token_list  # keep config.yaml self-contained, as ESPnet does
         vocab_size = len(token_list)
-        model_conf = {**get_default_kwargs(CTCOTModel), **args.model_conf}
+        model_class = CTCCompressOTModel if args.encoder == ENCODER_NAME else CTCOTModel
+        defaults = get_default_kwargs(model_class)
+        unknown = sorted(set(args.model_conf) - set(defaults) - set(get_default_kwargs(CTCOTModel)))
+        if unknown:
+            raise InputError(f"unknown model_conf key(s) {', '.join(unknown)} of {model_class.__name__}: "
+                             f"expected {', '.join(defaults)}")
+        model_conf = {**defaults, **{k: v for k, v in args.model_conf.items() if k in defaults}}
 
         if args.input_size is None:
             frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
@@ -156,6 +166,15 @@ class CTCOTTask(AbsTask):
                    if getattr(args, "specaug", None) is not None else None)
         normalize = (normalize_choices.get_class(args.normalize)(**args.normalize_conf)
                      if getattr(args, "normalize", None) is not None else None)
+        if model_class is CTCCompressOTModel:
+            # The stack holds its CTC and the MT model's encoder; config.yaml gets the size of its vocabulary.
+            args.encoder_conf = {"ctc_conf": args.ctc_conf, **args.encoder_conf, "vocab_size": vocab_size}
+            encoder = CompressedMTEncoder(input_size=input_size, **args.encoder_conf)
+            model = CTCCompressOTModel(vocab_size=vocab_size, token_list=token_list, frontend=frontend,
+                                       specaug=specaug, normalize=normalize, encoder=encoder, **model_conf)
+            if args.init is not None:
+                initialize(model, args.init)
+            return model
         encoder = encoder_choices.get_class(args.encoder)(input_size=input_size, **args.encoder_conf)
         ctc = CTC(odim=vocab_size, encoder_output_size=encoder.output_size(), **args.ctc_conf)
 

@@ -24,6 +24,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 import torch
 import yaml
 
+import ctcot.compress_model  # noqa: F401  (ESPnet's ST task then builds the ctc_compress encoder)
 from ctcot import InputError
 from ctcot.encoders import Encoder, detect_task, load_encoder
 from ctcot.fileio import PathLike, atomic_write

@@ -23,6 +23,7 @@ from typing import List, Optional
 
 import espnet2.bin.st_inference as espnet_st_inference
 
+import ctcot.compress_model  # noqa: F401  (ESPnet's ST task then builds the ctc_compress encoder)
 from ctcot import InputError
 from ctcot.bin import LOG_FORMAT
 

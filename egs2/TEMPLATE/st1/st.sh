@@ -55,7 +55,8 @@ mt_model=""          # An MT model trained elsewhere (e.g. ../../<corpus>/st1/ex
 mt_model_config=""   # Its config.yaml. Default: config.yaml beside --mt_model.
 
 # Speech pre-training (stage 7)
-pretrain=ctc_ot      # none, ce, ctc, ctc_ce, ctc_ot or ctc_ot_frozen (CTC+OT, text encoder fixed at MT's).
+pretrain=ctc_ot      # none, ce, ctc, ctc_ce, ctc_ot, ctc_ot_frozen (CTC+OT, text encoder fixed at MT's) or
+                     # ctc_compress_ot (CTC compression, OT through the frozen MT encoder; docs/compression.md).
 pretrain_config=""   # Default: ${conf_dir}/pretrain_${pretrain}.yaml (ctc_ot_frozen: pretrain_ctc_ot.yaml).
 pretrain_args=""     # Extra arguments of the training program.
 pretrain_tag=""      # Default: ${pretrain}.
@@ -96,8 +97,10 @@ Stages:
   6: MT pre-training (ESPnet MT task), if stage 7 or 8 uses it, and its BLEU on the test sets'
      gold source transcripts (beam search with the ST decoding config: the cascade's upper bound);
      nothing with --mt_model (an MT model from elsewhere)
-  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen (nothing with --pretrain_model)
+  7: speech pre-training: --pretrain none|ce|ctc|ctc_ce|ctc_ot|ctc_ot_frozen|ctc_compress_ot (nothing with
+     --pretrain_model)
   8: ST training (ESPnet ST task; multi-task with --st_multitask true), initialised from stages 6 and 7
+     (ctc_compress_ot: its whole encoder stack, MT encoder included, in <pretrain experiment>/<ST config>)
   9: decoding of the test sets (ESPnet's beam search, in utterance batches; averaged checkpoint)
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
   11: packing of the ST model (ESPnet's packer)
@@ -642,9 +645,12 @@ if runs 8; then
             --valid_data_path_and_name_and_type ${valid_dir}/${src_text},src_text,text
             --train_shape_file ${train_dir}/src_text_shape.${src_unit} --valid_shape_file ${valid_dir}/src_text_shape.${src_unit}"
     fi
+    if [ "${st_train_config}" != "${st_config}" ]; then  # the pre-training's encoder stack in the ST config
+        ${python} -m ctcot.bin.st_config "${st_config}" "${pretrain_model_config}" "${st_train_config}" || exit 1
+    fi
     # The model's options (config, tokens, data), shared by the check and the training.
     # shellcheck disable=SC2206,SC2207  # word splitting of option strings intended
-    st_options=(--config "${st_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt"
+    st_options=(--config "${st_train_config}" ${src_token_args} --token_type bpe --token_list "${tgt_tokendir}/tokens.txt"
         --bpemodel "${tgt_bpemodel}" $(feats_args "${train_dir}" "${valid_dir}")
         --train_data_path_and_name_and_type "${train_dir}/${tgt_text},text,text"
         --valid_data_path_and_name_and_type "${valid_dir}/${tgt_text},text,text"

@@ -55,8 +55,7 @@ mt_model=""          # An MT model trained elsewhere (e.g. ../../<corpus>/st1/ex
 mt_model_config=""   # Its config.yaml. Default: config.yaml beside --mt_model.
 
 # Speech pre-training (stage 7)
-pretrain=ctc_ot      # none, ce, ctc, ctc_ce, ctc_ot, ctc_ot_frozen (CTC+OT, text encoder fixed at MT's) or
-                     # ctc_compress_ot (CTC compression, OT through the frozen MT encoder; docs/compression.md).
+pretrain=ctc_ot      # none, ce, ctc, ctc_ce, ctc_ot, ctc_ot_frozen (MT text encoder) or ctc_compress_ot (stage 7).
 pretrain_config=""   # Default: ${conf_dir}/pretrain_${pretrain}.yaml (ctc_ot_frozen: pretrain_ctc_ot.yaml).
 pretrain_args=""     # Extra arguments of the training program.
 pretrain_tag=""      # Default: ${pretrain}.

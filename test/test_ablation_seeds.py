@@ -1,10 +1,13 @@
 """Pre-training seeds in the ablation (--pretrain_seeds): the plan, and the zero-shot and cascade report."""
 import json
+import statistics
 from pathlib import Path
 
 import pytest
+from scipy import stats
 
 from ctcot.ablation import Variant, plan_jobs, pretrain_tags, st_pretrain_tag
+from ctcot.ablation_report import collect_pretrain_runs, write_summary, zero_shot_significance, zero_shot_summary
 from ctcot.recipe import stage_number
 
 DATA = Path(__file__).parent / "data"
@@ -91,3 +94,190 @@ def test_pretraining_seed_tags_and_bad_counts():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="pretrain_seeds must be a whole number of at least 1"):
             plan_jobs([Variant("ctc", True)], [1], pretrain_seeds=bad)
+
+
+# --- the zero-shot and cascade report ---------------------------------------------------------------
+
+ZERO_SHOT = {"ctc_ot": [10.0, 11.0, 12.5], "ctc_compress_ot": [12.0, 13.0, 13.5]}
+CASCADE = {"ctc_ot": [9.0, 9.5, 11.0], "ctc_compress_ot": [8.0, 9.0, 9.25]}
+CTC_ERROR = {"ctc_ot": [0.2, 0.22, 0.19], "ctc_compress_ot": [0.3, 0.25, 0.26]}
+
+
+def write_json(path: Path, value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value))
+
+
+def write_pretrain_run(expdir: Path, tag: str, test_set: str, zero_shot=None, cascade=None, error_rate=None):
+    """What stage 12 writes in exp/pretrain_<tag>: the zero-shot ST's and the cascade's result.json (chrF
+    2 x BLEU), the cascade's ctc_error.json."""
+    exp = expdir / f"pretrain_{tag}"
+    for name, bleu in (("zero_shot", zero_shot), ("cascade", cascade)):
+        if bleu is not None:
+            write_json(exp / name / "decode_decode_st" / test_set / "result.json",
+                       dict(bleu=bleu, chrf=2 * bleu, ter=70.0, num_sentences=100))
+    if error_rate is not None:
+        write_json(exp / "cascade" / test_set / "ctc_error.json",
+                   dict(error_rate=error_rate, substitutions=1, deletions=2, insertions=0, reference_tokens=10))
+
+
+def fake_three_seed_tree(expdir: Path, cascade: bool = True):
+    for pretrain in ZERO_SHOT:
+        for k in (1, 2, 3):
+            write_pretrain_run(expdir, f"{pretrain}_pseed{k}", "test", ZERO_SHOT[pretrain][k - 1],
+                               CASCADE[pretrain][k - 1] if cascade else None,
+                               CTC_ERROR[pretrain][k - 1] if cascade else None)
+        write_pretrain_run(expdir, f"{pretrain}_pseed1", "dev", 99.0, 99.0, 0.9)  # another set: ignored
+    write_pretrain_run(expdir, "ctc_ot", "test", 50.0, 50.0, 0.5)  # the run of one pre-training seed: not these
+
+
+def welch(a, b):
+    return stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+
+
+def test_zero_shot_and_cascade_over_pretraining_seeds(tmp_path):
+    expdir = tmp_path / "exp"
+    fake_three_seed_tree(expdir)
+    pretrains = ["ctc_ot", "ctc_compress_ot"]
+    runs = collect_pretrain_runs(expdir, ["none", *pretrains], 3, "test")
+    assert [(r["tag"], r["pretrain_seed"]) for r in runs] == [
+        (f"{p}_pseed{k}", k) for p in pretrains for k in (1, 2, 3)]
+    assert runs[1]["zero_shot_bleu"] == 11.0 and runs[1]["cascade_chrf"] == 19.0 and runs[1]["ctc_error_rate"] == 0.22
+    assert runs[1]["zero_shot_result"].endswith("pretrain_ctc_ot_pseed2/zero_shot/decode_decode_st/test/result.json")
+
+    rows = {r["pretrain"]: r for r in zero_shot_summary(runs, pretrains)}
+    for pretrain in pretrains:
+        row = rows[pretrain]
+        assert row["zero_shot_tags"] == row["cascade_tags"] == [f"{pretrain}_pseed{k}" for k in (1, 2, 3)]
+        assert row["zero_shot_bleu_mean"] == pytest.approx(statistics.fmean(ZERO_SHOT[pretrain]))
+        assert row["zero_shot_bleu_std"] == pytest.approx(statistics.stdev(ZERO_SHOT[pretrain]))
+        assert row["cascade_bleu_mean"] == pytest.approx(statistics.fmean(CASCADE[pretrain]))
+        assert row["cascade_chrf_std"] == pytest.approx(2 * statistics.stdev(CASCADE[pretrain]))
+        ratio = statistics.fmean(ZERO_SHOT[pretrain]) / statistics.fmean(CASCADE[pretrain])
+        assert row["ratio"] == pytest.approx(ratio)
+        assert row["ctc_error_rate_mean"] == pytest.approx(statistics.fmean(CTC_ERROR[pretrain]))
+
+    tests = {(t["claim"], t["metric"]): t for t in zero_shot_significance(runs, pretrains)}
+    assert set(tests) == {(c, m) for c in ("ctc_ot: zero-shot > cascade", "ctc_compress_ot: zero-shot > cascade",
+                                           "ctc_compress_ot > ctc_ot, zero-shot") for m in ("bleu", "chrf")}
+    for claim, a, b in (("ctc_ot: zero-shot > cascade", ZERO_SHOT["ctc_ot"], CASCADE["ctc_ot"]),
+                        ("ctc_compress_ot: zero-shot > cascade", ZERO_SHOT["ctc_compress_ot"],
+                         CASCADE["ctc_compress_ot"]),
+                        ("ctc_compress_ot > ctc_ot, zero-shot", ZERO_SHOT["ctc_compress_ot"], ZERO_SHOT["ctc_ot"])):
+        for metric, scale in (("bleu", 1), ("chrf", 2)):
+            test, expected = tests[(claim, metric)], welch([scale * x for x in a], [scale * x for x in b])
+            assert test["skipped"] is None and test["seeds"] == [3, 3]
+            assert test["p"] == pytest.approx(expected.pvalue) and test["t"] == pytest.approx(expected.statistic)
+            assert test["df"] == pytest.approx(expected.df)
+            assert test["difference"] == pytest.approx(scale * (statistics.fmean(a) - statistics.fmean(b)))
+    assert tests[("ctc_compress_ot > ctc_ot, zero-shot", "bleu")]["groups"] == [
+        "ctc_compress_ot zero-shot", "ctc_ot zero-shot"]
+    # The other direction is the same test: p and 1 - p.
+    reverse = welch(CASCADE["ctc_ot"], ZERO_SHOT["ctc_ot"]).pvalue
+    assert tests[("ctc_ot: zero-shot > cascade", "bleu")]["p"] == pytest.approx(1 - reverse)
+
+
+def with_ctc_compress_ot(monkeypatch):
+    """ctc_compress_ot among the pre-trainings (a row of ctcot.recipe.PRETRAININGS)."""
+    import ctcot.bin.ablation
+    import ctcot.recipe
+
+    pretrains = tuple(dict.fromkeys((*ctcot.recipe.PRETRAINS, "ctc_compress_ot")))
+    monkeypatch.setattr(ctcot.recipe, "PRETRAINS", pretrains)
+    monkeypatch.setattr(ctcot.bin.ablation, "PRETRAINS", pretrains)
+
+
+def test_results_md_and_json_with_three_pretraining_seeds(tmp_path, monkeypatch):
+    with_ctc_compress_ot(monkeypatch)
+    expdir = tmp_path / "exp"
+    fake_three_seed_tree(expdir)
+    for k, (sinkhorn, bleu) in enumerate(((1.0, 10.0), (2.0, 11.0), (4.5, 12.5)), 1):  # ctc_ot's gap.json
+        write_json(expdir / f"pretrain_ctc_ot_pseed{k}" / "modality_gap_dev" / "gap.json",
+                   dict(sinkhorn=sinkhorn, cosine_margin=0.1 * k, linear_cka=None, retrieval_top1=0.5,
+                        zero_shot=dict(test=dict(bleu=bleu, chrf=2 * bleu))))
+    variants = [Variant("ctc_ot", True), Variant("ctc_compress_ot", True)]
+    text = write_summary(tmp_path / "out", expdir, variants, [1, 2, 3], "test", "dev", pretrain_seeds=3).read_text()
+    assert "Each pre-training ran 3 times" in text
+    # The main table: means over the pre-training runs.
+    row = next(line for line in text.splitlines() if line.startswith("| ctc_ot |"))
+    assert row.endswith("| 0 | 11.17 | 2.500 | 0.200 | – | 0.500 |")
+    assert "## Zero-shot and cascade" in text
+    assert ("| pre-training | runs (zero-shot/cascade) | zero-shot BLEU (test) | cascade BLEU (test) | "
+            "zero-shot / cascade | CTC error rate (%) |") in text
+    zs, cascade, error = ZERO_SHOT["ctc_compress_ot"], CASCADE["ctc_compress_ot"], CTC_ERROR["ctc_compress_ot"]
+    assert (f"| ctc_compress_ot | 3/3 | {statistics.fmean(zs):.2f} ± {statistics.stdev(zs):.2f} | "
+            f"{statistics.fmean(cascade):.2f} ± {statistics.stdev(cascade):.2f} | "
+            f"{statistics.fmean(zs) / statistics.fmean(cascade):.2f} | "
+            f"{100 * statistics.fmean(error):.2f} ± {100 * statistics.stdev(error):.2f} |") in text
+    p = welch(ZERO_SHOT["ctc_compress_ot"], ZERO_SHOT["ctc_ot"]).pvalue
+    assert "| ctc_compress_ot > ctc_ot, zero-shot | BLEU | 12.83 | 11.17 | +1.67 |" in text
+    assert f"| {p:.3g}{' *' if p < 0.05 else ''} | 3/3 |" in text
+    summary = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert summary["pretrain_seeds"] == 3 and len(summary["pretrain_runs"]) == 6
+    assert sorted(summary["gaps"]) == ["ctc_ot_pseed1", "ctc_ot_pseed2", "ctc_ot_pseed3"]  # each run's
+    assert [r["pretrain"] for r in summary["zero_shot_cascade"]] == ["ctc_ot", "ctc_compress_ot"]
+    tests = {(t["claim"], t["metric"]): t for t in summary["zero_shot_significance"]}
+    assert tests[("ctc_compress_ot > ctc_ot, zero-shot", "bleu")]["p"] == pytest.approx(p)
+    assert tests[("ctc_ot: zero-shot > cascade", "chrf")]["p"] == pytest.approx(
+        welch([2 * x for x in ZERO_SHOT["ctc_ot"]], [2 * x for x in CASCADE["ctc_ot"]]).pvalue)
+
+
+def test_without_a_cascade_only_the_zero_shot(tmp_path, monkeypatch):
+    with_ctc_compress_ot(monkeypatch)
+    expdir = tmp_path / "exp"
+    fake_three_seed_tree(expdir, cascade=False)
+    variants = [Variant("ctc_ot", False), Variant("ctc_compress_ot", False)]
+    text = write_summary(tmp_path / "out", expdir, variants, [1], "test", "dev", pretrain_seeds=3).read_text()
+    assert "| ctc_ot | 3/0 | 11.17 ± 1.26 | – | – | – |" in text
+    assert "| ctc_compress_ot | – | – | 0 | 12.83 | – | – | – | – |" in text  # no gap.json: the result.json's
+    summary = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {t["claim"] for t in summary["zero_shot_significance"]} == {"ctc_compress_ot > ctc_ot, zero-shot"}
+    assert all(r["cascade_bleu"] is None and r["ctc_error_rate"] is None for r in summary["pretrain_runs"])
+    # One pre-training seed (the default): its one run each; the test is kept, skipped.
+    text = write_summary(tmp_path / "out1", expdir, variants, [1], "test", "dev").read_text()
+    assert "| ctc_ot | 1/1 | 50.00 ± 0.00 | 50.00 ± 0.00 | 1.00 | 50.00 ± 0.00 |" in text
+    assert "| ctc_compress_ot |" not in text.split("## Zero-shot and cascade")[1].split("Welch")[0]
+    tests = json.loads((tmp_path / "out1" / "results.json").read_text())["zero_shot_significance"]
+    assert [(t["claim"], t["skipped"]) for t in tests] == [
+        ("ctc_ot: zero-shot > cascade", "fewer than 2 pre-training seeds (ctc_ot zero-shot: 1, ctc_ot cascade: 1)")] * 2
+    # No pre-training run has a result: no section.
+    text = write_summary(tmp_path / "out2", tmp_path / "empty", variants, [1], "test", "dev").read_text()
+    assert "Zero-shot and cascade" not in text
+
+
+def test_several_zero_shot_decodings_must_be_chosen(tmp_path):
+    expdir = tmp_path / "exp"
+    write_pretrain_run(expdir, "ctc", "test", 5.0)
+    write_json(expdir / "pretrain_ctc/zero_shot/decode_other/test/result.json", dict(bleu=6.0, chrf=1.0))
+    with pytest.raises(ValueError, match="choose one with --zero_shot_decode_dir"):
+        collect_pretrain_runs(expdir, ["ctc"], 1, "test")
+    assert collect_pretrain_runs(expdir, ["ctc"], 1, "test", "decode_other")[0]["zero_shot_bleu"] == 6.0
+
+
+def test_the_cli_plans_pretraining_seeds_and_takes_any_pretraining(tmp_path, monkeypatch, capsys):
+    from ctcot.bin.ablation import get_parser, main
+
+    with_ctc_compress_ot(monkeypatch)
+    help_text = get_parser().format_help()
+    assert "--pretrain_seeds" in help_text and "--pretrain_args" in help_text and "ctc_compress_ot" in help_text
+    monkeypatch.chdir(tmp_path)
+    run_sh = tmp_path / "run.sh"
+    run_sh.write_text("#!/usr/bin/env bash\n"
+                      "if [[ \" $* \" == *' --print_sets true '* ]]; then\n"
+                      "  printf 'train_set=train\\nvalid_set=dev\\ntest_sets=test\\nexpdir=exp\\n'; exit 0\nfi\n"
+                      f"echo \"$*\" >> {tmp_path}/calls\n")
+    run_sh.chmod(0o755)
+    common = ["--run_sh", str(run_sh), "--pretrains", "ctc_ot", "ctc_compress_ot", "--mt_decoder_init", "true",
+              "--seeds", "1", "2"]
+    assert main([*common, "--pretrain_seeds", "0"]) == 2
+    assert main([*common, "--pretrain_seeds", "2", "--pretrain_args", "--max_epoch 4"]) == 0
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert len(calls) == 1 + 4 + 4 + 4
+    assert sum("--pretrain ctc_compress_ot --pretrain_tag ctc_compress_ot_pseed2 --pretrain_args --max_epoch 4 "
+               "--seed 2" in c for c in calls) == 1
+    st = [c for c in calls if "--st_tag ctc_compress_ot_mtdec_seed2 " in c]
+    assert len(st) == 1 and "--pretrain_tag ctc_compress_ot_pseed2 " in st[0]
+    fake_three_seed_tree(tmp_path / "exp")
+    capsys.readouterr()
+    assert main([*common, "--pretrain_seeds", "3", "--summarize_only"]) == 0
+    assert "| ctc_compress_ot > ctc_ot, zero-shot | BLEU |" in capsys.readouterr().out

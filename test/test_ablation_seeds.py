@@ -281,3 +281,27 @@ def test_the_cli_plans_pretraining_seeds_and_takes_any_pretraining(tmp_path, mon
     capsys.readouterr()
     assert main([*common, "--pretrain_seeds", "3", "--summarize_only"]) == 0
     assert "| ctc_compress_ot > ctc_ot, zero-shot | BLEU |" in capsys.readouterr().out
+
+
+def test_st_sh_finds_each_pretraining_run_from_the_planned_options():
+    """What st.sh derives (ctcot.recipe.recipe_settings) from each job's options: the pre-training run's
+    experiment, its model (what ST starts from), its zero-shot and gap directories; ST tags unchanged."""
+    from test_recipe_rules import settings
+
+    jobs = {j.name: j for j in plan_jobs([Variant("ctc_ot", True)], [4, 8], pretrain_seeds=2)}
+
+    def derived(job):
+        pairs = zip(job.args[::2], job.args[1::2])
+        return settings(**{name[2:]: value for name, value in pairs if name[2:] not in ("stage", "stop_stage")})
+
+    pretrain = derived(jobs["pretrain_ctc_ot_pseed2"])
+    assert pretrain["pretrain_exp"] == "exp/pretrain_ctc_ot_pseed2"
+    gap = derived(jobs["gap_ctc_ot_pseed2"])
+    assert gap["zero_shot_dir"] == "exp/pretrain_ctc_ot_pseed2/zero_shot"
+    assert gap["gap_dir"].startswith("exp/pretrain_ctc_ot_pseed2/modality_gap_")
+    st = derived(jobs["st_ctc_ot_mtdec_seed8"])
+    assert st["st_exp"] == "exp/st_ctc_ot_mtdec_seed8" and st["pretrain_exp"] == "exp/pretrain_ctc_ot_pseed2"
+    assert "exp/pretrain_ctc_ot_pseed2/valid.loss.ave.pth:encoder:encoder" in st["st_init_params"]
+    # One pre-training seed: the experiments of before.
+    jobs = {j.name: j for j in plan_jobs([Variant("ctc_ot", True)], [4])}
+    assert derived(jobs["st_ctc_ot_mtdec_seed4"])["pretrain_exp"] == "exp/pretrain_ctc_ot"

@@ -8,15 +8,22 @@ CTC+OT also improves multi-task ST (source CTC and MT auxiliary losses, ``st.sh 
 (stages named as in :data:`ctcot.recipe.STAGES`):
 
 - ``shared``: the stages from ``data`` to ``mt`` once (data, features, tokenizers, MT);
-- ``pretrain_<type>``: the ``pretrain`` stage once per pre-training, then ``gap_<type>``: the
+- ``pretrain_<tag>``: the ``pretrain`` stage once per pre-training run, then ``gap_<tag>``: the
   ``gap`` stage (the zero-shot swap of its encoder with the MT decoder, the modality gap of its
-  encoder to the MT encoder, and the gap curves over its epochs, ``--gap_curves true``);
+  encoder to the MT encoder, and the gap curves over its epochs, ``--gap_curves true``), into
+  ``exp/pretrain_<tag>`` (``run.sh --pretrain_tag <tag>``);
 - ``st_<variant>_seed<n>``: ``st_train`` to ``st_score`` (ST training, decoding, scoring) per
   variant and seed, into ``exp/st_<variant>_seed<n>``, with ``--seed <n>`` added to the ST
   training options.
 
 The seeds vary ST training (the initialisation of what is not pre-trained, batch order,
-dropout, SpecAugment); MT and pre-training are shared by every seed. Every variant gets the same
+dropout, SpecAugment); MT is shared by every seed. Pre-training seeds (``pretrain_seeds``,
+:func:`pretrain_tags`): with 1 (the default), each pre-training runs once, tagged with its name
+(``exp/pretrain_<type>``, ESPnet's default seed), and every ST seed starts from it. With N > 1,
+each pre-training runs N times, tagged ``<type>_pseed<k>`` (k = 1..N, ``--pretrain_args "--seed
+<k>"``), each followed by its own gap job; the i-th ST seed (in the order given) starts from
+pre-training seed ((i − 1) mod N) + 1 (``--pretrain_tag``; its ST tag stays ``<variant>_seed<n>``),
+so every pre-training run is used when there are at least N ST seeds. Every variant gets the same
 ST configuration, hence the same budget. :func:`run_jobs` runs the jobs in dependency order,
 several at a time, each logging to its own file; ``st.sh`` skips finished stages, so an
 interrupted ablation is resumed by running it again. ``summarize`` and
@@ -41,7 +48,10 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from ctcot import InputError
 from ctcot.recipe import check_pretrain, default_st_tag, needs_mt, shell_bool, stage_number
 
-__all__ = ["Variant", "Job", "plan_jobs", "run_jobs", "recipe_sets", "held_locks"]
+__all__ = ["Variant", "Job", "pretrain_tags", "st_pretrain_tag", "plan_jobs", "run_jobs", "recipe_sets",
+           "held_locks"]
+
+PRETRAIN_SEED_SUFFIX = "_pseed"  # <type>_pseed<k>: the k-th of several runs of a pre-training
 
 
 @dataclass(frozen=True)
@@ -89,17 +99,42 @@ def _stages(first: str, last: Optional[str] = None) -> List[str]:
     return ["--stage", str(stage_number(first)), "--stop_stage", str(stage_number(last or first))]
 
 
-def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = "", gap: bool = True) -> List[Job]:
+def _check_pretrain_seeds(pretrain_seeds: int) -> None:
+    if isinstance(pretrain_seeds, bool) or not isinstance(pretrain_seeds, int) or pretrain_seeds < 1:
+        raise InputError(f"pretrain_seeds must be a whole number of at least 1, got {pretrain_seeds!r}")
+
+
+def pretrain_tags(pretrain: str, pretrain_seeds: int = 1) -> List[str]:
+    """The pre-training runs (st.sh's ``--pretrain_tag``, ``exp/pretrain_<tag>``) of ``pretrain``:
+    ``[pretrain]`` with one pre-training seed, else ``<pretrain>_pseed<k>`` for k = 1..pretrain_seeds."""
+    _check_pretrain_seeds(pretrain_seeds)
+    if pretrain_seeds == 1:
+        return [pretrain]
+    return [f"{pretrain}{PRETRAIN_SEED_SUFFIX}{k}" for k in range(1, pretrain_seeds + 1)]
+
+
+def st_pretrain_tag(pretrain: str, seed_index: int, pretrain_seeds: int = 1) -> str:
+    """The pre-training run that the ST run of the ``seed_index``-th seed (0-based, in the order the
+    seeds were given) starts from: pre-training seed ``seed_index mod pretrain_seeds + 1``."""
+    return pretrain_tags(pretrain, pretrain_seeds)[seed_index % pretrain_seeds]
+
+
+def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = "", gap: bool = True,
+              pretrain_seeds: int = 1, pretrain_args: str = "") -> List[Job]:
     """The ``run.sh`` calls of an ablation, in a good order to run them.
 
     ST jobs come seed by seed (every variant's first seed before any second seed), so a
-    partial run already compares every variant.
+    partial run already compares every variant; pre-training runs likewise come seed by seed.
 
     Args:
         variants: The ST systems to train.
         seeds: ST training seeds.
         st_args: Extra options of ESPnet's ST training, for every variant (e.g. ``--max_epoch 5``).
-        gap: Whether to run stage 12 (zero-shot swap, modality gap, gap curves) for each pre-training.
+        gap: Whether to run stage 12 (zero-shot swap, modality gap, gap curves) for each pre-training run.
+        pretrain_seeds: Runs of each pre-training (:func:`pretrain_tags`); the ST run of the i-th seed
+            starts from run ``(i − 1) mod pretrain_seeds + 1``.
+        pretrain_args: Extra options of the pre-training program, for every pre-training run (with
+            several pre-training seeds, ``--seed <k>`` is added to them).
 
     Returns:
         The jobs; each one's ``after`` names jobs earlier in the list.
@@ -110,25 +145,38 @@ def plan_jobs(variants: Sequence[Variant], seeds: Sequence[int], st_args: str = 
         check_pretrain(variant.pretrain)
     if len(set(seeds)) != len(seeds):
         raise InputError(f"seeds must be distinct, got {list(seeds)}")
+    _check_pretrain_seeds(pretrain_seeds)
     use_mt = any(needs_mt(v.pretrain, v.mt_decoder, v.multitask) for v in variants)
     # Stages up to MT's under options that make it train the MT model when any variant uses it.
     shared = [*_stages("data", "mt"), "--pretrain", "ctc_ot" if use_mt else "none",
               "--st_init_decoder_from_mt", shell_bool(use_mt)]
     jobs = [Job("shared", shared)]
     pretrains = [p for p in dict.fromkeys(v.pretrain for v in variants) if p != "none"]
-    for pretrain in pretrains:
-        jobs.append(Job(f"pretrain_{pretrain}",
-                        [*_stages("pretrain"), "--pretrain", pretrain], ("shared",)))
+
+    def tag_options(tag: str, pretrain: str) -> List[str]:  # with one pre-training seed, today's calls
+        return [] if tag == pretrain else ["--pretrain_tag", tag]
+
+    runs = [(pretrain, pretrain_tags(pretrain, pretrain_seeds)[k], k) for k in range(pretrain_seeds)
+            for pretrain in pretrains]
+    for pretrain, tag, k in runs:
+        options = f"{pretrain_args} --seed {k + 1}".strip() if pretrain_seeds > 1 else pretrain_args
+        jobs.append(Job(f"pretrain_{tag}",
+                        [*_stages("pretrain"), "--pretrain", pretrain, *tag_options(tag, pretrain),
+                         *(["--pretrain_args", options] if options else [])], ("shared",)))
     # The gap analysis needs the MT model: with no variant using it, stage 6 has not made one.
-    for pretrain in pretrains if use_mt and gap else []:
-        jobs.append(Job(f"gap_{pretrain}", [*_stages("gap"), "--pretrain", pretrain, "--gap_curves", "true"],
-                        (f"pretrain_{pretrain}",)))
-    for seed in seeds:
+    for pretrain, tag, _ in runs if use_mt and gap else []:
+        jobs.append(Job(f"gap_{tag}", [*_stages("gap"), "--pretrain", pretrain, *tag_options(tag, pretrain),
+                                       "--gap_curves", "true"], (f"pretrain_{tag}",)))
+    for index, seed in enumerate(seeds):
         for variant in variants:
-            after = ("shared",) if variant.pretrain == "none" else ("shared", f"pretrain_{variant.pretrain}")
+            if variant.pretrain == "none":
+                after, tag_args = ("shared",), []
+            else:
+                tag = st_pretrain_tag(variant.pretrain, index, pretrain_seeds)
+                after, tag_args = ("shared", f"pretrain_{tag}"), tag_options(tag, variant.pretrain)
             options = f"{st_args} --seed {seed}".strip()
             jobs.append(Job(f"st_{variant.st_tag(seed)}",
-                            [*_stages("st_train", "st_score"), "--pretrain", variant.pretrain,
+                            [*_stages("st_train", "st_score"), "--pretrain", variant.pretrain, *tag_args,
                              "--st_init_decoder_from_mt", shell_bool(variant.mt_decoder),
                              "--st_multitask", shell_bool(variant.multitask),
                              "--st_tag", variant.st_tag(seed), "--st_args", options],

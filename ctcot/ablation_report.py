@@ -5,7 +5,14 @@ seeds (:func:`significance`), its Figure 5 (gains over CE, with confidence inter
 (:func:`write_summary`).
 
 Where the runs wrote is :mod:`ctcot.recipe`'s naming: ``<expdir>/st_<variant>_seed<n>/decode_*/<test
-set>/result.json`` and ``<expdir>/pretrain_<type>/modality_gap_<valid set>[_own_text]/``.
+set>/result.json`` and, for each pre-training run ``<tag>`` (:func:`ctcot.ablation.pretrain_tags`),
+``<expdir>/pretrain_<tag>/modality_gap_<valid set>[_own_text]/``, its zero-shot ST's
+``<expdir>/pretrain_<tag>/zero_shot/decode_<decode config>/<test set>/result.json`` and its cascade's
+``<expdir>/pretrain_<tag>/cascade/decode_<decode config>/<test set>/result.json`` with
+``<expdir>/pretrain_<tag>/cascade/<test set>/ctc_error.json``. Those of all pre-training seeds are
+collected (:func:`collect_pretrain_runs`), tabulated (:func:`zero_shot_summary`) and compared with
+Welch's t-test over pre-training seeds (:func:`zero_shot_significance`): the zero-shot ST against the
+cascade of the same speech encoder, and ctc_compress_ot's zero-shot ST against ctc_ot's.
 """
 from __future__ import annotations
 
@@ -15,13 +22,14 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ctcot import InputError
-from ctcot.ablation import Variant
+from ctcot.ablation import Variant, pretrain_tags
 from ctcot.fileio import atomic_write
-from ctcot.recipe import PRETRAINS, decoding_name, experiment_name, gap_name, shell_bool
+from ctcot.recipe import PRETRAINS, ZERO_SHOT_NAME, decoding_name, experiment_name, gap_name, shell_bool
 
-__all__ = ["SETTING_NAMES", "GAP_FIGURES", "ANY_DECODING", "collect_runs", "missing_results", "read_gaps",
-           "read_curves", "summarize", "welch_contrast", "significance", "significance_markdown", "figure5",
-           "plot_figure5", "figure5_markdown", "write_summary"]
+__all__ = ["SETTING_NAMES", "GAP_FIGURES", "ANY_DECODING", "CASCADE_NAME", "collect_runs", "missing_results",
+           "read_gaps", "read_curves", "summarize", "welch_contrast", "significance", "significance_markdown",
+           "figure5", "plot_figure5", "figure5_markdown", "collect_pretrain_runs", "zero_shot_summary",
+           "zero_shot_significance", "zero_shot_markdown", "write_summary"]
 
 # The ST settings a variant trains in, (MT-initialised decoder, multi-task): their names in tables.
 SETTING_NAMES = {(False, False): "random dec.", (True, False): "MT dec.",
@@ -31,15 +39,22 @@ SETTING_NAMES = {(False, False): "random dec.", (True, False): "MT dec.",
 GAP_FIGURES = (("sinkhorn", "Sinkhorn ↓"), ("cosine_margin", "cos margin ↑"),
                ("linear_cka", "CKA ↑"), ("retrieval_top1", "R@1 ↑"))
 ANY_DECODING = decoding_name("*", "*")  # a glob of every decoding of an ST experiment
+# The cascade (greedy CTC transcripts translated by the MT model) in a pre-training's experiment, as
+# st.sh's stage 12 names it: <pretrain exp>/cascade/decode_<decode config>/<set>/result.json, beside the
+# zero-shot ST's (ZERO_SHOT_NAME), and <pretrain exp>/cascade/<set>/ctc_error.json.
+CASCADE_NAME = "cascade"
+ANY_ZERO_SHOT_DECODING = "decode_*"  # a glob of every decoding of the zero-shot ST or the cascade
+# The claim about the compressed CTC+OT pre-training: its zero-shot ST beats CTC+OT's.
+COMPRESS_CLAIM = ("ctc_compress_ot", "ctc_ot")
 
 
 def _st_exp(expdir: Path, variant: Variant, seed: int) -> Path:
     return expdir / experiment_name("st", variant.st_tag(seed))
 
 
-def _only(paths: List[Path], what: str) -> Optional[Path]:
+def _only(paths: List[Path], what: str, option: str = "--decode_dir") -> Optional[Path]:
     if len(paths) > 1:
-        raise InputError(f"several {what}: {', '.join(map(str, paths))}; choose one with --decode_dir")
+        raise InputError(f"several {what}: {', '.join(map(str, paths))}; choose one with {option}")
     return paths[0] if paths else None
 
 
@@ -97,6 +112,30 @@ def read_gaps(expdir: Path, pretrains: Sequence[str], valid_set: str, own_text: 
         if path.is_file():
             gaps[pretrain] = json.loads(path.read_text(encoding="utf-8"))
     return gaps
+
+
+def _pooled_gaps(gaps: Mapping[str, Mapping], pretrains: Sequence[str], pretrain_seeds: int) -> Dict[str, Dict]:
+    """Each pre-training's gap figures from :func:`read_gaps` of its runs (by tag): its run's gap.json with
+    one pre-training seed; with several, the mean over its runs of each figure the tables show
+    (:data:`GAP_FIGURES`, ``retrieval_chance_top1``, each test set's zero-shot BLEU) and ``runs``."""
+    pooled = {}
+    for pretrain in pretrains:
+        mine = [gaps[tag] for tag in pretrain_tags(pretrain, pretrain_seeds) if tag in gaps]
+        if not mine:
+            continue
+        if pretrain_seeds == 1:
+            pooled[pretrain] = dict(mine[0])
+            continue
+        row: Dict = {}
+        for key in [key for key, _ in GAP_FIGURES] + ["retrieval_chance_top1"]:
+            values = _values(mine, key)
+            row[key] = statistics.fmean(values) if values else None
+        sets = sorted({name for gap in mine for name in (gap.get("zero_shot") or {})})
+        row["zero_shot"] = {name: dict(bleu=statistics.fmean(
+            gap["zero_shot"][name]["bleu"] for gap in mine if name in (gap.get("zero_shot") or {}))) for name in sets}
+        row["runs"] = len(mine)
+        pooled[pretrain] = row
+    return pooled
 
 
 def _mean_std(values: List[float]) -> Tuple[float, float]:
@@ -195,36 +234,39 @@ def significance(runs: Sequence[Mapping], variants: Sequence[Variant],
         group), ``mean_a``, ``mean_b`` (the two means; for the contrast, the two MT-decoder gains),
         ``difference``, ``se``, ``t``, ``df``, ``p`` (None when skipped) and ``skipped`` (None or why).
     """
-    from scipy import stats
-
     values: Dict[Variant, List[Mapping]] = {}
     for run in runs:
         values.setdefault(Variant.of(run), []).append(run)
-    results = []
-    for claim, groups in _comparisons(variants):
-        for metric in metrics:
-            data = [[r[metric] for r in values.get(g, [])] for g in groups]
-            row: Dict = dict(claim=claim, metric=metric, groups=[g.tag for g in groups],
-                             seeds=[len(d) for d in data], mean_a=None, mean_b=None, difference=None,
-                             se=None, t=None, df=None, p=None, skipped=None)
-            few = [f"{g.tag}: {len(d)}" for g, d in zip(groups, data) if len(d) < 2]
-            if few:
-                row["skipped"] = "fewer than 2 seeds (" + ", ".join(few) + ")"
-            elif all(statistics.variance(d) == 0 for d in data):
-                row["skipped"] = "no variance over seeds"
-            elif len(groups) == 2:
-                test = stats.ttest_ind(data[0], data[1], equal_var=False, alternative="greater")
-                a, b = statistics.fmean(data[0]), statistics.fmean(data[1])
-                se = sum(statistics.variance(d) / len(d) for d in data) ** 0.5
-                row.update(mean_a=a, mean_b=b, difference=a - b, se=se, t=float(test.statistic),
-                           df=float(test.df), p=float(test.pvalue))
-            else:  # the gain of X minus the gain of CE
-                means = [statistics.fmean(d) for d in data]
-                test = welch_contrast(data, (1, -1, -1, 1))
-                row.update(mean_a=means[0] - means[1], mean_b=means[2] - means[3], difference=test["estimate"],
-                           se=test["se"], t=test["t"], df=test["df"], p=test["p"])
-            results.append(row)
-    return results
+    return [_welch_row(claim, metric, [g.tag for g in groups], [[r[metric] for r in values.get(g, [])] for g in groups])
+            for claim, groups in _comparisons(variants) for metric in metrics]
+
+
+def _welch_row(claim: str, metric: str, names: Sequence[str], data: Sequence[Sequence[float]],
+               unit: str = "seeds") -> Dict:
+    """One row of :func:`significance`: Welch's t-test of ``mean(A) > mean(B)`` for two groups, of
+    ``(mean(A) − mean(B)) − (mean(C) − mean(D))`` > 0 for four, or why it was skipped (a group of fewer
+    than 2 values, or no variance in any)."""
+    from scipy import stats
+
+    row: Dict = dict(claim=claim, metric=metric, groups=list(names), seeds=[len(d) for d in data], mean_a=None,
+                     mean_b=None, difference=None, se=None, t=None, df=None, p=None, skipped=None)
+    few = [f"{name}: {len(d)}" for name, d in zip(names, data) if len(d) < 2]
+    if few:
+        row["skipped"] = f"fewer than 2 {unit} (" + ", ".join(few) + ")"
+    elif all(statistics.variance(d) == 0 for d in data):
+        row["skipped"] = f"no variance over {unit}"
+    elif len(data) == 2:
+        test = stats.ttest_ind(data[0], data[1], equal_var=False, alternative="greater")
+        a, b = statistics.fmean(data[0]), statistics.fmean(data[1])
+        se = sum(statistics.variance(d) / len(d) for d in data) ** 0.5
+        row.update(mean_a=a, mean_b=b, difference=a - b, se=se, t=float(test.statistic),
+                   df=float(test.df), p=float(test.pvalue))
+    else:  # the gain of X minus the gain of CE
+        means = [statistics.fmean(d) for d in data]
+        test = welch_contrast(data, (1, -1, -1, 1))
+        row.update(mean_a=means[0] - means[1], mean_b=means[2] - means[3], difference=test["estimate"],
+                   se=test["se"], t=test["t"], df=test["df"], p=test["p"])
+    return row
 
 
 def figure5(runs: Sequence[Mapping], variants: Sequence[Variant], metric: str = "bleu",
@@ -317,6 +359,131 @@ def figure5_markdown(points: Sequence[Mapping]) -> str:
     return "\n".join(lines)
 
 
+def _read_json(path: Path) -> Dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InputError(f"{path} is not JSON: {err}") from None
+
+
+def collect_pretrain_runs(expdir: Path, pretrains: Sequence[str], pretrain_seeds: int, test_set: str,
+                          decode_dir: str = ANY_ZERO_SHOT_DECODING) -> List[Dict]:
+    """The zero-shot ST and the cascade of every pre-training run (each pre-training seed) on ``test_set``.
+
+    Reads, for each tag of :func:`ctcot.ablation.pretrain_tags`, ``exp/pretrain_<tag>/zero_shot/<decode_dir>/
+    <test_set>/result.json``, ``exp/pretrain_<tag>/cascade/<decode_dir>/<test_set>/result.json`` and
+    ``exp/pretrain_<tag>/cascade/<test_set>/ctc_error.json``; ``decode_dir`` is a glob that must match at
+    most one decoding of each.
+
+    Returns:
+        One dict per pre-training run with any of them: ``pretrain``, ``pretrain_seed`` (k of
+        ``<pretrain>_pseed<k>``; None with one pre-training seed), ``tag``, ``zero_shot_bleu``,
+        ``zero_shot_chrf``, ``zero_shot_result`` (the file), ``cascade_bleu``, ``cascade_chrf``,
+        ``cascade_result``, ``ctc_error_rate`` (a fraction); None for what it does not have.
+    """
+    runs = []
+    for pretrain in pretrains:
+        if pretrain == "none":
+            continue
+        for k, tag in enumerate(pretrain_tags(pretrain, pretrain_seeds), 1):
+            exp = expdir / experiment_name("pretrain", tag)
+            run: Dict = dict(pretrain=pretrain, pretrain_seed=k if pretrain_seeds > 1 else None, tag=tag)
+            for key, name in (("zero_shot", ZERO_SHOT_NAME), ("cascade", CASCADE_NAME)):
+                path = _only(sorted((exp / name).glob(f"{decode_dir}/{test_set}/result.json")),
+                             f"results of {test_set} in {exp / name}", "--zero_shot_decode_dir")
+                result = _read_json(path) if path is not None else {}
+                run.update({f"{key}_bleu": result.get("bleu"), f"{key}_chrf": result.get("chrf"),
+                            f"{key}_result": None if path is None else str(path)})
+            error = exp / CASCADE_NAME / test_set / "ctc_error.json"
+            run["ctc_error_rate"] = _read_json(error).get("error_rate") if error.is_file() else None
+            if any(run[k] is not None for k in ("zero_shot_bleu", "cascade_bleu", "ctc_error_rate")):
+                runs.append(run)
+    return runs
+
+
+def _values(runs: Sequence[Mapping], key: str) -> List[float]:
+    return [r[key] for r in runs if r.get(key) is not None]
+
+
+def zero_shot_summary(pretrain_runs: Sequence[Mapping], pretrains: Sequence[str]) -> List[Dict]:
+    """Mean and sample standard deviation over pre-training seeds of the zero-shot ST's and the cascade's
+    BLEU and chrF, and of the cascade's CTC error rate, per pre-training.
+
+    Returns:
+        One dict per pre-training with runs, in ``pretrains`` order: ``pretrain``, ``zero_shot_tags`` and
+        ``cascade_tags`` (the runs with a result), ``<what>_runs``, ``<what>_mean`` and ``<what>_std`` for
+        ``zero_shot_bleu``, ``zero_shot_chrf``, ``cascade_bleu``, ``cascade_chrf`` and ``ctc_error_rate``
+        (mean and std None without values), and ``ratio``: mean zero-shot BLEU / mean cascade BLEU (None
+        without both, or with a cascade BLEU of 0).
+    """
+    rows = []
+    for pretrain in pretrains:
+        mine = [r for r in pretrain_runs if r["pretrain"] == pretrain]
+        if not mine:
+            continue
+        row: Dict = dict(pretrain=pretrain, zero_shot_tags=[r["tag"] for r in mine if r["zero_shot_bleu"] is not None],
+                         cascade_tags=[r["tag"] for r in mine if r["cascade_bleu"] is not None])
+        for key in ("zero_shot_bleu", "zero_shot_chrf", "cascade_bleu", "cascade_chrf", "ctc_error_rate"):
+            values = _values(mine, key)
+            row[f"{key}_runs"] = values
+            row[f"{key}_mean"], row[f"{key}_std"] = _mean_std(values) if values else (None, None)
+        zero_shot, cascade = row["zero_shot_bleu_mean"], row["cascade_bleu_mean"]
+        row["ratio"] = zero_shot / cascade if zero_shot is not None and cascade else None
+        rows.append(row)
+    return rows
+
+
+def zero_shot_significance(pretrain_runs: Sequence[Mapping], pretrains: Sequence[str],
+                           metrics: Sequence[str] = ("bleu", "chrf")) -> List[Dict]:
+    """Welch's t-tests over pre-training seeds, one-sided, in :func:`significance`'s format.
+
+    - ``<pretrain>: zero-shot > cascade``, for each pre-training with a zero-shot and a cascade result:
+      A is the zero-shot ST (the speech encoder with the MT decoder), B the cascade (its greedy CTC
+      transcripts translated by the MT model). The alternative is what zero-shot methods such as
+      ZeroSwot aim at: the zero-shot ST is better. A p near 1 says the reverse (its p is 1 − p).
+      Both come from the same pre-training runs, but are tested as two independent groups.
+    - ``ctc_compress_ot > ctc_ot, zero-shot``, when both pre-trainings have zero-shot results.
+
+    A test with a group of fewer than 2 runs is kept with ``skipped`` saying why; ``seeds`` counts the
+    pre-training runs of each group.
+    """
+    by_pretrain: Dict[str, List[Mapping]] = {}
+    for run in pretrain_runs:
+        by_pretrain.setdefault(run["pretrain"], []).append(run)
+    claims = []
+    for pretrain in pretrains:
+        mine = by_pretrain.get(pretrain, [])
+        if _values(mine, "zero_shot_bleu") and _values(mine, "cascade_bleu"):
+            claims.append((f"{pretrain}: zero-shot > cascade", [f"{pretrain} zero-shot", f"{pretrain} cascade"],
+                           [(mine, "zero_shot"), (mine, "cascade")]))
+    a, b = COMPRESS_CLAIM
+    if a in pretrains and b in pretrains and all(_values(by_pretrain.get(p, []), "zero_shot_bleu") for p in (a, b)):
+        claims.append((f"{a} > {b}, zero-shot", [f"{a} zero-shot", f"{b} zero-shot"],
+                       [(by_pretrain[a], "zero_shot"), (by_pretrain[b], "zero_shot")]))
+    return [_welch_row(claim, metric, names, [_values(runs, f"{key}_{metric}") for runs, key in groups],
+                       unit="pre-training seeds")
+            for claim, names, groups in claims for metric in metrics]
+
+
+def _mean_std_cell(mean: Optional[float], std: Optional[float], scale: float = 1.0) -> str:
+    return "–" if mean is None else f"{scale * mean:.2f} ± {scale * std:.2f}"
+
+
+def zero_shot_markdown(rows: Sequence[Mapping], test_set: str) -> str:
+    """The table of :func:`zero_shot_summary`: one line per pre-training."""
+    header = ["pre-training", "runs (zero-shot/cascade)", f"zero-shot BLEU ({test_set})", f"cascade BLEU ({test_set})",
+              "zero-shot / cascade", "CTC error rate (%)"]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for row in rows:
+        cells = [row["pretrain"], f"{len(row['zero_shot_tags'])}/{len(row['cascade_tags'])}",
+                 _mean_std_cell(row["zero_shot_bleu_mean"], row["zero_shot_bleu_std"]),
+                 _mean_std_cell(row["cascade_bleu_mean"], row["cascade_bleu_std"]),
+                 _number(row["ratio"], ".2f"),
+                 _mean_std_cell(row["ctc_error_rate_mean"], row["ctc_error_rate_std"], 100.0)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def read_curves(expdir: Path, pretrains: Sequence[str], valid_set: str) -> Dict[str, List[Dict]]:
     """The gap curves (stage 12's ``curves.tsv``) of each pre-training that has them."""
     from ctcot.gap_curves import read_curve
@@ -365,9 +532,10 @@ def _zero_shot_cell(gap: Optional[Mapping], test_set: str) -> str:
 
 
 def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrains: Sequence[str],
-                   settings: Sequence[Tuple[bool, bool]], test_set: str) -> str:
+                   settings: Sequence[Tuple[bool, bool]], test_set: str,
+                   zero_shot: Optional[Mapping[str, float]] = None) -> str:
     """One line per pre-training: BLEU and chrF (mean ± std) per ST setting (:data:`SETTING_NAMES`),
-    zero-shot BLEU and gap figures."""
+    zero-shot BLEU (from ``zero_shot``, pre-training -> BLEU, else the gap figures') and gap figures."""
     by_key = {Variant.of(r): r for r in rows}
     header = ["pre-training"]
     header += [f"BLEU, {SETTING_NAMES[s]}" for s in settings] + [f"chrF, {SETTING_NAMES[s]}" for s in settings]
@@ -379,7 +547,8 @@ def table_markdown(rows: Sequence[Mapping], gaps: Mapping[str, Mapping], pretrai
         cells += [_cell(by_key.get(Variant(pretrain, *s)), "chrf") for s in settings]
         counts = {len(by_key[Variant(pretrain, *s)]["seeds"]) for s in settings if Variant(pretrain, *s) in by_key}
         cells.append("/".join(str(c) for c in sorted(counts)) or "0")
-        cells.append(_zero_shot_cell(gaps.get(pretrain), test_set))
+        bleu = (zero_shot or {}).get(pretrain)
+        cells.append(_zero_shot_cell(gaps.get(pretrain), test_set) if bleu is None else f"{bleu:.2f}")
         cells += [_gap_cell(gaps.get(pretrain), key) for key, _ in GAP_FIGURES]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -426,11 +595,16 @@ def plot_bars(rows: Sequence[Mapping], pretrains: Sequence[str], settings: Seque
 
 
 def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], seeds: Sequence[int],
-                  test_set: str, valid_set: str = "dev", command: str = "", decode_dir: str = ANY_DECODING) -> Path:
+                  test_set: str, valid_set: str = "dev", command: str = "", decode_dir: str = ANY_DECODING,
+                  pretrain_seeds: int = 1, zero_shot_decode_dir: str = ANY_ZERO_SHOT_DECODING) -> Path:
     """Write ``RESULTS.md``, ``results.json``, ``runs.tsv``, ``bleu_chrf.png``, ``figure5.png`` and (where
     stage 12 drew them) ``gap_curves.png`` / ``gap_curves.tsv`` into ``output_dir``.
 
-    Uses whatever runs have finished, so it can be called while the ablation goes on.
+    Uses whatever runs have finished, so it can be called while the ablation goes on. With several
+    pre-training seeds (``pretrain_seeds``, :func:`ctcot.ablation.pretrain_tags`), the main table's
+    zero-shot and gap figures are means over a pre-training's runs; ``results.json`` keeps each run's
+    (``gaps``, ``own_text_gaps``, ``curves`` by tag, and ``pretrain_runs``), with the zero-shot and
+    cascade table (``zero_shot_cascade``) and its tests (``zero_shot_significance``).
 
     Returns:
         The path of ``RESULTS.md``.
@@ -440,8 +614,13 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
     runs = collect_runs(expdir, variants, seeds, test_set, decode_dir)
     rows = summarize(runs, variants)
     pretrained = [p for p in pretrains if p != "none"]
-    gaps = read_gaps(expdir, pretrained, valid_set)
-    own_text_gaps = read_gaps(expdir, pretrained, valid_set, own_text=True)
+    tags = [tag for p in pretrained for tag in pretrain_tags(p, pretrain_seeds)]
+    run_gaps = read_gaps(expdir, tags, valid_set)
+    run_own_text_gaps = read_gaps(expdir, tags, valid_set, own_text=True)
+    gaps = _pooled_gaps(run_gaps, pretrained, pretrain_seeds)
+    own_text_gaps = _pooled_gaps(run_own_text_gaps, pretrained, pretrain_seeds)
+    pretrain_runs = collect_pretrain_runs(expdir, pretrained, pretrain_seeds, test_set, zero_shot_decode_dir)
+    zero_shot_rows = zero_shot_summary(pretrain_runs, pretrained)
     output_dir.mkdir(parents=True, exist_ok=True)
     expected = len(variants) * len(seeds)
     lines = [f"# Ablation: ST from each pre-training, {test_set}", ""]
@@ -452,8 +631,15 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
               f"The gap figures (stage 12: the pre-trained speech encoder against the MT encoder on {valid_set}) "
               "do not depend on the ST seed: Sinkhorn divergence (lower: closer), cosine of mean-pooled "
               "states of the same utterance minus that of different ones, linear CKA, speech-to-text "
-              "retrieval accuracy (top 1).", "",
-              table_markdown(rows, gaps, pretrains, settings, test_set), ""]
+              "retrieval accuracy (top 1).", ""]
+    if pretrain_seeds > 1:
+        lines += [f"Each pre-training ran {pretrain_seeds} times (pre-training seeds 1 to {pretrain_seeds}, "
+                  "exp/pretrain_<type>_pseed<k>); the ST run of the i-th ST seed starts from pre-training seed "
+                  f"(i − 1) mod {pretrain_seeds} + 1. The zero-shot BLEU and gap figures here are means over a "
+                  "pre-training's runs.", ""]
+    zero_shot_means = {r["pretrain"]: r["zero_shot_bleu_mean"] for r in zero_shot_rows
+                       if r["zero_shot_bleu_mean"] is not None}
+    lines += [table_markdown(rows, gaps, pretrains, settings, test_set, zero_shot_means), ""]
     missing = missing_results(expdir, variants, seeds, test_set, decode_dir)
     if missing:
         lines += [f"**{len(missing)} ST run(s) finished without a result of {test_set}** (not in the table):", "",
@@ -476,7 +662,22 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
                   "BLEU of each variant minus that of CE pre-training with a random ST decoder (the paper's "
                   "Figure 5), mean over seeds, with a 95% Welch confidence interval.", "",
                   figure5_markdown(points), "", "![Figure 5](figure5.png)", ""]
-    curves = read_curves(expdir, pretrained, valid_set)
+    zero_shot_tests = zero_shot_significance(pretrain_runs, pretrained)
+    if zero_shot_rows:
+        lines += ["## Zero-shot and cascade", "",
+                  f"Each pre-training run's speech encoder on {test_set}, with no ST training: the zero-shot ST "
+                  "(the encoder with the MT decoder, stage 12) and the cascade (its greedy CTC transcripts "
+                  "translated by the MT model). BLEU: mean ± sample standard deviation over the pre-training runs "
+                  "(pre-training seeds); zero-shot / cascade: the ratio of the mean BLEUs; CTC error rate: the "
+                  "token error rate of the cascade's transcripts.", "",
+                  zero_shot_markdown(zero_shot_rows, test_set), ""]
+        if zero_shot_tests:
+            lines += ["Welch's t-test over pre-training seeds, one-sided: \"zero-shot > cascade\" tests whether the "
+                      "zero-shot ST beats the cascade of the same encoder (what zero-shot methods aim at; a p near 1 "
+                      "says the cascade is better, with one-sided p 1 − p); the two groups come from the same runs "
+                      "but are tested as independent. p < 0.05 marked (*); seeds: pre-training runs per group.", "",
+                      significance_markdown(zero_shot_tests), ""]
+    curves = read_curves(expdir, tags, valid_set)
     if curves:
         from ctcot.gap_curves import CURVE_FIGURES, plot_curves, tsv_cell
 
@@ -502,7 +703,9 @@ def write_summary(output_dir: Path, expdir: Path, variants: Sequence[Variant], s
     atomic_write(results_md, ("\n".join(lines)).encode("utf-8"))
     atomic_write(output_dir / "results.json", (json.dumps(
         dict(command=command, test_set=test_set, valid_set=valid_set, seeds=list(seeds), summary=rows, runs=runs,
-             gaps=gaps, own_text_gaps=own_text_gaps, significance=tests, figure5=points, curves=curves),
+             gaps=run_gaps, own_text_gaps=run_own_text_gaps, significance=tests, figure5=points, curves=curves,
+             pretrain_seeds=pretrain_seeds, pretrain_runs=pretrain_runs, zero_shot_cascade=zero_shot_rows,
+             zero_shot_significance=zero_shot_tests),
         indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     tsv = ["pretrain\tmt_decoder\tmultitask\tseed\tbleu\tchrf\tter\tresult"]
     tsv += [f"{r['pretrain']}\t{shell_bool(r['mt_decoder'])}\t{shell_bool(r['multitask'])}\t{r['seed']}\t"

@@ -10,6 +10,11 @@ Trains ST from each of --pretrains, with a random and an MT-initialised decoder
 (--mt_decoder_init), vanilla or multi-task (--multitask), once per seed, sharing data, features,
 tokenizers, MT and pre-training. The paper's multi-task comparison:
     python -m ctcot.bin.ablation --pretrains none ctc ctc_ot --mt_decoder_init true --multitask false true
+Pre-training seeds: with --pretrain_seeds N > 1, each pre-training runs N times (exp/pretrain_<type>_pseed<k>,
+its training's --seed k), each with its stage 12 (zero-shot ST, cascade, modality gap), and the ST run of
+the i-th seed given starts from pre-training seed (i - 1) mod N + 1; the zero-shot and cascade figures
+are then tested over pre-training seeds (give --pretrain_seeds again with --summarize_only), e.g.
+    python -m ctcot.bin.ablation --pretrains ctc_ot ctc_compress_ot --mt_decoder_init true --pretrain_seeds 3
 Options after "--" go to every run.sh call (give them again with --summarize_only): the data
 sets come from run.sh with them (st.sh --print_sets), so recipes that name their own sets
 (MuST-C's tst-COMMON.en-de) are tabulated on their first test set, or on --test_set. Writes
@@ -54,8 +59,15 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip_gap", action="store_true",
                         help="leave out stage 12 (zero-shot swap, modality gap, gap curves) of the pre-trainings")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="ST training seeds (default: 1 2 3)")
+    parser.add_argument("--pretrain_seeds", type=int, default=1,
+                        help="runs of each pre-training, with seeds 1..N (exp/pretrain_<type>_pseed<k>); the i-th ST "
+                             "seed starts from pre-training seed (i-1) mod N + 1 (default: 1, one pre-training, "
+                             "exp/pretrain_<type>, for every ST seed)")
     parser.add_argument("--st_args", default="",
                         help="extra options of ESPnet's ST training for every run, e.g. '--max_epoch 5'")
+    parser.add_argument("--pretrain_args", default="",
+                        help="extra options of the pre-training program for every pre-training run, e.g. "
+                             "'--max_epoch 5' (with --pretrain_seeds N > 1, '--seed <k>' is added)")
     parser.add_argument("--parallel", "--jobs", type=int, default=1, help="run.sh calls at once (default: 1)")
     parser.add_argument("--threads_per_job", type=int, default=0,
                         help="OMP_NUM_THREADS and decoding jobs of each call (default: CPU cores / --parallel)")
@@ -64,6 +76,9 @@ def get_parser() -> argparse.ArgumentParser:
                         help="the test set of the table, one of the recipe's test sets (default: its first)")
     parser.add_argument("--decode_dir", default="decode_*",
                         help="the decoding of each ST run to read, a glob that must match one (default: %(default)s)")
+    parser.add_argument("--zero_shot_decode_dir", default="decode_*",
+                        help="the decoding of each pre-training run's zero-shot ST and cascade to read, a glob that "
+                             "must match one (default: %(default)s)")
     parser.add_argument("--output_dir", default=None, help="where the table goes (default: <expdir>/ablation)")
     parser.add_argument("--summarize_only", action="store_true", help="only write the table of finished runs")
     parser.add_argument("run_sh_args", nargs="*", help="options for every run.sh call (after '--')")
@@ -76,6 +91,9 @@ def main(cmd: Optional[List[str]] = None) -> int:
     setup_logging()
     if args.parallel < 1:
         logging.error("--parallel must be at least 1")
+        return 2
+    if args.pretrain_seeds < 1:
+        logging.error("--pretrain_seeds must be at least 1")
         return 2
     expdir = Path(args.expdir)
     output_dir = Path(args.output_dir) if args.output_dir else expdir / "ablation"
@@ -100,22 +118,24 @@ def main(cmd: Optional[List[str]] = None) -> int:
 
         def summarize() -> Path:
             return write_summary(output_dir, expdir, variants, args.seeds, test_set, sets["valid_set"], command,
-                                 args.decode_dir)
+                                 args.decode_dir, args.pretrain_seeds, args.zero_shot_decode_dir)
 
         if not args.summarize_only:
-            jobs = plan_jobs(variants, args.seeds, args.st_args, gap=not args.skip_gap)
+            jobs = plan_jobs(variants, args.seeds, args.st_args, gap=not args.skip_gap,
+                             pretrain_seeds=args.pretrain_seeds, pretrain_args=args.pretrain_args)
             for lock, holder in held_locks([expdir / ".locks", Path("data") / ".locks"]):
                 logging.warning("%s is held by %s: jobs that write it will fail until that process ends",
                                 lock, holder or "a process")
-            logging.info("%d jobs (%d ST runs), %d at a time, %d thread(s) each; logs in %s",
-                         len(jobs), len(variants) * len(args.seeds), args.parallel, threads, output_dir / "logs")
+            logging.info("%d jobs (%d pre-training runs, %d ST runs), %d at a time, %d thread(s) each; logs in %s",
+                         len(jobs), sum(j.name.startswith("pretrain_") for j in jobs), len(variants) * len(args.seeds),
+                         args.parallel, threads, output_dir / "logs")
             count = {"n": 0}
 
             def on_done(job, status, seconds):
                 count["n"] += 1
                 logging.info("[%d/%d] %s %s in %dm%02ds", count["n"], len(jobs), job.name, status,
                              seconds // 60, seconds % 60)
-                if job.variant is not None and status == "done":
+                if (job.variant is not None or job.name.startswith("gap_")) and status == "done":
                     summarize()
 
             status = run_jobs(jobs, run_sh, output_dir / "logs", args.parallel, env, on_done)

@@ -15,7 +15,12 @@ Models, built from the paper's configs in ``egs2/must_c/st1/conf/<conf>/`` (or `
           encoder's states (medium);
 - ctc:    ``pretrain_ctc.yaml`` via ``CTCOTTask``: the same speech encoder and CTC, no text side;
 - st:     ``train_st.yaml`` via ESPnet's ``espnet2.tasks.st.STTask``: the same speech encoder and a
-          6-layer attention decoder over the target vocabulary (label-smoothed cross-entropy).
+          6-layer attention decoder over the target vocabulary (label-smoothed cross-entropy);
+- ctc_compress_ot: ``pretrain_ctc_compress_ot.yaml`` via ``CTCOTTask``: the same speech encoder and CTC,
+          CTC compression, an adapter, the frozen MT encoder over the compressed speech and over the
+          transcript, 1 x Sinkhorn divergence between the two (``ctcot.compress_model``). Untrained, its
+          CTC's greedy labels change almost every frame, so the MT encoder sees about one vector per
+          encoder frame (F/4), not one per token (N) as after training: an upper bound of its cost.
 
 All see the same synthetic batch: B utterances of F 80-dim fbank frames (full length, no padding),
 source token sequences of length N over a ``--src_vocab`` vocabulary and target sequences of length
@@ -70,7 +75,8 @@ from ctcot.ot import sinkhorn_divergence
 from ctcot.task import CTCOTTask
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"ctc_ot": "pretrain_ctc_ot.yaml", "ctc": "pretrain_ctc.yaml", "st": "train_st.yaml"}
+CONFIGS = {"ctc_ot": "pretrain_ctc_ot.yaml", "ctc": "pretrain_ctc.yaml", "st": "train_st.yaml",
+           "ctc_compress_ot": "pretrain_ctc_compress_ot.yaml"}
 FEAT_DIM = 80
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -250,12 +256,13 @@ def main():
         value = results[name][key] / (results[reference][key] if reference else scale)
         return f"{value:{fmt}}"
 
-    print(f"{'model':<9} {'params M':>9} {'utts/s':>8} {'step ms':>9} {'/ctc':>7} {'/st':>7} "
+    print(f"{'model':<15} {'params M':>9} {'utts/s':>8} {'step ms':>9} {'/ctc':>7} {'/st':>7} {'/ctc_ot':>7} "
           f"{'peak MB':>9} {'/ctc':>7} {'/st':>7}")
     for name in results:
-        print(f"{name:<9} {column(name, 'params', scale=1e6, fmt='.1f'):>9} {column(name, 'utts_per_s', fmt='.1f'):>8} "
-              f"{column(name, 'step_ms'):>9} "
+        print(f"{name:<15} {column(name, 'params', scale=1e6, fmt='.1f'):>9} "
+              f"{column(name, 'utts_per_s', fmt='.1f'):>8} {column(name, 'step_ms'):>9} "
               f"{column(name, 'step_ms', 'ctc', fmt='.3f'):>7} {column(name, 'step_ms', 'st', fmt='.3f'):>7} "
+              f"{column(name, 'step_ms', 'ctc_ot', fmt='.3f'):>7} "
               f"{column(name, 'peak_mb'):>9} {column(name, 'peak_mb', 'ctc', fmt='.3f'):>7} "
               f"{column(name, 'peak_mb', 'st', fmt='.3f'):>7}")
     if args.json:

@@ -1,5 +1,6 @@
 """ctcot.compress_model: the compressed speech takes the place of the MT model's token embeddings; the
 text side is ESPnet's MT encoder; the loss, the freeze, the zero-shot swap and stage 8's ST config."""
+import kaldiio
 import pytest
 import torch
 import yaml
@@ -168,3 +169,23 @@ def test_st_config_takes_the_budget_of_st_and_the_encoder_of_the_pretraining(tmp
     assert yaml.safe_load(out.read_text())["encoder_conf"]["freeze_mt_encoder"] is True
     assert st_config_main([str(tmp_path / "st.yaml"), str(tmp_path / "st.yaml"), str(tmp_path / "bad.yaml")]) == 1
     assert not (tmp_path / "bad.yaml").exists()
+
+
+def test_compression_figure_draws_one_utterance(tiny_models, compress_pretrain, tmp_path):
+    from ctcot.bin.compression_figure import main as figure_main
+    from ctcot.compression_figure import compress_utterance
+    from ctcot.encoders import load_encoder
+
+    directory, output = compress_pretrain, tmp_path / "compression.png"
+    common = ["--config", str(directory / "config.yaml"), "--model_file", str(directory / "model.pth"),
+              "--data_dir", str(tiny_models["data"]), "--src_text", "text.words"]
+    assert figure_main([*common, "--utt", "utt03", "--output", str(output)]) == 0
+    assert output.stat().st_size > 10_000
+    view = compress_utterance(load_encoder(directory / "config.yaml", directory / "model.pth", "ctcot"),
+                              kaldiio.load_scp(str(tiny_models["data"] / "feats.scp"))["utt03"])
+    assert len(view.units) == len(view.vectors) and len(view.labels) == ((len(view.features) - 1) // 2 - 1) // 2
+    assert figure_main([*common, "--utt", "nope", "--output", str(tmp_path / "x.png")]) == 1
+    # CTC+OT is not a ctc_compress_ot pre-training
+    assert figure_main(["--config", str(tiny_models["ctcot"] / "config.yaml"), "--model_file",
+                        str(tiny_models["ctcot"] / "model.pth"), "--data_dir", str(tiny_models["data"]),
+                        "--output", str(tmp_path / "y.png")]) == 1

@@ -742,3 +742,29 @@ def failing_with(recipe: Path, env, *args: str) -> str:
     result = run(recipe, *args, check=False, env=env)
     assert result.returncode != 0 and "Successfully finished" not in result.stdout
     return result.stdout + result.stderr
+
+
+def test_ctc_compress_ot_pretrains_translates_zero_shot_and_fine_tunes(recipe):
+    """--pretrain ctc_compress_ot on the full run's data and MT model: the MT encoder inside the stack
+    starts from the MT model's and, frozen, ends there; the zero-shot model and the fine-tuned ST model
+    are decoded and scored; the cascade runs beside the zero-shot model."""
+    out = run(recipe, *FULL, "--pretrain", "ctc_compress_ot", "--stage", "7").stdout
+    exp = recipe / "exp/pretrain_ctc_compress_ot"
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    assert config["init_param"] == ["exp/mt_train_mt/valid.acc.ave.pth:frontend:encoder.mt_frontend",
+                                    "exp/mt_train_mt/valid.acc.ave.pth:encoder:encoder.mt_encoder"]
+    mt = torch.load(recipe / "exp/mt_train_mt/valid.acc.ave.pth", map_location="cpu")
+    pretrained = torch.load(exp / "valid.loss.ave.pth", map_location="cpu")
+    for name in ("frontend", "encoder"):
+        keys = [k for k in mt if k.startswith(f"{name}.")]
+        assert keys and all(torch.equal(pretrained[f"encoder.mt_{k}"], mt[k]) for k in keys)  # frozen
+    assert re.search(r"compression_ratio=[0-9.]+", (exp / "train.log").read_text())
+    st_exp = recipe / "exp/st_ctc_compress_ot_mtdec"
+    st_config = yaml.safe_load((st_exp / "config.yaml").read_text())
+    assert st_config["encoder"] == "ctc_compress" and st_config["encoder_conf"]["freeze_mt_encoder"] is False
+    assert st_config["max_epoch"] == yaml.safe_load((recipe / "conf/tiny/train_st.yaml").read_text())["max_epoch"]
+    for result in (st_exp / "decode_decode_st_valid.acc.ave/test/result.json",
+                   exp / "zero_shot/decode_decode_st/test/result.json"):
+        assert json.loads(result.read_text())["num_sentences"] == 15, result
+    assert (st_exp / "ctc_compress_ot_mtdec_packed.zip").is_file()
+    assert "Successfully finished" in out

@@ -58,12 +58,12 @@ def plot_compression(view: CompressionView, output: PathLike, title: str = "", r
     axes[0].set_ylabel("feature bin")
     axes[0].set_title(title or "CTC compression")
     axes[0].set_xlabel(f"{len(view.features)} input frames")
-    colours = plt.get_cmap("tab20")
+    colours = [c for i, c in enumerate(plt.get_cmap("tab20").colors) if i not in (14, 15)]  # no greys: blank is grey
     start = 0
     for i in range(1, frames + 1):
         if i == frames or view.labels[i] != view.labels[start]:
             label = int(view.labels[start])
-            axes[1].axvspan(start, i, color="0.85" if label == 0 else colours(label % 20), ec="white")
+            axes[1].axvspan(start, i, color="0.85" if label == 0 else colours[label % len(colours)], ec="white")
             if label != 0:
                 axes[1].text((start + i) / 2, 0.5, view.token_list[label], ha="center", va="center", fontsize=8)
             start = i
@@ -75,7 +75,7 @@ def plot_compression(view: CompressionView, output: PathLike, title: str = "", r
     axes[2].set_xticklabels(view.units, fontsize=8)
     axes[2].set_ylabel("dimension")
     ratio = frames / max(units, 1)
-    what = f"{units} compressed vectors ({ratio:.1f} frames each), the MT encoder's input after the adapter"
+    what = f"{units} compressed vectors ({ratio:.1f} frames each; the adapter maps them to the MT encoder's input)"
     if reference:
         what += f"\ntranscript: {' '.join(reference)} ({len(reference)} units)"
     axes[2].set_xlabel(what)

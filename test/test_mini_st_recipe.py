@@ -343,6 +343,17 @@ def test_stage12_modality_gap(recipe):
     assert "zero_shot/decode_decode_st/test/result.json: done before" in out
     assert "cascade/test/text and ctc_error.json: done before" in out
     assert "cascade/decode_decode_st/test/result.json: done before" in out
+    # The cascade's MT decoding is stage 6's: the tiny CTC outputs nothing, so give it gold transcripts for 10
+    # utterances; they get stage 6's translations, and the 5 empty ones empty translations.
+    gold_utts = list(gold)[:10]
+    (cascade / "test/text").write_text("".join(f"{u} {gold[u]}\n" if u in gold_utts else f"{u}\n" for u in gold))
+    (cascade / "decode_decode_st/test/.done").unlink()
+    out = run(recipe, *FULL, "--stage", "12", "--stop_stage", "12").stdout
+    assert "cascade/test/text: 5 empty source(s): empty translation(s)" in out
+    hyps = read_kv(cascade / "decode_decode_st/test/text", allow_empty=True)
+    stage6 = read_kv(recipe / "exp/mt_train_mt/decode_decode_st_valid.acc.ave/test/text", allow_empty=True)
+    assert list(hyps) == list(stage6) and any(stage6[u] for u in gold_utts)
+    assert [hyps[u] for u in hyps] == [stage6[u] if u in gold_utts else "" for u in hyps]
     out = run(recipe, *FULL, "--stage", "12", "--stop_stage", "12", "--pretrain", "none").stdout
     assert "no pre-trained speech encoder" in out
 

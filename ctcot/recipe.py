@@ -24,7 +24,8 @@ from ctcot import InputError
 __all__ = ["Stage", "STAGES", "LAST_STAGE", "stage_number", "Pretraining", "PRETRAININGS", "PRETRAINS",
            "OT_PRETRAINS", "CTC_PRETRAINS", "TEXT_ENCODER_INITS", "NUMBER_OPTIONS", "check_pretrain",
            "check_text_encoder_init", "check_options", "config_digest", "default_st_tag", "needs_mt",
-           "experiment_name", "decoding_name", "gap_name", "ZERO_SHOT_NAME", "recipe_settings", "shell_bool"]
+           "experiment_name", "decoding_name", "gap_name", "ZERO_SHOT_NAME", "CASCADE_NAME", "recipe_settings",
+           "shell_bool"]
 
 
 class Stage(NamedTuple):
@@ -240,6 +241,7 @@ def decoding_name(inference_config: str, model: str) -> str:
 
 
 ZERO_SHOT_NAME = "zero_shot"  # stage 12's zero-shot ST model, in the pre-training's experiment
+CASCADE_NAME = "cascade"  # stage 12's cascade (CTC transcripts -> MT) of a CTC pre-training, in its experiment
 
 
 def gap_name(valid_set: str, own_text: bool = False) -> str:
@@ -364,6 +366,7 @@ def recipe_settings(options: Mapping[str, str]) -> Dict[str, str]:
     out["mt_inference_tag"] = decoding_name(out["inference_config"], mt_model)
     out["inference_ngpu"] = "1" if flag("gpu_inference") else "0"
     out["zero_shot_dir"] = _join(out["pretrain_exp"], ZERO_SHOT_NAME)
+    out["cascade_dir"] = _join(out["pretrain_exp"], CASCADE_NAME) if row.ctc else ""  # "": no CTC, no cascade
     out["zero_shot_tag"] = f"decode_{_stem(out['inference_config'], '.yaml')}"
 
     # Stage 6: the MT model is needed when CTC+OT's text encoder, the ST decoder or multi-task ST's

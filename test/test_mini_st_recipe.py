@@ -312,6 +312,26 @@ def test_stage12_modality_gap(recipe):
     result = json.loads((zero_shot / "decode_decode_st/test/result.json").read_text())
     assert result["num_sentences"] == 15 and read_results_md(zero_shot / "RESULTS.md")[0]["num_sentences"] == 15
     assert gap["zero_shot"]["test"]["bleu"] == result["bleu"]
+    # The cascade: CTC+OT's greedy CTC transcripts of the test set (phonemes, as text.phn.en) translated by the MT
+    # model, scored; the token error rate against text.phn.en.
+    cascade = recipe / "exp/pretrain_ctc_ot/cascade"
+    transcripts = read_kv(cascade / "test/text", allow_empty=True)
+    assert list(transcripts) == ids(recipe / "dump/fbank/test/feats.scp")
+    phonemes = set((recipe / "data/token_list/src_phn/tokens.txt").read_text().split())
+    assert all(set(t.split()) <= phonemes for t in transcripts.values())
+    ctc_error = json.loads((cascade / "test/ctc_error.json").read_text())
+    gold = read_kv(recipe / "dump/fbank/test/text.phn.en")
+    assert ctc_error["utterances"] == 15 and ctc_error["ref_tokens"] == sum(len(t.split()) for t in gold.values())
+    assert ctc_error["error_rate"] == pytest.approx(
+        (ctc_error["substitutions"] + ctc_error["deletions"] + ctc_error["insertions"]) / ctc_error["ref_tokens"])
+    assert 0 <= ctc_error["error_rate"] <= 1
+    hyps = read_kv(cascade / "decode_decode_st/test/text", allow_empty=True)
+    refs = read_kv(recipe / "data/test" / TGT)
+    assert list(hyps) == list(refs)
+    cascade_result = json.loads((cascade / "decode_decode_st/test/result.json").read_text())
+    assert cascade_result["bleu"] == pytest.approx(
+        sacrebleu.corpus_bleu([hyps[u] for u in refs], [[refs[u] for u in refs]]).score)
+    assert read_results_md(cascade / "RESULTS.md")[0]["num_sentences"] == 15
     # The curves: one row per pre-training epoch (conf/tiny: 2), with the zero-shot BLEU of each.
     curve = read_curve(gap_dir / "curves.tsv")
     assert [r["epoch"] for r in curve] == [1, 2] and all(r["zero_shot_bleu"] is not None for r in curve)
@@ -321,6 +341,19 @@ def test_stage12_modality_gap(recipe):
     assert "modality_gap_dev/gap.json and exp/pretrain_ctc_ot/modality_gap_dev_own_text/gap.json: done before" in out
     assert "zero_shot/model.pth: done before" in out
     assert "zero_shot/decode_decode_st/test/result.json: done before" in out
+    assert "cascade/test/text and ctc_error.json: done before" in out
+    assert "cascade/decode_decode_st/test/result.json: done before" in out
+    # The cascade's MT decoding is stage 6's: the tiny CTC outputs nothing, so give it gold transcripts for 10
+    # utterances; they get stage 6's translations, and the 5 empty ones empty translations.
+    gold_utts = list(gold)[:10]
+    (cascade / "test/text").write_text("".join(f"{u} {gold[u]}\n" if u in gold_utts else f"{u}\n" for u in gold))
+    (cascade / "decode_decode_st/test/.done").unlink()
+    out = run(recipe, *FULL, "--stage", "12", "--stop_stage", "12").stdout
+    assert "cascade/test/text: 5 empty source(s): empty translation(s)" in out
+    hyps = read_kv(cascade / "decode_decode_st/test/text", allow_empty=True)
+    stage6 = read_kv(recipe / "exp/mt_train_mt/decode_decode_st_valid.acc.ave/test/text", allow_empty=True)
+    assert list(hyps) == list(stage6) and any(stage6[u] for u in gold_utts)
+    assert [hyps[u] for u in hyps] == [stage6[u] if u in gold_utts else "" for u in hyps]
     out = run(recipe, *FULL, "--stage", "12", "--stop_stage", "12", "--pretrain", "none").stdout
     assert "no pre-trained speech encoder" in out
 

@@ -11,6 +11,7 @@ from conftest import REPO, copy_recipe
 from conftest import run_recipe as run
 
 from ctcot.recipe import (
+    CASCADE_NAME,
     LAST_STAGE,
     PRETRAININGS,
     PRETRAINS,
@@ -156,8 +157,17 @@ def test_names_of_data_and_experiments():
     assert out["inference_tag"] == "decode_decode_st_valid.acc.ave"
     assert out["gap_dir"] == f"exp/{experiment_name('pretrain', 'mine')}/{gap_name('dev.en-de')}"
     assert out["zero_shot_dir"] == "exp/pretrain_mine/zero_shot"
+    assert out["cascade_dir"] == "exp/pretrain_mine/cascade"
     assert settings(mt_model="model.pth")["mt_model_config"] == "./config.yaml"  # as the shell's dirname
     assert settings(st_multitask="true")["st_config"] == f"{CONF}/train_st_multitask.yaml"
+
+
+@pytest.mark.parametrize("name", PRETRAINS)
+def test_stage12_has_a_cascade_for_ctc_pretrainings_only(name):
+    """st.sh skips the cascade where cascade_dir is empty: no CTC to transcribe with."""
+    expected = f"exp/pretrain_{name}/{CASCADE_NAME}" if PRETRAININGS[name].ctc else ""
+    assert settings(pretrain=name)["cascade_dir"] == expected
+    assert (expected != "") == (name in ("ctc", "ctc_ce", "ctc_ot", "ctc_ot_frozen", "ctc_compress_ot"))
 
 
 def test_every_setting_is_used_by_st_sh():

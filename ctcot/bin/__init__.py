@@ -23,6 +23,7 @@ stage                 program                      library
 9 st_decode           st_inference                 ctcot.batch_beam_search.batch_beam_search
 10 st_score           score_st                     ctcot.scoring.score_translations
 12 gap                zero_shot                    ctcot.zero_shot.build_swap_model
+12 gap                cascade                      ctcot.cascade.run_cascade, ctcot.cascade.greedy_ctc
 12 gap                modality_gap                 ctcot.modality_gap.analyse, ctcot.gap_curves.analyse_curve
 12 gap                localize_config              ctcot.init_param.localize_config
 (all)                 recipe                       ctcot.recipe.recipe_settings

@@ -104,7 +104,9 @@ Stages:
   10: scoring with sacreBLEU (BLEU, chrF, TER) into <st experiment>/RESULTS.md
   11: packing of the ST model (ESPnet's packer)
   12: modality gap of the pre-trained speech encoder: its zero-shot ST (with the MT decoder, no ST
-      training; decoded and scored in <pretrain experiment>/zero_shot), and its states vs the MT
+      training; decoded and scored in <pretrain experiment>/zero_shot), for CTC pre-trainings the cascade
+      (greedy CTC transcripts and their token error rate, translated by the MT model as in stage 6, scored
+      in <pretrain experiment>/cascade), and its states vs the MT
       encoder's on the validation set (gap.json, per_utt.tsv, plots, and with --gap_curves true the curves
       of every epoch's model, in <pretrain experiment>/modality_gap_<valid set>; CTC+OT also vs its own text encoder,
       in modality_gap_<valid set>_own_text)
@@ -354,6 +356,35 @@ decode_st() {
         --st_train_config "$3" --st_model_file "$4" ${inference_args}
 }
 
+# decode_mt <dir> <source text> <MT config>: the MT model's beam search (ESPnet's mt_inference, the ST
+# decoding config) on a file of source transcripts (gold in stage 6, CTC's in stage 12's cascade), in
+# --inference_nj jobs, into <dir>/text. ESPnet refuses a line with only an id: such an utterance (an
+# empty CTC transcript) is not decoded, and its translation is empty.
+decode_mt() {
+    local dir=$1 src=$2 empty
+    mkdir -p "${dir}"
+    rm -f "${dir}/src_text.not_empty"
+    empty=$(awk 'NF == 1 {print $1}' "${src}")
+    if [ -n "${empty}" ]; then
+        log "  ${src}: $(wc -l <<< "${empty}") empty source(s): empty translation(s)"
+        awk 'NF > 1' "${src}" > "${dir}/src_text.not_empty"
+        src=${dir}/src_text.not_empty
+    fi
+    if [ -s "${src}" ]; then
+        decode_jobs "${dir}" "${src}" \
+            ${python} -m espnet2.bin.mt_inference --ngpu "${inference_ngpu}" --batch_size 1 \
+            --config "${inference_config}" \
+            --data_path_and_name_and_type "${src},src_text,text" \
+            --mt_train_config "$3" --mt_model_file "${mt_model}"
+    else
+        : > "${dir}/text"
+    fi
+    if [ -n "${empty}" ]; then
+        { cat "${dir}/text"; echo "${empty}"; } | sort -k1,1 > "${dir}/text.all"
+        mv "${dir}/text.all" "${dir}/text"
+    fi
+}
+
 # score_set <dir> <test set> <exp dir>: sacreBLEU of <dir>/text against the set's references into
 # <dir>/result.json, and <exp dir>/RESULTS.md rewritten (language tags stripped for --tgt_lang mul).
 score_set() {
@@ -579,11 +610,7 @@ if runs 6; then
                 continue
             fi
             rm -f "${dir}/.done"
-            decode_jobs "${dir}" "${data_feats}/${dset}/${src_text}" \
-                ${python} -m espnet2.bin.mt_inference --ngpu "${inference_ngpu}" --batch_size 1 \
-                --config "${inference_config}" \
-                --data_path_and_name_and_type "${data_feats}/${dset}/${src_text},src_text,text" \
-                --mt_train_config "${mt_model_config}" --mt_model_file "${mt_model}"
+            decode_mt "${dir}" "${data_feats}/${dset}/${src_text}" "${mt_model_config}"
             score_set "${dir}" "${dset}" "${mt_exp}"
             mark_done "${dir}" "${sig}"
         done
@@ -775,6 +802,44 @@ if runs 12; then
             fi
             zero_shot_results+=(--zero_shot_result "${dset}=${dir}/result.json")
         done
+
+        # The cascade of a CTC pre-training: its greedy CTC transcripts of each test set (and their token
+        # error rate), translated by the MT model as stage 6 translates the gold transcripts.
+        if [ -z "${cascade_dir}" ]; then
+            log "  no cascade: --pretrain ${pretrain} has no CTC"
+        elif [ -n "${lang_tag_opt}" ]; then
+            log "  no cascade: the MT model is multilingual (--tgt_lang mul)"
+        else
+            log "Stage 12: cascade: the greedy CTC transcripts of ${pretrain_model}, translated by ${mt_model} -> ${cascade_dir}"
+            cascade_device=cpu
+            if [ "${inference_ngpu}" -gt 0 ]; then cascade_device=cuda; fi
+            for dset in ${test_sets}; do
+                dir=${cascade_dir}/${dset}
+                require "${data_feats}/${dset}/${src_text}" "stage 5"
+                sig=$(signature "$(pretrain_signature)" "$(md5sum < "${data_feats}/${dset}/feats.scp")" \
+                    "$(md5sum < "${data_feats}/${dset}/${src_text}")")
+                if is_done "${dir}" "${sig}"; then
+                    log "  ${dir}/text and ctc_error.json: done before"
+                else
+                    rm -f "${dir}/.done"
+                    run_logged "${dir}/cascade.log" ${python} -m ctcot.bin.cascade --config "${speech_config}" \
+                        --model_file "${pretrain_model}" --data_dir "${data_feats}/${dset}" --src_text "${src_text}" \
+                        --output_dir "${dir}" --device "${cascade_device}" || exit 1
+                    mark_done "${dir}" "${sig}"
+                fi
+                out=${cascade_dir}/${zero_shot_tag}/${dset}
+                sig=$(signature "${inference_config_digest}" "$(mt_signature)" "$(cat "${dir}/.done")" \
+                    "$(md5sum < "${data_feats}/${dset}/${tgt_text}")")
+                if is_done "${out}" "${sig}"; then
+                    log "  ${out}/result.json: done before"
+                else
+                    rm -f "${out}/.done"
+                    decode_mt "${out}" "${dir}/text" "${mt_build_config}"
+                    score_set "${out}" "${dset}" "${cascade_dir}"
+                    mark_done "${out}" "${sig}"
+                fi
+            done
+        fi
 
         # The gap curves: every epoch's model (kept with keep_epoch_models: true in the pre-training
         # config), with its zero-shot BLEU on the first test set's first utterances.

@@ -24,9 +24,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from ctcot import InputError
 from ctcot.ablation import Variant, pretrain_tags
 from ctcot.fileio import atomic_write
-from ctcot.recipe import PRETRAINS, ZERO_SHOT_NAME, decoding_name, experiment_name, gap_name, shell_bool
+from ctcot.recipe import CASCADE_NAME, PRETRAINS, ZERO_SHOT_NAME, decoding_name, experiment_name, gap_name, shell_bool
 
-__all__ = ["SETTING_NAMES", "GAP_FIGURES", "ANY_DECODING", "CASCADE_NAME", "collect_runs", "missing_results",
+__all__ = ["SETTING_NAMES", "GAP_FIGURES", "ANY_DECODING", "collect_runs", "missing_results",
            "read_gaps", "read_curves", "summarize", "welch_contrast", "significance", "significance_markdown",
            "figure5", "plot_figure5", "figure5_markdown", "collect_pretrain_runs", "zero_shot_summary",
            "zero_shot_significance", "zero_shot_markdown", "write_summary"]
@@ -39,10 +39,6 @@ SETTING_NAMES = {(False, False): "random dec.", (True, False): "MT dec.",
 GAP_FIGURES = (("sinkhorn", "Sinkhorn ↓"), ("cosine_margin", "cos margin ↑"),
                ("linear_cka", "CKA ↑"), ("retrieval_top1", "R@1 ↑"))
 ANY_DECODING = decoding_name("*", "*")  # a glob of every decoding of an ST experiment
-# The cascade (greedy CTC transcripts translated by the MT model) in a pre-training's experiment, as
-# st.sh's stage 12 names it: <pretrain exp>/cascade/decode_<decode config>/<set>/result.json, beside the
-# zero-shot ST's (ZERO_SHOT_NAME), and <pretrain exp>/cascade/<set>/ctc_error.json.
-CASCADE_NAME = "cascade"
 ANY_ZERO_SHOT_DECODING = "decode_*"  # a glob of every decoding of the zero-shot ST or the cascade
 # The claim about the compressed CTC+OT pre-training: its zero-shot ST beats CTC+OT's.
 COMPRESS_CLAIM = ("ctc_compress_ot", "ctc_ot")

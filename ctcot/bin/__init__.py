@@ -17,6 +17,7 @@ stage                 program                      library
 7 pretrain            ctcot_train                  ctcot.task.CTCOTTask, ctcot.trainer.EpochKeepingTrainer
 7 pretrain            asr_train                    ctcot.trainer.EpochKeepingTrainer
 8 st_train            st_train                     ctcot.st_task.MultitaskSTTask
+8 st_train            st_config                    ctcot.compress_model.st_config_with_encoder
 6-8 mt..st_train      check_checkpoints            ctcot.checkpoints.set_aside_damaged
 9 st_decode           split_keys                   (itself: Kaldi's split_scp.pl)
 9 st_decode           st_inference                 ctcot.st_inference.decode_scp
@@ -30,6 +31,7 @@ stage                 program                      library
 (any training)        check_init                   ctcot.init_param.init_param_problems
 (ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation_report.write_summary
 (your audio)          translate                    ctcot.translate.Translator
+(a figure)            compression_figure           ctcot.compression_figure.plot_compression
 ====================  ===========================  ==================================================
 
 A program is named after the library module it runs; where it stands in for an ESPnet or Kaldi

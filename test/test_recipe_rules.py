@@ -10,6 +10,7 @@ import pytest
 from conftest import REPO, copy_recipe
 from conftest import run_recipe as run
 
+from ctcot import InputError
 from ctcot.recipe import (
     CASCADE_NAME,
     LAST_STAGE,
@@ -264,3 +265,22 @@ def test_st_sh_from_another_directory_says_where_to_run_it(tmp_path):
     assert help_text.returncode == 0 and "Stages:" in help_text.stdout
 
 
+
+
+def test_ctc_compress_ot_hands_its_whole_encoder_stack_to_st():
+    """Stage 7 loads the MT model's frontend and encoder into the stack; stage 8 trains with the ST config
+    rewritten with the stack (in the pre-training's experiment), with ctcot's ST task, from the whole
+    pre-trained encoder and the MT decoder; multi-task ST is refused."""
+    out = settings(pretrain="ctc_compress_ot")
+    assert out["pretrain_config"] == f"{CONF}/pretrain_ctc_compress_ot.yaml"
+    assert targets(out["pretrain_init_params"]) == [("valid.acc.ave.pth", "frontend", "encoder.mt_frontend"),
+                                                    ("valid.acc.ave.pth", "encoder", "encoder.mt_encoder")]
+    assert out["st_train_config"] == "exp/pretrain_ctc_compress_ot/train_st.yaml"
+    assert (out["st_program"], out["st_task"]) == ("ctcot.bin.st_train", "st_multitask")
+    assert targets(out["st_init_params"]) == [("valid.loss.ave.pth", "encoder", "encoder"),
+                                              ("valid.acc.ave.pth", "decoder", "decoder")]
+    assert out["st_uses_mt"] == "true" and out["need_mt"] == "true"
+    ctc_ot = settings(pretrain="ctc_ot")
+    assert ctc_ot["st_train_config"] == ctc_ot["st_config"] and ctc_ot["st_program"] == "espnet2.bin.st_train"
+    with pytest.raises(InputError, match="multi-task ST .* is not built for --pretrain ctc_compress_ot"):
+        settings(pretrain="ctc_compress_ot", st_multitask="true")

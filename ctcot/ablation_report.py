@@ -204,8 +204,10 @@ def _comparisons(variants: Sequence[Variant]) -> List[Tuple[str, List[Variant]]]
     for x in ("ctc", "ctc_ot"):  # Figure 5: the MT-decoder gain is larger for CTC(+OT) than for CE
         claims.append((f"MT-dec. gain: {x} > ce",
                        [Variant(x, True), Variant(x, False), Variant("ce", True), Variant("ce", False)]))
-    for d in inits:  # OT helps CTC
+    for d in inits:  # OT helps CTC; compression and the frozen MT encoder help CTC(+OT)
         claims.append((f"ctc_ot > ctc, {dec[d]}", [Variant("ctc_ot", d), Variant("ctc", d)]))
+        for x in ("ctc_ot", "ctc"):
+            claims.append((f"{COMPRESS_CLAIM[0]} > {x}, {dec[d]}", [Variant(COMPRESS_CLAIM[0], d), Variant(x, d)]))
     # Multi-task ST (with the MT decoder): pre-training, and OT, help it too; it beats vanilla ST.
     for x in ("ctc", "ctc_ot"):
         claims.append((f"{x} > none, multi-task", [Variant(x, True, True), Variant("none", True, True)]))

@@ -457,3 +457,22 @@ def test_held_locks_names_the_holder(tmp_path):
         assert held_locks([locks, tmp_path / "absent"]) == [
             (locks / "st_ctc.lock", "process 4242, since 2026-01-01T00:00:00: ./run.sh --stage 8")]
     assert held_locks([locks]) == []
+
+
+def test_compressed_pretraining_is_compared_with_ctc_ot_and_ctc_after_st(tmp_path):
+    expdir = tmp_path / "exp"
+    scores = {"ctc_mtdec": [34.0, 34.5, 34.2], "ctc_ot_mtdec": [35.0, 36.1, 35.4],
+              "ctc_compress_ot_mtdec": [33.0, 36.0, 33.4]}
+    for tag, values in scores.items():
+        for seed, bleu in enumerate(values, 1):
+            write_result(expdir, f"{tag}_seed{seed}", "test", bleu, 2 * bleu)
+    variants = [Variant(p, True) for p in ("ctc", "ctc_ot", "ctc_compress_ot")]
+    write_summary(tmp_path / "out", expdir, variants, [1, 2, 3], "test", "dev")
+    tests = {(t["claim"], t["metric"]): t for t in json.loads((tmp_path / "out" / "results.json").read_text())
+             ["significance"]}
+    for other in ("ctc_ot", "ctc"):
+        test = tests[(f"ctc_compress_ot > {other}, MT dec.", "bleu")]
+        expected = stats.ttest_ind(scores["ctc_compress_ot_mtdec"], scores[f"{other}_mtdec"], equal_var=False,
+                                   alternative="greater")
+        assert test["p"] == pytest.approx(expected.pvalue)
+        assert test["groups"] == ["ctc_compress_ot_mtdec", f"{other}_mtdec"]

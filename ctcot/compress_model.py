@@ -47,7 +47,7 @@ from typeguard import typechecked
 
 from ctcot import InputError
 from ctcot.compression import MODES, Compressed, ctc_compress
-from ctcot.espnet_model import SpeechFeaturesModel, ctc_infeasible, pooled_similarity
+from ctcot.espnet_model import SpeechFeaturesModel, ctc_per_token, pooled_similarity
 from ctcot.ot import SinkhornOptions, sinkhorn_divergence
 from ctcot.tokenizers import sos_eos_index
 
@@ -269,7 +269,6 @@ class CTCCompressOTModel(SpeechFeaturesModel):
             predicts the transcript's length) and ``compression_empty`` (the fraction of utterances
             with no vector but their frames' mean).
         """
-        batch_size = speech.size(0)
         self.check_finite(speech, speech_lengths, kwargs.get("utt_id"))
         src_text = src_text[:, : src_text_lengths.max()]
         states, state_lengths = self.encode_ctc(speech, speech_lengths)
@@ -279,14 +278,9 @@ class CTCCompressOTModel(SpeechFeaturesModel):
 
         log_probs = self.ctc.log_softmax(states)
         if self.ctc_weight > 0:
-            # ESPnet's CTC returns sum / B; divided by the number of tokens as in the paper.
-            loss_ctc = self.ctc(states, state_lengths, src_text, src_text_lengths) * batch_size / num_tokens
-            loss = loss + self.ctc_weight * loss_ctc
-            stats["loss_ctc"] = loss_ctc.detach()
-            stats["ctc_infeasible"] = ctc_infeasible(src_text, src_text_lengths, state_lengths).float().mean()
-            if not self.training and self.error_calculator is not None:
-                stats["cer_ctc"] = self.error_calculator(log_probs.argmax(-1).cpu(), src_text.cpu(), is_ctc=True)
-
+            loss = loss + self.ctc_weight * ctc_per_token(self.ctc, states, state_lengths, src_text, src_text_lengths,
+                                                          num_tokens, stats,
+                                                          None if self.training else self.error_calculator)
         compressed = ctc_compress(states, state_lengths, log_probs, self.encoder.compression)
         stats["compression_ratio"] = (state_lengths.sum() / compressed.lengths.sum().clamp(min=1)).detach().float()
         stats["vectors_per_token"] = (compressed.lengths.sum() / num_tokens).detach().float()

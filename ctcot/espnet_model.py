@@ -216,7 +216,6 @@ class CTCOTModel(SpeechFeaturesModel):
         Returns:
             loss (scalar), stats, and the batch size as the weight.
         """
-        batch_size = speech.size(0)
         self.check_finite(speech, speech_lengths, kwargs.get("utt_id"))
         src_text = src_text[:, : src_text_lengths.max()]
         encoder_out, encoder_out_lens = self.encode(speech, speech_lengths)
@@ -225,15 +224,9 @@ class CTCOTModel(SpeechFeaturesModel):
 
         loss = encoder_out.new_zeros(())
         if self.ctc_weight > 0:
-            # ESPnet's CTC returns sum / B; the paper divides the sum by the number of tokens.
-            ctc_sum = self.ctc(encoder_out, encoder_out_lens, src_text, src_text_lengths) * batch_size
-            loss_ctc = ctc_sum / num_tokens
+            loss_ctc = ctc_per_token(self.ctc, encoder_out, encoder_out_lens, src_text, src_text_lengths, num_tokens,
+                                     stats, None if self.training else self.error_calculator)
             loss = loss + self.ctc_weight * loss_ctc
-            stats["loss_ctc"] = loss_ctc.detach()
-            stats["ctc_infeasible"] = ctc_infeasible(src_text, src_text_lengths, encoder_out_lens).float().mean()
-            if not self.training and self.error_calculator is not None:
-                ys_hat = self.ctc.argmax(encoder_out).data
-                stats["cer_ctc"] = self.error_calculator(ys_hat.cpu(), src_text.cpu(), is_ctc=True)
 
         if self.ot_weight > 0:
             text_out, text_out_lens = self.encode_text(src_text, src_text_lengths)
@@ -289,6 +282,28 @@ def _masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """(B, T, D) states, (B,) lengths -> (B, D) mean over the first ``lengths[b]`` states."""
     mask = (torch.arange(states.size(1), device=states.device)[None, :] < lengths[:, None]).to(states.dtype)
     return (states * mask[..., None]).sum(1) / lengths.clamp(min=1)[:, None].to(states.dtype)
+
+
+def ctc_per_token(ctc: CTC, states: torch.Tensor, state_lengths: torch.Tensor, src_text: torch.Tensor,
+                  src_text_lengths: torch.Tensor, num_tokens: torch.Tensor, stats: Dict[str, Optional[torch.Tensor]],
+                  error_calculator: Optional[ErrorCalculator] = None) -> torch.Tensor:
+    """The CTC loss summed over the batch and divided by its ``num_tokens`` source tokens (the paper's
+    normalisation); logs ``loss_ctc``, ``ctc_infeasible`` and, given an error calculator, ``cer_ctc``.
+
+    Args:
+        ctc: ESPnet's CTC (its loss is the sum over the batch divided by B).
+        states: (B, S, D) speech-encoder states; state_lengths: (B,).
+        src_text: (B, N) source token ids, padded with -1; src_text_lengths: (B,).
+        num_tokens: () the batch's source tokens N.
+        stats: the logged statistics, updated.
+        error_calculator: ESPnet's, for the greedy error rate (validation); None: not computed.
+    """
+    loss_ctc = ctc(states, state_lengths, src_text, src_text_lengths) * states.size(0) / num_tokens
+    stats["loss_ctc"] = loss_ctc.detach()
+    stats["ctc_infeasible"] = ctc_infeasible(src_text, src_text_lengths, state_lengths).float().mean()
+    if error_calculator is not None:
+        stats["cer_ctc"] = error_calculator(ctc.argmax(states).data.cpu(), src_text.cpu(), is_ctc=True)
+    return loss_ctc
 
 
 def ctc_infeasible(tokens: torch.Tensor, token_lengths: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:

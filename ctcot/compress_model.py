@@ -95,7 +95,8 @@ class CompressedMTEncoder(AbsEncoder):
             ctc_conf: Keyword arguments of ESPnet's CTC.
             compression: A mode of :mod:`ctcot.compression` (``mean``, ``avg_keep_blank``, ``weighted``).
             adapter_blocks: 0: the adapter is one linear map to ``mt_embed_dim``; n > 0: a linear
-                map then n Transformer blocks (ESPnet's TransformerEncoder, ``adapter_conf``).
+                map then n Transformer blocks (ESPnet's TransformerEncoder; ``adapter_conf``: its other
+                options, e.g. attention_heads, linear_units, dropout_rate).
             mt_embed_dim, mt_positional_dropout_rate: The MT model's ``frontend_conf``.
             mt_encoder, mt_encoder_conf: The MT model's ``encoder`` and ``encoder_conf``.
             freeze_mt_encoder: Keep the MT frontend and encoder fixed (no gradient, eval mode);
@@ -114,8 +115,9 @@ class CompressedMTEncoder(AbsEncoder):
         else:
             from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 
-            self.adapter = TransformerEncoder(input_size=speech_dim, output_size=mt_embed_dim, input_layer="linear",
-                                              num_blocks=adapter_blocks, **(adapter_conf or {}))
+            conf = {**(adapter_conf or {}), "output_size": mt_embed_dim, "input_layer": "linear",
+                    "num_blocks": adapter_blocks}  # its size and depth are the two options above
+            self.adapter = TransformerEncoder(input_size=speech_dim, **conf)
         self.mt_frontend = Embedding(input_size=vocab_size, embed_dim=mt_embed_dim,
                                      positional_dropout_rate=mt_positional_dropout_rate)
         self.mt_encoder = _encoder_class(mt_encoder)(input_size=mt_embed_dim, **(mt_encoder_conf or {}))

@@ -190,3 +190,14 @@ def test_compression_figure_draws_one_utterance(tiny_models, compress_pretrain, 
     assert figure_main(["--config", str(tiny_models["ctcot"] / "config.yaml"), "--model_file",
                         str(tiny_models["ctcot"] / "model.pth"), "--data_dir", str(tiny_models["data"]),
                         "--output", str(tmp_path / "y.png")]) == 1
+
+
+def test_a_transformer_adapter_maps_the_vectors_to_the_mt_embedding():
+    encoder = stack(adapter_blocks=1, adapter_conf=dict(attention_heads=2, linear_units=64)).eval()
+    feats, lengths = torch.randn(2, 50, 80), torch.tensor([50, 33])
+    with torch.no_grad():
+        encoder.ctc.ctc_lo.bias[3] = 50.0  # one vector per utterance
+        out, out_lengths, _ = encoder(feats, lengths)
+    assert out.shape == (2, 2, 32) and out_lengths.tolist() == [2, 2]
+    with pytest.raises(InputError, match="compression"):
+        stack(compression="max")

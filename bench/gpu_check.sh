@@ -9,7 +9,7 @@
 # Steps (each logged to DIR/<step>.log; a failed step is recorded and the next one runs):
 #   test_ot      pytest test/test_ot.py (its CUDA test runs where CUDA is)
 #   bench_ot     ctcot's OT loss against geomloss on the device, fwd+bwd, with long utterances
-#   bench_step   a pre-training step of the paper's medium config: CTC+OT vs CTC vs ESPnet ST,
+#   bench_step   a pre-training step of the paper's medium config: CTC+OT vs CTC vs ESPnet ST vs ctc_compress_ot,
 #                time, peak memory and utterances/s, in fp32 and mixed precision (bf16, fp16)
 #   train_check  real epochs of ctcot.bin.ctcot_train (--ngpu 1, fp32 and --use_amp) on generated data
 #   decode       ESPnet ST decoding on the device against ctcot's batched beam search

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from ctcot import InputError
 from ctcot.data_dir import read_kv
-from ctcot.encoders import detect_task, length_batches, load_encoder, pad_sequences
+from ctcot.encoders import detect_task, length_batches, load_encoder, pad_sequences, read_features
 from ctcot.fileio import PathLike, atomic_write
 
 __all__ = ["BLANK", "collapse", "ctc_of", "greedy_ctc", "ErrorCounts", "align_counts", "error_counts",
@@ -225,19 +225,6 @@ def load_recognizer(config: PathLike, model_file: PathLike, device: str = "cpu")
                          tokenizer=tokenizer, device=device)
 
 
-def _read_features(feats_scp: Path, utts: Sequence[str]) -> List[torch.Tensor]:
-    import kaldiio
-
-    loader = kaldiio.load_scp(str(feats_scp))
-    feats = []
-    for utt in utts:
-        try:
-            feats.append(torch.from_numpy(np.array(loader[utt], dtype=np.float32)))
-        except (OSError, ValueError) as err:
-            raise OSError(f"{feats_scp}: cannot read the features of {utt}: {err}") from err
-    return feats
-
-
 def decode_data_dir(recognizer: CTCRecognizer, data_dir: PathLike, batch_size: int = 1
                     ) -> Tuple[List[str], List[List[int]]]:
     """Greedy CTC token ids of every utterance of ``<data_dir>/feats.scp``.
@@ -260,7 +247,7 @@ def decode_data_dir(recognizer: CTCRecognizer, data_dir: PathLike, batch_size: i
     utts = list(read_kv(feats_scp, check_sorted=False))
     if not utts:
         raise InputError(f"{feats_scp}: no utterances")
-    feats = _read_features(feats_scp, utts)
+    feats = read_features(feats_scp, utts)
     hyps: List[Optional[List[int]]] = [None] * len(utts)
     batches = length_batches([len(f) for f in feats], batch_size)
     for batch in tqdm(batches, desc="greedy CTC", unit="batch" if batch_size > 1 else "utt"):

@@ -47,7 +47,7 @@ from typeguard import typechecked
 
 from ctcot import InputError
 from ctcot.compression import MODES, Compressed, ctc_compress
-from ctcot.espnet_model import SpeechFeaturesModel, ctc_per_token, pooled_similarity
+from ctcot.espnet_model import SpeechFeaturesModel, ctc_per_token, embed_as_mt, pooled_similarity
 from ctcot.ot import SinkhornOptions, sinkhorn_divergence
 from ctcot.tokenizers import sos_eos_index
 
@@ -177,10 +177,7 @@ class CompressedMTEncoder(AbsEncoder):
                     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The transcript as the MT model encodes it: (B, N) ids padded with -1 -> the MT encoder's states
         (B, N+1, D), lengths (B,), and its input (B, N+1, D) (``<sos/eos>`` and the tokens, embedded)."""
-        src_text = src_text[:, : src_text_lengths.max()]
-        sos = src_text.new_full((src_text.size(0), 1), sos_eos_index(self.vocab_size))
-        tokens = torch.cat([sos, src_text.masked_fill(src_text < 0, 0)], dim=1)  # padding: masked by lengths
-        embedded, lengths = self.mt_frontend(tokens, src_text_lengths + 1)
+        embedded, lengths = embed_as_mt(self.mt_frontend, src_text, src_text_lengths, self.vocab_size)
         out, out_lengths, _ = self.mt_encoder(embedded, lengths)
         return out, out_lengths, embedded
 

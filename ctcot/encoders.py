@@ -26,7 +26,7 @@ from ctcot.fileio import PathLike
 from ctcot.tokenizers import sos_eos_index
 
 __all__ = ["SPEECH_TASKS", "TEXT_TASKS", "Encoder", "detect_task", "load_encoder", "read_data", "encode_speech",
-           "tokenize", "encode_text", "text_state_labels", "length_batches", "pad_sequences"]
+           "read_features", "tokenize", "encode_text", "text_state_labels", "length_batches", "pad_sequences"]
 
 SPEECH_TASKS = ("asr", "ctcot")
 TEXT_TASKS = ("mt", "ctcot")
@@ -198,6 +198,12 @@ def encode_speech(encoder: Encoder, utts: Sequence[str], feats_scp: PathLike, ba
     Returns:
         One (S_i, D) tensor per utterance.
     """
+    return _encode_batched(read_features(feats_scp, utts), encoder.model.encode, batch_size, 0.0, device,
+                           "speech states")
+
+
+def read_features(feats_scp: PathLike, utts: Sequence[str]) -> List[torch.Tensor]:
+    """The (L, F) features of each of ``utts`` in a Kaldi script (writable float32 copies)."""
     import kaldiio
 
     loader = kaldiio.load_scp(str(feats_scp))
@@ -207,7 +213,7 @@ def encode_speech(encoder: Encoder, utts: Sequence[str], feats_scp: PathLike, ba
             feats.append(torch.from_numpy(np.array(loader[utt], dtype=np.float32)))  # a writable copy
         except (OSError, ValueError) as err:
             raise OSError(f"{feats_scp}: cannot read the features of {utt}: {err}") from err
-    return _encode_batched(feats, encoder.model.encode, batch_size, 0.0, device, "speech states")
+    return feats
 
 
 def tokenize(encoder: Encoder, texts: Dict[str, str], text_path: PathLike = "src_text") -> Dict[str, np.ndarray]:

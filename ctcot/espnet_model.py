@@ -46,25 +46,29 @@ from ctcot.ot import SinkhornOptions, sinkhorn_divergence
 from ctcot.tokenizers import sos_eos_index
 
 
-def encode_as_mt(frontend: AbsFrontend, encoder: AbsEncoder, src_text: torch.Tensor,
-                 src_text_lengths: torch.Tensor, vocab_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """A text encoder fed as ESPnet's MT model feeds its own: ``<sos/eos>`` then the tokens.
+def embed_as_mt(frontend: AbsFrontend, src_text: torch.Tensor, src_text_lengths: torch.Tensor,
+                vocab_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The input of a text encoder fed as ESPnet's MT model feeds its own: ``<sos/eos>`` then the tokens.
 
     Args:
         frontend: The token embedding (ESPnet's MT ``Embedding``).
-        encoder: The encoder over the embeddings.
         src_text: (B, N) source token ids, padded with -1.
         src_text_lengths: (B,) token counts.
         vocab_size: Size of the source vocabulary, whose last token is ``<sos/eos>``.
 
     Returns:
-        The final states (B, N' + 1, D), N' = max(src_text_lengths), and their lengths (B,).
+        The embedded tokens (B, N' + 1, D), N' = max(src_text_lengths), and their lengths (B,).
     """
     src_text = src_text[:, : src_text_lengths.max()]
     sos = src_text.new_full((src_text.size(0), 1), sos_eos_index(vocab_size))
     tokens = torch.cat([sos, src_text.masked_fill(src_text < 0, 0)], dim=1)  # padding: masked by lengths
-    embedded, lengths = frontend(tokens, src_text_lengths + 1)
-    states, state_lengths, _ = encoder(embedded, lengths)
+    return frontend(tokens, src_text_lengths + 1)
+
+
+def encode_as_mt(frontend: AbsFrontend, encoder: AbsEncoder, src_text: torch.Tensor,
+                 src_text_lengths: torch.Tensor, vocab_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """:func:`embed_as_mt`, then ``encoder``: the final states (B, N' + 1, D) and their lengths (B,)."""
+    states, state_lengths, _ = encoder(*embed_as_mt(frontend, src_text, src_text_lengths, vocab_size))
     return states, state_lengths
 
 

@@ -28,6 +28,7 @@ from ctcot import InputError
 from ctcot.data_dir import read_kv
 from ctcot.encoders import detect_task, length_batches, load_encoder, pad_sequences, read_features
 from ctcot.fileio import PathLike, atomic_write
+from ctcot.scoring import read_groups
 
 __all__ = ["BLANK", "collapse", "ctc_of", "greedy_ctc", "ErrorCounts", "align_counts", "error_counts",
            "CTCRecognizer", "load_recognizer", "decode_data_dir", "run_cascade"]
@@ -259,7 +260,7 @@ def decode_data_dir(recognizer: CTCRecognizer, data_dir: PathLike, batch_size: i
 
 
 def run_cascade(config: PathLike, model_file: PathLike, data_dir: PathLike, src_text: str, output_dir: PathLike,
-                batch_size: int = 1, device: str = "cpu") -> ErrorCounts:
+                batch_size: int = 1, device: str = "cpu", utt2group: Optional[PathLike] = None) -> ErrorCounts:
     """The cascade's first half on a data set: ``<output_dir>/text`` and ``<output_dir>/ctc_error.json``.
 
     Args:
@@ -271,6 +272,8 @@ def run_cascade(config: PathLike, model_file: PathLike, data_dir: PathLike, src_
             format of ``src_text``; only the id when the CTC outputs nothing) and ``ctc_error.json``
             (:meth:`ErrorCounts.to_json`) go, each written whole or not at all.
         batch_size, device: see :func:`decode_data_dir`.
+        utt2group: a ``<utt-id> <group>`` file: ``ctc_error.json`` then also has ``by_group``, each
+            group's counts.
 
     Raises:
         FileNotFoundError: a file is missing. InputError: the model has no CTC, or an utterance of
@@ -289,7 +292,12 @@ def run_cascade(config: PathLike, model_file: PathLike, data_dir: PathLike, src_
             raise InputError(f"{ref_path}: no transcript for {len(missing)} utterance(s) of {feats_scp}, "
                              f"e.g. {', '.join(missing[:3])}")
     utts, hyps = decode_data_dir(recognizer, data_dir, batch_size)
-    counts = error_counts([recognizer.text_to_ids(refs[u]) for u in utts], hyps)
+    ref_ids = [recognizer.text_to_ids(refs[u]) for u in utts]
+    counts = error_counts(ref_ids, hyps)
+    summary = counts.to_json()
+    if utt2group is not None:
+        summary["by_group"] = {group: error_counts([ref_ids[i] for i in members], [hyps[i] for i in members]).to_json()
+                               for group, members in read_groups(utt2group, utts).items()}
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     lines = []
@@ -297,5 +305,5 @@ def run_cascade(config: PathLike, model_file: PathLike, data_dir: PathLike, src_
         text = recognizer.ids_to_text(ids).strip()
         lines.append(f"{utt} {text}\n" if text else f"{utt}\n")
     atomic_write(output_dir / "text", "".join(lines).encode("utf-8"))
-    atomic_write(output_dir / "ctc_error.json", (json.dumps(counts.to_json(), indent=2) + "\n").encode("utf-8"))
+    atomic_write(output_dir / "ctc_error.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     return counts

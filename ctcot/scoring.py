@@ -15,7 +15,7 @@ Layout read by :func:`write_results_md`::
 import datetime
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 
@@ -24,7 +24,7 @@ from ctcot.data_dir import DataDirError, read_kv
 from ctcot.fileio import PathLike, atomic_write
 from ctcot.tokenizers import strip_lang_tag
 
-__all__ = ["read_translations", "score_translations", "write_result_json", "write_results_md",
+__all__ = ["read_translations", "score_translations", "read_groups", "write_result_json", "write_results_md",
            "read_results_md"]
 
 _METRICS = (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER"))
@@ -53,20 +53,23 @@ def _show(ids: List[str]) -> str:
     return ", ".join(repr(i) for i in ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
 
 
-def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: bool = False) -> Dict[str, Any]:
+def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: bool = False,
+                       utt2group: Optional[PathLike] = None) -> Dict[str, Any]:
     """Score the hypotheses of ``hyp_path`` against the references of ``ref_path``.
 
     With ``strip_lang_tags``, a leading target-language tag (``<2de> ``, multilingual targets) is
-    removed from both sides first.
+    removed from both sides first. With ``utt2group`` (a ``<utt-id> <group>`` file, e.g. the mini
+    corpus's ``utt2engine``), each group's sentences are also scored on their own.
 
     Returns:
         A JSON-serialisable dict: ``num_sentences``; ``bleu``, ``chrf``, ``ter`` (unrounded
         floats); ``bleu_signature``, ``chrf_signature``, ``ter_signature``; ``bleu_detail``
-        (``"BLEU = 25.31 58.1/31.9/... (BP = ... hyp_len = ... ref_len = ...)"``); ``hyp``, ``ref``.
+        (``"BLEU = 25.31 58.1/31.9/... (BP = ... hyp_len = ... ref_len = ...)"``); ``hyp``, ``ref``;
+        with ``utt2group``, ``by_group``: group -> ``num_sentences``, ``bleu``, ``chrf``, ``ter``.
 
     Raises:
         ValueError: a file is malformed or empty, a reference is empty (also once its language tag
-            is removed), or the files do not have the same ids.
+            is removed), the files do not have the same ids, or ``utt2group`` lacks one of them.
     """
     hyps = read_translations(hyp_path)
     try:
@@ -94,7 +97,7 @@ def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: 
                          f"{_show(empty)}")
     metrics = {"bleu": BLEU(), "chrf": CHRF(), "ter": TER()}
     scores = {key: metric.corpus_score(hyp_list, ref_lists) for key, metric in metrics.items()}
-    return {
+    result = {
         "num_sentences": len(ids),
         **{key: float(score.score) for key, score in scores.items()},
         **{f"{key}_signature": str(metric.get_signature()) for key, metric in metrics.items()},
@@ -102,6 +105,29 @@ def score_translations(hyp_path: PathLike, ref_path: PathLike, strip_lang_tags: 
         "hyp": str(hyp_path),
         "ref": str(ref_path),
     }
+    if utt2group is not None:
+        result["by_group"] = {}
+        for group, members in read_groups(utt2group, ids).items():
+            hyp_group, ref_group = [hyp_list[i] for i in members], [[ref_lists[0][i] for i in members]]
+            result["by_group"][group] = {"num_sentences": len(members), **{
+                key: float(metric.corpus_score(hyp_group, ref_group).score) for key, metric in metrics.items()}}
+    return result
+
+
+def read_groups(utt2group: PathLike, ids: Sequence[str]) -> Dict[str, List[int]]:
+    """Group -> the positions in ``ids`` of its utterances, from a ``<utt-id> <group>`` file (groups sorted).
+
+    Raises:
+        ValueError: the file is malformed or lacks some of ``ids`` (it may have more).
+    """
+    group_of = read_kv(utt2group, check_sorted=False)
+    missing = [i for i in ids if i not in group_of]
+    if missing:
+        raise InputError(f"{utt2group}: no group for {len(missing)} utterance(s): {_show(missing)}")
+    groups: Dict[str, List[int]] = {}
+    for position, utt in enumerate(ids):
+        groups.setdefault(group_of[utt], []).append(position)
+    return dict(sorted(groups.items()))
 
 
 def write_result_json(path: PathLike, result: Mapping[str, Any]) -> None:
@@ -134,6 +160,10 @@ def write_results_md(exp_dir: PathLike, output: Optional[PathLike] = None) -> Pa
         result = json.loads(file.read_text(encoding="utf-8"))
         scores = " | ".join(f"{result[key]:.2f}" for key, _ in _METRICS)
         lines.append(f"| {file.parent.parent.name} | {file.parent.name} | {result['num_sentences']} | {scores} |")
+        for group, group_result in result.get("by_group", {}).items():
+            scores = " | ".join(f"{group_result[key]:.2f}" for key, _ in _METRICS)
+            lines.append(f"| {file.parent.parent.name} | {file.parent.name} ({group}) | "
+                         f"{group_result['num_sentences']} | {scores} |")
         for key, name in _METRICS:
             if result[f"{key}_signature"] not in signatures[name]:
                 signatures[name].append(result[f"{key}_signature"])

@@ -38,6 +38,8 @@ def get_parser() -> argparse.ArgumentParser:
                         help="utterances per batch, sorted by length; 1: each alone, as ESPnet's inference "
                              "(padding changes the states of ESPnet's conv2d subsampling)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    parser.add_argument("--utt2group", default=None,
+                        help="a '<utt-id> <group>' file (e.g. data/test/utt2engine): also each group's error rate")
     return parser
 
 
@@ -46,7 +48,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
 
     def task() -> None:
         counts = run_cascade(args.config, args.model_file, args.data_dir, args.src_text, args.output_dir,
-                             batch_size=args.batch_size, device=args.device)
+                             batch_size=args.batch_size, device=args.device,
+                             utt2group=args.utt2group)
         rate = "n/a" if counts.error_rate is None else f"{100 * counts.error_rate:.2f}%"
         logging.info("%s/text: greedy CTC transcripts of %d utterances; token error rate %s (%d substitutions, "
                      "%d deletions, %d insertions, %d reference tokens)", args.output_dir, counts.utterances, rate,

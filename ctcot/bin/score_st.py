@@ -31,6 +31,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output_json", required=True, help="where to write the scores (JSON)")
     parser.add_argument("--exp_dir", default=None,
                         help="if given, rewrite <exp_dir>/RESULTS.md from its decode_*/*/result.json")
+    parser.add_argument("--utt2group", default=None,
+                        help="a '<utt-id> <group>' file (e.g. data/test/utt2engine): also score each group")
     parser.add_argument("--strip_lang_tags", action="store_true",
                         help="remove a leading target-language tag (<2de>) from hypotheses and references")
     return parser
@@ -40,7 +42,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
     setup_logging()
     try:
-        result = score_translations(args.hyp, args.ref, args.strip_lang_tags)
+        result = score_translations(args.hyp, args.ref, args.strip_lang_tags, args.utt2group)
         write_result_json(args.output_json, result)
         results_md = write_results_md(args.exp_dir) if args.exp_dir is not None else None
     except (InputError, OSError) as err:

@@ -30,6 +30,7 @@ local_data_opts=""   # Options of local/data.sh.
 train_set=train      # Training set (a directory of data/).
 valid_set=dev        # Validation set.
 test_sets="test"     # Sets to decode, space-separated.
+score_groups=""      # A '<utt-id> <group>' file of each test set's data dir (e.g. utt2engine): BLEU and the cascade's CTC error also per group.
 src_lang=en          # Source language.
 tgt_lang=de          # Target language; mul: one-to-many, every target begins with a <2xx> language tag.
 src_case=lc.rm       # Case of the source transcripts (text.<src_case>.<src_lang>).
@@ -388,9 +389,14 @@ decode_mt() {
 # score_set <dir> <test set> <exp dir>: sacreBLEU of <dir>/text against the set's references into
 # <dir>/result.json, and <exp dir>/RESULTS.md rewritten (language tags stripped for --tgt_lang mul).
 score_set() {
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046
     ${python} -m ctcot.bin.score_st --hyp "$1/text" --ref "${data_feats}/$2/${tgt_text}" \
-        --output_json "$1/result.json" --exp_dir "$3" ${lang_tag_opt/--lang_tags/--strip_lang_tags}
+        --output_json "$1/result.json" --exp_dir "$3" ${lang_tag_opt/--lang_tags/--strip_lang_tags} $(group_opt "$2")
+}
+
+# group_opt <test set>: --utt2group data/<set>/<score_groups> where --score_groups names a file it has.
+group_opt() {
+    if [ -n "${score_groups}" ] && [ -f "data/$1/${score_groups}" ]; then echo "--utt2group data/$1/${score_groups}"; fi
 }
 
 # Arguments shared by every ESPnet training program reading our features.
@@ -428,7 +434,7 @@ if "${external_pretrain}"; then log "${pretrain} model from elsewhere: ${pretrai
 if runs 1; then
     stage_start=${SECONDS}
     log "Stage 1: data preparation: local/data.sh ${local_data_opts}"
-    sig=$(signature "${local_data_opts}" "${train_set}" "${valid_set}" "${test_sets}")
+    sig=$(signature "${local_data_opts}" "${train_set}" "${valid_set}" "${test_sets}" "$(cat local/data.sh)")
     if is_done data "${sig}"; then
         log "  data/ already prepared with these options"
     else
@@ -817,14 +823,15 @@ if runs 12; then
                 dir=${cascade_dir}/${dset}
                 require "${data_feats}/${dset}/${src_text}" "stage 5"
                 sig=$(signature "$(pretrain_signature)" "$(md5sum < "${data_feats}/${dset}/feats.scp")" \
-                    "$(md5sum < "${data_feats}/${dset}/${src_text}")")
+                    "$(md5sum < "${data_feats}/${dset}/${src_text}")" "$(group_opt "${dset}")")
                 if is_done "${dir}" "${sig}"; then
                     log "  ${dir}/text and ctc_error.json: done before"
                 else
                     rm -f "${dir}/.done"
+                    # shellcheck disable=SC2046
                     run_logged "${dir}/cascade.log" ${python} -m ctcot.bin.cascade --config "${speech_config}" \
                         --model_file "${pretrain_model}" --data_dir "${data_feats}/${dset}" --src_text "${src_text}" \
-                        --output_dir "${dir}" --device "${cascade_device}" || exit 1
+                        --output_dir "${dir}" --device "${cascade_device}" $(group_opt "${dset}") || exit 1
                     mark_done "${dir}" "${sig}"
                 fi
                 out=${cascade_dir}/${zero_shot_tag}/${dset}

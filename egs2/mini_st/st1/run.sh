@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The embedded mini corpus: English speech (espeak-ng) -> German text, generated offline.
+# The embedded mini corpus: English speech (espeak-ng, flite, festival) -> German text, generated offline.
 # Runs every stage: data, features, tokenizers, MT, CTC+OT pre-training, ST, decoding, BLEU.
 #   ./run.sh                           the demo (easy level, conf/), about 9 min on 2 cores (README.md)
 #   ./run.sh --pretrain none --st_init_decoder_from_mt false    ST from scratch (also: ce, ctc, ctc_ce)
 #   ./run.sh --local_data_opts "--level hard"                   the whole grammar (for GPUs: --ngpu 1)
+#   ./run.sh --local_data_opts "--voices espeak"                the espeak-ng corpus of earlier results
 #   ./run.sh --local_data_opts "--size tiny" --conf_dir conf/tiny     the CI configuration
 # Any option of st.sh can be added (./st.sh --help); later options win.
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$0")"
 
 ./st.sh \
     --src_lang en --tgt_lang de --src_case lc.rm --tgt_case tc \
-    --train_set train --valid_set dev --test_sets "test" \
+    --train_set train --valid_set dev --test_sets "test test_espeak" --score_groups utt2engine \
     --src_token_type phn --tgt_nbpe 300 \
     --nj 2 --inference_nj 2 --num_mel_bins 40 \
     --pretrain ctc_ot --st_init_decoder_from_mt true \

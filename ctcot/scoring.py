@@ -136,7 +136,8 @@ def write_result_json(path: PathLike, result: Mapping[str, Any]) -> None:
 
 
 def write_results_md(exp_dir: PathLike, output: Optional[PathLike] = None) -> Path:
-    """Summarise every ``<exp_dir>/decode_*/<test-set>/result.json`` in a markdown table.
+    """Summarise every ``<exp_dir>/decode_*/<test-set>/result.json`` in a markdown table, with a row
+    ``<test-set> (<group>)`` for each group of a result that has more than one (``by_group``).
 
     Args:
         exp_dir: the experiment directory.
@@ -160,7 +161,8 @@ def write_results_md(exp_dir: PathLike, output: Optional[PathLike] = None) -> Pa
         result = json.loads(file.read_text(encoding="utf-8"))
         scores = " | ".join(f"{result[key]:.2f}" for key, _ in _METRICS)
         lines.append(f"| {file.parent.parent.name} | {file.parent.name} | {result['num_sentences']} | {scores} |")
-        for group, group_result in result.get("by_group", {}).items():
+        by_group = result.get("by_group", {})
+        for group, group_result in by_group.items() if len(by_group) > 1 else ():  # one group: the row above
             scores = " | ".join(f"{group_result[key]:.2f}" for key, _ in _METRICS)
             lines.append(f"| {file.parent.parent.name} | {file.parent.name} ({group}) | "
                          f"{group_result['num_sentences']} | {scores} |")

@@ -123,6 +123,14 @@ def test_program_writes_the_greedy_transcripts_and_their_error_rate(tiny_models,
     assert result["ref_tokens"] == ref_tokens and result["utterances"] == len(tiny_models["utts"])
     assert result["substitutions"] + result["deletions"] + result["insertions"] == errors
     assert result["error_rate"] == pytest.approx(errors / ref_tokens)
+    # Per group: each group's counts add up to the whole.
+    groups = tmp_path / "utt2group"
+    groups.write_text("".join(f"{u} {'a' if i % 2 else 'b'}\n" for i, u in enumerate(tiny_models["utts"])))
+    assert run_program(tiny_models, name, tmp_path / "grouped", "--utt2group", str(groups)) == 0
+    grouped = json.loads((tmp_path / "grouped/ctc_error.json").read_text())
+    assert {k: v for k, v in grouped.items() if k != "by_group"} == result and list(grouped["by_group"]) == ["a", "b"]
+    for key in ("substitutions", "deletions", "insertions", "ref_tokens", "utterances"):
+        assert sum(g[key] for g in grouped["by_group"].values()) == result[key]
     # In length-sorted batches: the same file layout (the states may differ slightly: padding).
     assert run_program(tiny_models, name, tmp_path / "batched", "--batch_size", "3") == 0
     assert list(read_kv(tmp_path / "batched/text", allow_empty=True)) == tiny_models["utts"]

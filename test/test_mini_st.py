@@ -1,9 +1,12 @@
 """ctcot.corpora.mini_st: the grammar against hand-checked German, corpus-wide agreement and
-word-order properties at each difficulty level, and the tiny corpus end to end (espeak-ng audio,
-data dirs, re-runs)."""
+word-order properties at each difficulty level, and the tiny corpus end to end (the voices of three
+engines and their split, the espeak-ng corpus of old, data dirs, reproducibility, re-runs, missing
+engines, acoustic conditions)."""
+import hashlib
 import io
 import logging
 import os
+import random
 import re
 import subprocess
 import sys
@@ -12,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from ctcot import ExternalProgramError
 from ctcot.bin.prepare_mini_st import get_parser
 from ctcot.corpora import mini_st
 from ctcot.corpora.mini_st import (
@@ -20,20 +24,22 @@ from ctcot.corpora.mini_st import (
     MODALS,
     NOUNS,
     SAYING_VERBS,
+    SETS,
     SIZES,
-    SPEAKERS,
-    TEST_SPEAKERS,
     TIME_ADVERBS,
     VERBS,
+    VOICE_SETS,
     Clause,
     NounPhrase,
     PrepPhrase,
     Sentence,
+    acoustics,
     speech,
 )
 from ctcot.corpora.normalize import remove_punctuation
 
-DATA_FILES = {"wav.scp", "utt2spk", "spk2utt", "text.tc.en", "text.lc.rm.en", "text.tc.de"}
+DATA_FILES = {"wav.scp", "utt2spk", "spk2utt", "utt2engine", "text.tc.en", "text.lc.rm.en", "text.tc.de"}
+OLD_CORPUS = os.path.join(os.path.dirname(__file__), "data", "mini_st_tiny_espeak_seed0.sha1")
 SUBORDINATORS = ("weil", "dass", "wenn", "während", "obwohl")
 
 
@@ -374,18 +380,30 @@ def read_table(path):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    """The tiny corpus of the many voices, made by the program."""
     root = tmp_path_factory.mktemp("mini_st")
     cmd = [sys.executable, "-m", "ctcot.bin.prepare_mini_st", "--output_dir", str(root / "data"),
-           "--size", "tiny", "--seed", "0", "--nj", "2"]
+           "--size", "tiny", "--seed", "0", "--voices", "many", "--nj", "2"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     return root, result.stderr
 
 
+def voice_of(utt_id):
+    voice_id = utt_id.rsplit("-", 1)[0]
+    return next(v for vs in VOICE_SETS.values() for v in vs.seen + vs.unseen if v.id == voice_id)
+
+
+def sha1(path):
+    return hashlib.sha1(open(path, "rb").read()).hexdigest()
+
+
 def test_tiny_data_dirs(tiny):
     root, log = tiny
-    assert "90 wavs to synthesise" in log and "elapsed=" in log
-    sizes = SIZES["tiny"]._asdict()
+    assert re.search(r"Synthesis: \d+ wavs to write \(espeak \d+, festival \d+, flite \d+\)", log)
+    assert "elapsed=" in log
+    sizes = {**SIZES["tiny"]._asdict(), "test_espeak": SIZES["tiny"].test}
+    assert sorted(p.name for p in (root / "data").iterdir()) == sorted(SETS)  # no staging dir left
     for split, size in sizes.items():
         d = root / "data" / split
         assert {f.name for f in d.iterdir()} == DATA_FILES
@@ -396,7 +414,8 @@ def test_tiny_data_dirs(tiny):
         for name, rows in tables.items():
             assert [row[0] for row in rows] == ids, name
         for utt, spk in tables["utt2spk"]:
-            assert utt.startswith(spk + "-") and spk in SPEAKERS
+            assert utt.startswith(spk + "-") and voice_of(utt).id == spk
+        assert all(engine == voice_of(utt).engine for utt, engine in tables["utt2engine"])
         spk2utt = {spk: utts.split() for spk, utts in read_table(d / "spk2utt")}
         assert list(spk2utt) == sorted(spk2utt)
         assert spk2utt == {s: [u for u, s2 in tables["utt2spk"] if s2 == s] for s in spk2utt}
@@ -404,21 +423,50 @@ def test_tiny_data_dirs(tiny):
             assert lc == remove_punctuation(tc.lower())
 
 
-def test_tiny_splits_hold_out_speakers_and_sentences(tiny):
+@pytest.mark.parametrize("name", sorted(VOICE_SETS))
+def test_voice_sets_hold_out_whole_voices(name):
+    """No unseen voice is a variant of a seen one: a test voice's (engine, voice) never reads train or dev."""
+    voice_set = VOICE_SETS[name]
+    ids = [v.id for v in voice_set.seen + voice_set.unseen]
+    assert len(ids) == len(set(ids))
+    seen = {(v.engine, v.name) for v in voice_set.seen}
+    assert not seen & {(v.engine, v.name) for v in voice_set.unseen}
+    assert all(v.engine in speech.ENGINES for v in voice_set.seen + voice_set.unseen)
+
+
+def test_many_voices_hold_out_an_engine_and_the_same_speakers_of_another():
+    many = VOICE_SETS["many"]
+    assert {v.engine for v in many.seen} == {"espeak", "flite"}
+    assert {v.engine for v in many.unseen} == {"espeak", "flite", "festival"}
+    # flite's and festival's kal and slt are the same recorded speakers: neither engine's reads training.
+    seen_names = {v.name for v in many.seen}
+    assert not any(speaker in name for name in seen_names for speaker in ("kal", "slt"))
+    assert many.seen[:20] == VOICE_SETS["espeak"].seen and many.unseen[:4] == VOICE_SETS["espeak"].unseen
+
+
+def test_tiny_splits_hold_out_voices_and_sentences(tiny):
     root, _ = tiny
-    splits = ("train", "dev", "test")
-    speakers = {s: {spk for _, spk in read_table(root / "data" / s / "utt2spk")} for s in splits}
-    sentences = {s: {text for _, text in read_table(root / "data" / s / "text.lc.rm.en")} for s in splits}
-    assert speakers["test"] and speakers["test"] <= set(TEST_SPEAKERS)
-    assert not speakers["test"] & (speakers["train"] | speakers["dev"])
-    assert len(speakers["train"]) == len(SPEAKERS) - len(TEST_SPEAKERS)
+    voices = {s: {spk for _, spk in read_table(root / "data" / s / "utt2spk")} for s in SETS}
+    engines = {s: {e for _, e in read_table(root / "data" / s / "utt2engine")} for s in SETS}
+    sentences = {s: {text for _, text in read_table(root / "data" / s / "text.lc.rm.en")} for s in SETS}
+    many = VOICE_SETS["many"]
+    assert voices["test"] and voices["test"] <= {v.id for v in many.unseen}
+    assert not voices["test"] & (voices["train"] | voices["dev"])
+    assert voices["train"] == {v.id for v in many.seen}
+    assert engines["train"] == engines["dev"] == {"espeak", "flite"}
+    assert engines["test"] == {"espeak", "flite", "festival"} and engines["test_espeak"] == {"espeak"}
+    assert voices["test_espeak"] <= {v.id for v in VOICE_SETS["espeak"].unseen}
     assert not sentences["test"] & sentences["train"] and not sentences["dev"] & sentences["train"]
     assert not sentences["test"] & sentences["dev"]
+    # test_espeak: the same sentences, with the same indices.
+    def by_index(split):
+        return {utt.rsplit("-", 1)[1]: text for utt, text in read_table(root / "data" / split / "text.tc.de")}
+    assert by_index("test") == by_index("test_espeak")
 
 
 def test_tiny_audio(tiny):
     root, _ = tiny
-    for split in ("train", "dev", "test"):
+    for split in SETS:
         for utt, path in read_table(root / "data" / split / "wav.scp"):
             info = soundfile.info(path)
             assert path.startswith("/") and info.samplerate == 16000 and info.channels == 1
@@ -430,26 +478,62 @@ def test_tiny_audio(tiny):
 def test_resampling_keeps_duration(tiny):
     """16 kHz output lasts as long as espeak-ng's own 22.05 kHz output (the ratio is 320/441)."""
     root, _ = tiny
-    utt, path = read_table(root / "data" / "test" / "wav.scp")[0]
-    text = dict(read_table(root / "data" / "test" / "text.tc.en"))[utt]
-    spk = SPEAKERS[utt.split("-")[0]]
-    raw = subprocess.run(["espeak-ng", "-v", spk.voice, "-s", str(spk.wpm), "-p", str(spk.pitch),
+    utt, path = read_table(root / "data" / "test_espeak" / "wav.scp")[0]
+    text = dict(read_table(root / "data" / "test_espeak" / "text.tc.en"))[utt]
+    voice = voice_of(utt)
+    raw = subprocess.run(["espeak-ng", "-v", voice.name, "-s", f"{voice.rate:g}", "-p", f"{voice.pitch:g}",
                           "--stdout", text], capture_output=True, check=True).stdout
     assert soundfile.info(path).duration == pytest.approx(soundfile.info(io.BytesIO(raw)).duration, abs=1e-3)
 
 
+def test_espeak_voices_give_the_corpus_of_old(tmp_path):
+    """--voices espeak: the wavs and data files of the corpus made before flite and festival, byte for byte
+    (checksums of that corpus, tiny, seed 0); test_espeak is test."""
+    written = mini_st.prepare_mini_st(tmp_path / "data", size="tiny", seed=0, voices="espeak",
+                                      wav_dir=tmp_path / "wav", nj=2)
+    assert list(written) == list(SETS)
+    expected = dict(line.split("  ")[::-1] for line in open(OLD_CORPUS).read().splitlines())
+    wavs = {str(p.relative_to(tmp_path / "wav")): sha1(p) for p in (tmp_path / "wav").rglob("*.wav")}
+    assert wavs == {k: v for k, v in expected.items() if k.endswith(".wav")}
+    for key, digest in expected.items():
+        if not key.endswith(".wav"):
+            text = (tmp_path / "data" / key).read_text(encoding="utf-8").replace(f"{tmp_path / 'wav'}/", "")
+            assert hashlib.sha1(text.encode()).hexdigest() == digest, key
+    for name in ("wav.scp", "text.tc.de", "utt2engine"):
+        assert (tmp_path / "data/test" / name).read_bytes() == (tmp_path / "data/test_espeak" / name).read_bytes()
+
+
+@pytest.mark.parametrize("acoustic_conditions", acoustics.ACOUSTICS)
+def test_same_seed_same_wavs_per_engine(tmp_path, acoustic_conditions):
+    """Two corpora made apart from the same seed have the same wavs, engine by engine; another seed does not."""
+    def make(name, seed=0):
+        mini_st.prepare_mini_st(tmp_path / name / "data", size="tiny", seed=seed, voices="many",
+                                wav_dir=tmp_path / name / "wav",
+                                acoustic_conditions=acoustic_conditions, nj=2)
+        wav_of = dict(read_table(tmp_path / name / "data/test/wav.scp"))
+        by_engine = {}
+        for utt, engine in read_table(tmp_path / name / "data/test/utt2engine"):
+            by_engine.setdefault(engine, {})[utt] = sha1(wav_of[utt])
+        return by_engine
+    first = make("a")
+    assert sorted(first) == ["espeak", "festival", "flite"]
+    assert make("b") == first
+    other = make("c", seed=1)
+    assert all(set(first[e].values()).isdisjoint(other[e].values()) for e in first)
+
+
 def test_rerun_reuses_valid_wavs(tiny, caplog):
-    root, _ = tiny
+    root, log = tiny
+    total = sum(int(n) for n in re.search(r"Synthesis: (\d+) wavs", log).groups())
     scp = read_table(root / "data" / "train" / "wav.scp")
     wavs = [p for _, p in scp]
     before = {p: os.stat(p).st_mtime_ns for p in wavs}
     texts_before = (root / "data" / "train" / "text.tc.de").read_text(encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
-        written = mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, nj=2)
-    assert "0 wavs to synthesise, 90 already done" in caplog.text
-    assert written == {split: root / "data" / split for split in ("train", "dev", "test")}
-    assert list(written) == ["train", "dev", "test"]
-    assert sorted(p.name for p in (root / "data").iterdir()) == ["dev", "test", "train"]  # no staging dir left
+        written = mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, voices="many", nj=2)
+    assert f"0 wavs to write (espeak 0, festival 0, flite 0), {total} already done" in caplog.text
+    assert written == {split: root / "data" / split for split in SETS}
+    assert sorted(p.name for p in (root / "data").iterdir()) == sorted(SETS)  # no staging dir left
     assert {p: os.stat(p).st_mtime_ns for p in wavs} == before
     assert (root / "data" / "train" / "text.tc.de").read_text(encoding="utf-8") == texts_before
 
@@ -460,25 +544,123 @@ def test_rerun_reuses_valid_wavs(tiny, caplog):
         f.write(b"not a wav")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="ctcot.corpora.mini_st"):
-        mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, nj=2)
-    assert "2 wavs to synthesise, 88 already done" in caplog.text
+        mini_st.prepare_mini_st(root / "data", size="tiny", seed=0, voices="many", nj=2)
+    assert re.search(rf"Synthesis: 2 wavs to write \(.*\), {total - 2} already done", caplog.text)
     assert soundfile.info(missing).samplerate == soundfile.info(corrupt).samplerate == 16000
     assert all(os.stat(p).st_mtime_ns == t for p, t in before.items() if p not in (missing, corrupt))
 
 
-def test_missing_espeak_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(speech.shutil, "which", lambda name: None)
-    with pytest.raises(FileNotFoundError, match="apt-get install espeak-ng"):
-        mini_st.prepare_mini_st(tmp_path / "data", size="tiny")
-    assert not (tmp_path / "data").exists()
+@pytest.mark.parametrize("program, engine", [("espeak-ng", "espeak"), ("flite", "flite"), ("text2wave", "festival")])
+def test_missing_engine_is_reported(tmp_path, monkeypatch, program, engine):
+    which = speech.shutil.which
+    monkeypatch.setattr(speech.shutil, "which", lambda name: None if name == program else which(name))
+    packages = " ".join(speech.ENGINES[engine].packages)
+    with pytest.raises(FileNotFoundError, match=rf"{program} \({engine}\) not found.*apt-get install {packages}"):
+        mini_st.prepare_mini_st(tmp_path / "data", size="tiny", voices="many", wav_dir=tmp_path / "wav")
+    assert not (tmp_path / "data").exists() and not (tmp_path / "wav").exists()
+    if engine != "espeak":  # the espeak-ng corpus does not need the others
+        mini_st.prepare_mini_st(tmp_path / "data", size="tiny", voices="espeak", wav_dir=tmp_path / "wav")
+
+
+def test_missing_voice_and_sox_are_reported(tmp_path, monkeypatch):
+    many = VOICE_SETS["many"]
+    ghost = speech.Voice("festival-ghost1", "festival", "ghost_diphone", 1.0, 0)
+    monkeypatch.setitem(VOICE_SETS, "many", many._replace(unseen=many.unseen + (ghost,)))
+    with pytest.raises(FileNotFoundError, match="festival has no voice 'ghost_diphone'.*apt-get install festival"):
+        mini_st.prepare_mini_st(tmp_path / "data", size="tiny", voices="many", wav_dir=tmp_path / "wav")
+    ghost = speech.Voice("flite-ghost1", "flite", "ghost", 1.0, 0)
+    monkeypatch.setitem(VOICE_SETS, "many", many._replace(unseen=many.unseen + (ghost,)))
+    with pytest.raises(FileNotFoundError, match=r"flite has no voice 'ghost' \(`flite -lv`: .*slt"):
+        mini_st.prepare_mini_st(tmp_path / "data", size="tiny", voices="many", wav_dir=tmp_path / "wav")
+    monkeypatch.setitem(VOICE_SETS, "many", many)
+    which = acoustics.shutil.which
+    monkeypatch.setattr(acoustics.shutil, "which", lambda name: None if name == "sox" else which(name))
+    with pytest.raises(FileNotFoundError, match="sox not found.*--acoustics clean"):
+        mini_st.prepare_mini_st(tmp_path / "data", size="tiny", acoustic_conditions="varied", wav_dir=tmp_path / "wav")
+    assert not (tmp_path / "data").exists() and not (tmp_path / "wav").exists()
+
+
+def test_engine_failure_names_the_voice_and_command(tmp_path):
+    voice = speech.Voice("festival-bad1", "festival", "kal_diphone", 1.0, 0)
+    bad = voice._replace(name="no_such_voice")
+    binaries = speech.check_engines([voice])
+    with pytest.raises(ExternalProgramError, match="text2wave failed for voice festival-bad1.*voice_no"):
+        speech._synthesize_one(binaries["festival"], bad, "Hello.", tmp_path / "a.wav")
+    assert list(tmp_path.iterdir()) == []
+
+
+def tone(seconds=2.0, rate=16000):
+    t = np.arange(int(seconds * rate)) / rate
+    return 0.5 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+
+
+@pytest.mark.parametrize("noise", ["white", "pink", "babble"])
+def test_noise_is_added_at_the_drawn_snr(noise):
+    dry = tone()
+    t = np.arange(16000) / 16000
+    talkers = [0.2 * np.sin(2 * np.pi * 510 * t), np.sin(2 * np.pi * 730 * t[:9000])] if noise == "babble" else []
+    conditions = acoustics.Conditions(1.0, 0.0, noise, 7.5, ("a", "b") if talkers else ())
+    out = acoustics.apply(dry, 16000, conditions, "key", talkers)
+    scale = np.dot(out, dry) / np.dot(dry, dry)  # noise is independent of the tone: the projection is the gain
+    added = out / scale - dry
+    snr = 10 * np.log10(np.mean(dry ** 2) / np.mean(added ** 2))
+    assert snr == pytest.approx(7.5, abs=0.3)
+    assert np.max(np.abs(out)) == pytest.approx(acoustics.PEAK)
+    assert np.array_equal(out, acoustics.apply(dry, 16000, conditions, "key", talkers))  # same key: same noise
+    assert not np.array_equal(out, acoustics.apply(dry, 16000, conditions, "other", talkers))
+
+
+def test_pink_noise_falls_by_3_db_an_octave():
+    power = np.abs(np.fft.rfft(acoustics._pink(2 ** 18, np.random.default_rng(0)))) ** 2
+    band = [power[2 ** k: 2 ** (k + 1)].sum() for k in (8, 12)]  # equal power per octave: 1/f
+    assert band[1] / band[0] == pytest.approx(1.0, rel=0.1)
+
+
+def test_room_and_tempo():
+    dry = tone()
+    sox = acoustics.sox_binary()
+    faster = acoustics.apply(dry, 16000, acoustics.Conditions(1.08, 0.0, "none", 0.0, ()), "k", sox=sox)
+    assert faster.size == pytest.approx(dry.size / 1.08, rel=0.01)
+    impulse = np.zeros(16000)
+    impulse[100] = 1.0
+    room = acoustics.apply(impulse, 16000, acoustics.Conditions(1.0, 0.4, "none", 0.0, ()), "k")
+    tail = room[100 + 48:] ** 2  # after the direct sound and the first 3 ms
+    energy_db = 10 * np.log10(np.cumsum(tail[::-1])[::-1] / tail.sum())  # Schroeder's backward integral
+    t20 = np.argmax(energy_db < -25) - np.argmax(energy_db < -5)  # the decay from -5 to -25 dB, times 3: RT60
+    assert 3 * t20 / 16000 == pytest.approx(0.4, rel=0.15)
+    assert np.argmax(np.abs(room)) == 100  # the direct sound stays the loudest
+
+
+def test_conditions_are_drawn_from_the_seed():
+    others = [f"u{i}" for i in range(50)]
+    draws = [acoustics.draw(random.Random(3), others) for _ in range(2)]
+    assert draws[0] == draws[1]
+    many = [acoustics.draw(random.Random(seed), others) for seed in range(400)]
+    assert {c.noise for c in many} == set(acoustics.NOISES)
+    assert 0.4 < np.mean([c.rt60 > 0 for c in many]) < 0.6
+    assert all(acoustics.TEMPO_RANGE[0] <= c.tempo <= acoustics.TEMPO_RANGE[1] for c in many)
+    assert all(3 <= len(c.babble) <= 5 and set(c.babble) <= set(others) for c in many if c.noise == "babble")
 
 
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="unknown size"):
         mini_st.prepare_mini_st(tmp_path, size="huge")
+    with pytest.raises(ValueError, match="unknown voices 'robots'"):
+        mini_st.prepare_mini_st(tmp_path, size="tiny", voices="robots")
+    with pytest.raises(ValueError, match="unknown acoustic conditions 'loud'"):
+        mini_st.prepare_mini_st(tmp_path, size="tiny", acoustic_conditions="loud")
     with pytest.raises(ValueError, match="nj"):
         mini_st.prepare_mini_st(tmp_path, size="tiny", nj=0)
     parser = get_parser()
     assert all(action.help for action in parser._actions)
     for flag in ("--nj", "--num_jobs"):  # --num_jobs: the old spelling
         assert parser.parse_args(["--output_dir", "data", flag, "3"]).nj == 3
+    args = parser.parse_args(["--output_dir", "data"])
+    assert (args.voices, args.acoustics) == (speech.DEFAULT_VOICES, "clean")
+
+
+def test_setup_env_installs_every_engine_and_sox():
+    """tools/setup_env.sh's system packages are the engines' packages and sox."""
+    script = open(os.path.join(os.path.dirname(__file__), "..", "tools", "setup_env.sh"), encoding="utf-8").read()
+    listed = set(re.search(r"^system_packages=\(([^)]*)\)", script, re.M).group(1).split())
+    assert listed == {p for engine in speech.ENGINES.values() for p in engine.packages} | {"sox"}

@@ -201,6 +201,38 @@ def test_cli(files, tmp_path):
     assert f"| {result['bleu']:.2f} |" in (exp / "RESULTS.md").read_text()
 
 
+def test_groups_are_scored_on_their_own(files, tmp_path):
+    """by_group: each group's sentences scored alone equal sacreBLEU on those sentences; RESULTS.md has a row each."""
+    hyp, ref = files
+    groups = write_text(tmp_path / "utt2engine", [(utt, "espeak" if i % 3 else "festival")
+                                                  for i, (utt, _, _) in enumerate(PAIRS)] + [("extra_utt", "flite")])
+    result = score_translations(hyp, ref, utt2group=groups)
+    assert result["bleu"] == score_translations(hyp, ref)["bleu"]
+    assert list(result["by_group"]) == ["espeak", "festival"]  # sorted; an id of the file not scored is ignored
+    for group, wanted in (("espeak", True), ("festival", False)):
+        members = [(u, r, h) for i, (u, r, h) in enumerate(PAIRS) if bool(i % 3) == wanted]
+        sub = score_translations(write_text(tmp_path / f"h_{group}", [(u, h) for u, _, h in members]),
+                                 write_text(tmp_path / f"r_{group}", [(u, r) for u, r, _ in members]))
+        assert result["by_group"][group] == {k: sub[k] for k in ("num_sentences", "bleu", "chrf", "ter")}
+    assert result["by_group"]["espeak"]["bleu"] != result["by_group"]["festival"]["bleu"]
+    exp = tmp_path / "exp"
+    (exp / "decode_st" / "test").mkdir(parents=True)
+    (exp / "decode_st" / "test" / "result.json").write_text(json.dumps(result))
+    rows = read_results_md(write_results_md(exp))
+    assert [r["test_set"] for r in rows] == ["test", "test (espeak)", "test (festival)"]
+    assert rows[2]["bleu"] == round(result["by_group"]["festival"]["bleu"], 2)
+    one = write_text(tmp_path / "one", [(u, "espeak") for u, _, _ in PAIRS])
+    one_group = score_translations(hyp, ref, utt2group=one)
+    (exp / "decode_st" / "test" / "result.json").write_text(json.dumps(one_group))
+    assert [r["test_set"] for r in read_results_md(write_results_md(exp))] == ["test"]  # its row would repeat test's
+    write_text(groups, [(utt, "espeak") for utt, _, _ in PAIRS[1:]])
+    with pytest.raises(ValueError, match=r"utt2engine: no group for 1 utterance\(s\): 'ted_0001'"):
+        score_translations(hyp, ref, utt2group=groups)
+    out = tmp_path / "result.json"
+    proc = run_cli("--hyp", hyp, "--ref", ref, "--output_json", out, "--utt2group", groups, cwd=tmp_path)
+    assert proc.returncode == 1 and "no group for 1 utterance" in proc.stderr
+
+
 def test_cli_bad_input(files, tmp_path):
     hyp, ref = files
     with hyp.open("a", encoding="utf-8") as f:

@@ -18,8 +18,9 @@
 #   3. ESPnet's runtime dependencies and ctcot's own (tools/requirements.txt),
 #      pinned by tools/constraints.txt, with torch held at the installed version.
 #   4. ctcot itself, editable.
-# System package: espeak-ng (the TTS engine of the embedded mini corpus), with apt-get when
-# running as root on Debian/Ubuntu; elsewhere the script says how to install it.
+# System packages: the embedded mini corpus's synthesisers (espeak-ng, flite, festival and three of its
+# English voices) and sox, with apt-get when running as root on Debian/Ubuntu; elsewhere the script
+# says how to install them.
 # A second run with unchanged inputs is a no-op (a stamp file records their hash); so is a run on
 # a venv installed from a wheelhouse (--force reinstalls it from the index), and a run with
 # CTCOT_SKIP_SETUP=1 (tools/venv is used as it is: bench/gpu_run.sh sets it for the recipe).
@@ -149,12 +150,23 @@ if ! ${force} && [ -f "${stamp}" ] && [ "$(cut -d' ' -f1 "${stamp}")" = wheelhou
   exit 0
 fi
 
-if ! command -v espeak-ng >/dev/null 2>&1; then
+# The mini corpus's synthesisers (their packages: ENGINES in ctcot/corpora/mini_st/speech.py) and sox.
+system_packages=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox)
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for package in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}\n' "${package}" 2>/dev/null | grep -q "ok installed" || missing+=("${package}")
+  done
+else
+  for program in espeak-ng flite text2wave sox; do command -v "${program}" >/dev/null 2>&1 || missing+=("${program}"); done
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "Installing espeak-ng with apt-get"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null
+    log "Installing with apt-get: ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    log "WARNING: espeak-ng is missing (needed for the mini corpus): sudo apt-get install espeak-ng"
+    log "WARNING: missing (the mini corpus's voices need them): ${missing[*]}; on Debian/Ubuntu:" \
+        "sudo apt-get install ${system_packages[*]} (or run the mini recipe with --local_data_opts '--voices espeak')"
   fi
 fi
 

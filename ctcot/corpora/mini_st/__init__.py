@@ -5,9 +5,12 @@ words with their German forms. Its German is exact and not word for word: gender
 agreement (``den großen Hund``, ``einem Kind``, weak nouns such as ``den Jungen``), adjective
 declension, verb second after a fronted adverb, verb final after ``weil``, the verb bracket
 (perfect tense, separable verbs such as ``macht … auf``), ``nicht`` / ``kein`` negation,
-questions. The speech (``speech``) is the English side read by espeak-ng with several accents,
-voice variants, speeds and pitches (one "speaker" each), resampled to 16 kHz mono 16-bit PCM;
-the test speakers are held out. ``prepare`` writes the Kaldi data directories.
+questions. The speech (``speech``) is the English side read by three synthesisers (espeak-ng,
+flite, festival) in voices of several accents, speeds and pitches (one "speaker" each), resampled to
+16 kHz mono 16-bit PCM; the test set's voices are never heard in train or dev (``VOICE_SETS``:
+``espeak``, espeak-ng's voices only, the default and the demo's, or ``many``, three engines). ``acoustics`` optionally
+adds a room, noise and small tempo changes; ``figure`` draws the voices' spectrograms. ``prepare``
+writes the Kaldi data directories.
 
 Two difficulty levels (``LEVELS``): ``easy``, the demo's, learnable in minutes on 2 CPU cores,
 and ``hard``, the whole grammar (wh-questions, "that", coordinate and other subordinate clauses,

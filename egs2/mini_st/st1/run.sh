@@ -4,7 +4,7 @@
 #   ./run.sh                           the demo (easy level, conf/), about 9 min on 2 cores (README.md)
 #   ./run.sh --pretrain none --st_init_decoder_from_mt false    ST from scratch (also: ce, ctc, ctc_ce)
 #   ./run.sh --local_data_opts "--level hard"                   the whole grammar (for GPUs: --ngpu 1)
-#   ./run.sh --local_data_opts "--voices espeak"                the espeak-ng corpus of earlier results
+#   ./run.sh --local_data_opts "--voices many" --test_sets "test test_espeak"   three engines, test in unseen ones
 #   ./run.sh --local_data_opts "--size tiny" --conf_dir conf/tiny     the CI configuration
 # Any option of st.sh can be added (./st.sh --help); later options win.
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 ./st.sh \
     --src_lang en --tgt_lang de --src_case lc.rm --tgt_case tc \
-    --train_set train --valid_set dev --test_sets "test test_espeak" --score_groups utt2engine \
+    --train_set train --valid_set dev --test_sets test --score_groups utt2engine \
     --src_token_type phn --tgt_nbpe 300 \
     --nj 2 --inference_nj 2 --num_mel_bins 40 \
     --pretrain ctc_ot --st_init_decoder_from_mt true \

@@ -7,7 +7,7 @@ set -euo pipefail
 level=easy    # easy: the demo's grammar (learnable in minutes on 2 CPU cores); hard: the whole grammar
 size=default  # tiny: a few dozen utterances (CI); default: the demo's size
 seed=0        # seed of the sentences, the voice assignment and the acoustic conditions
-voices=many   # many: espeak-ng, flite and festival (festival only in test); espeak: the espeak-ng corpus
+voices=espeak # espeak: the espeak-ng corpus (the demo's); many: espeak-ng, flite and festival (festival only in test)
 acoustics=clean  # clean: the synthesised wavs; varied: tempo, room and noise per utterance
 nj=2          # parallel synthesis processes
 # shellcheck disable=SC2034  # read by utils/parse_options.sh

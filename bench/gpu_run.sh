@@ -17,8 +17,8 @@
 # Parts, each with its own time limit, as shares of --budget_s (480 s: install 90 s; then
 # bench/gpu_check.sh's steps: test_ot 40, bench_ot 60 (OT vs geomloss up to S = 3000), bench_step
 # 35 each in fp32, bf16 and fp16 (the medium config), train_check 70 (real epochs with and without
-# AMP), decode 40 (batched decoding)); then the mini recipe (run.sh --local_data_opts "--level hard
-# --voices espeak" --ngpu 1 --gpu_inference true; on CPU the tiny corpus and configs) for whatever time is left but
+# AMP), decode 40 (batched decoding)); then the mini recipe (run.sh --local_data_opts "--level hard"
+# --ngpu 1 --gpu_inference true; on CPU the tiny corpus and configs) for whatever time is left but
 # 15 s, if at least 30 s are. A part that fails or reaches its limit is recorded and the next runs.
 # OUTDIR gets install.log, gpu_check/ (its logs, JSON and gpu_check.md), recipe/ (run.log, each
 # experiment's train.log and RESULTS.md), ot_time.png, gpu_run.json and RESULTS.md (all of it).
@@ -124,11 +124,10 @@ else
         ! -name downloads -exec cp -a {} "${copy}/egs2/mini_st/st1/" \;)
     if [ "${device}" = cuda ]; then
         nj=$(nproc)
-        recipe=(--local_data_opts "--level hard --voices espeak --nj ${nj}" --nj "${nj}" --ngpu 1 --gpu_inference true)
+        recipe=(--local_data_opts "--level hard --nj ${nj}" --nj "${nj}" --ngpu 1 --gpu_inference true)
     else
-        recipe=(--local_data_opts "--level hard --voices espeak --size tiny" --conf_dir conf/tiny --ngpu 0)
+        recipe=(--local_data_opts "--level hard --size tiny" --conf_dir conf/tiny --ngpu 0)
     fi
-    recipe+=(--test_sets test)  # the wheelhouse carries espeak-ng only (not flite, festival): its test set is test
     read -ra extra <<< "${recipe_args}"
     export CTCOT_SKIP_SETUP=1  # tools/venv is ready: run.sh must not reinstall it
     part recipe "${left}" "${outdir}/recipe/run.log" \

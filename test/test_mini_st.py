@@ -664,3 +664,17 @@ def test_setup_env_installs_every_engine_and_sox():
     script = open(os.path.join(os.path.dirname(__file__), "..", "tools", "setup_env.sh"), encoding="utf-8").read()
     listed = set(re.search(r"^system_packages=\(([^)]*)\)", script, re.M).group(1).split())
     assert listed == {p for engine in speech.ENGINES.values() for p in engine.packages} | {"sox"}
+
+
+def test_voices_figure(tmp_path):
+    """python -m ctcot.bin.voices_figure: one column per voice, two rows (dry, varied); an unknown voice is named."""
+    from PIL import Image
+
+    out = tmp_path / "voices.png"
+    cmd = [sys.executable, "-m", "ctcot.bin.voices_figure", "--output", str(out), "--voices", "spk00", "flite-slt1"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    width, height = Image.open(out).size
+    assert (width, height) == (round(3.2 * 2 * 80), round(5.2 * 80))
+    result = subprocess.run(cmd[:-1] + ["flite-ghost"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "unknown voice(s) flite-ghost" in result.stderr

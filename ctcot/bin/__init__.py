@@ -32,6 +32,7 @@ stage                 program                      library
 (ablation.sh)         ablation                     ctcot.ablation.plan_jobs, ctcot.ablation_report.write_summary
 (your audio)          translate                    ctcot.translate.Translator
 (a figure)            compression_figure           ctcot.compression_figure.plot_compression
+(a figure)            voices_figure                ctcot.corpora.mini_st.figure.plot_voices
 ====================  ===========================  ==================================================
 
 A program is named after the library module it runs; where it stands in for an ESPnet or Kaldi

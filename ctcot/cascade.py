@@ -286,11 +286,14 @@ def run_cascade(config: PathLike, model_file: PathLike, data_dir: PathLike, src_
     refs = read_kv(ref_path, check_sorted=False, allow_empty=True)
     recognizer = load_recognizer(config, model_file, device)
     feats_scp = data_dir / "feats.scp"
-    if feats_scp.is_file():
-        missing = [u for u in read_kv(feats_scp, check_sorted=False) if u not in refs]
+    if feats_scp.is_file():  # bad transcripts or groups fail before the decoding, not after it
+        feats_utts = list(read_kv(feats_scp, check_sorted=False))
+        missing = [u for u in feats_utts if u not in refs]
         if missing:
             raise InputError(f"{ref_path}: no transcript for {len(missing)} utterance(s) of {feats_scp}, "
                              f"e.g. {', '.join(missing[:3])}")
+        if utt2group is not None:
+            read_groups(utt2group, feats_utts)
     utts, hyps = decode_data_dir(recognizer, data_dir, batch_size)
     ref_ids = [recognizer.text_to_ids(refs[u]) for u in utts]
     counts = error_counts(ref_ids, hyps)

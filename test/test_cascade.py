@@ -153,6 +153,10 @@ def test_program_names_what_is_missing(tiny_models, tmp_path, caplog):
         assert "text.none: no such file" in caplog.text
         assert main([*args[:2], "--model_file", str(tmp_path / "none.pth"), *args[4:], "--src_text", "text.words"]) == 1
         assert "none.pth: no such model file" in caplog.text
+        (data / "text.all").write_text("".join(f"{u} {t}\n" for u, t in tiny_models["transcripts"].items()))
+        (data / "utt2engine").write_text(f"{tiny_models['utts'][0]} espeak\n")
+        assert main([*args, "--src_text", "text.all", "--utt2group", str(data / "utt2engine")]) == 1
+        assert f"utt2engine: no group for {len(lines) - 1} utterance(s)" in caplog.text
     assert not (tmp_path / "out").exists()
 
 

@@ -400,7 +400,10 @@ def sha1(path):
 
 def test_tiny_data_dirs(tiny):
     root, log = tiny
-    assert re.search(r"Synthesis: \d+ wavs to write \(espeak \d+, festival \d+, flite \d+\)", log)
+    wavs = {path for split in SETS for _, path in read_table(root / "data" / split / "wav.scp")}
+    counts = re.search(r"Synthesis: (\d+) wavs to write \(espeak (\d+), festival (\d+), flite (\d+)\)", log).groups()
+    engines = [voice_of(os.path.basename(os.path.dirname(w)) + "-0").engine for w in wavs]
+    assert [int(c) for c in counts] == [len(wavs), *(engines.count(e) for e in ("espeak", "festival", "flite"))]
     assert "elapsed=" in log
     sizes = {**SIZES["tiny"]._asdict(), "test_espeak": SIZES["tiny"].test}
     assert sorted(p.name for p in (root / "data").iterdir()) == sorted(SETS)  # no staging dir left
@@ -425,7 +428,8 @@ def test_tiny_data_dirs(tiny):
 
 @pytest.mark.parametrize("name", sorted(VOICE_SETS))
 def test_voice_sets_hold_out_whole_voices(name):
-    """No unseen voice is a variant of a seen one: a test voice's (engine, voice) never reads train or dev."""
+    """No unseen voice is a seen one: a test voice's (engine, voice name) never reads train or dev (an espeak-ng
+    voice name is an accent and a variant, "en-gb-x-rp+f2")."""
     voice_set = VOICE_SETS[name]
     ids = [v.id for v in voice_set.seen + voice_set.unseen]
     assert len(ids) == len(set(ids))

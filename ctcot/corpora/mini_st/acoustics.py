@@ -5,10 +5,10 @@ With ``acoustics="varied"`` each utterance's synthesised (dry) wav is turned int
 utterances a room (the dry signal convolved with a generated impulse response: the direct sound,
 then exponentially decaying noise of a sampled reverberation time), and in three quarters of them
 noise at a sampled SNR: white, pink, or babble (3-5 other utterances of the same split, mixed).
-Nothing comes from outside the corpus. :func:`draw` draws an utterance's :class:`Conditions` from the
-corpus's random generator, so the same seed gives the same conditions, and the noise and the
-room's tail come from a generator seeded by the conditions themselves, so the same conditions
-give the same samples.
+Nothing comes from outside the corpus. :func:`draw` draws an utterance's :class:`Conditions` from a
+generator seeded by the corpus seed and the set's name, so the same seed gives the same
+conditions, and the noise and the room's tail come from a generator seeded by the conditions
+themselves, so the same conditions give the same samples.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ctcot import InputError
+from ctcot.fileio import atomic_write
 from ctcot.corpora.mini_st import acoustics
 from ctcot.corpora.mini_st.speech import SAMPLE_RATE, VOICE_SETS, Voice, read_wav, synthesize
 
@@ -33,7 +34,7 @@ def all_voices() -> dict:
 
 def plot_voices(output: Path, text: str = DEFAULT_TEXT, voice_ids: Sequence[str] = DEFAULT_FIGURE_VOICES,
                 varied_seed: int = 0, nj: int = 2) -> Path:
-    """Draw a row of log-mel-like spectrograms of ``text`` read by each voice; below each, the same
+    """Draw a row of spectrograms (linear frequency) of ``text`` read by each voice; below each, the same
     reading in acoustic conditions drawn with ``varied_seed`` (their tempo, room and noise in the title).
 
     Returns:
@@ -52,16 +53,18 @@ def plot_voices(output: Path, text: str = DEFAULT_TEXT, voice_ids: Sequence[str]
         wavs = [Path(tmp) / f"{v.id}.wav" for v in voices]
         synthesize([(v, text, w) for v, w in zip(voices, wavs)], nj)
         dry = [read_wav(w) for w in wavs]
+    sox = acoustics.sox_binary()
     rng = random.Random(varied_seed)
     fig, axes = plt.subplots(2, len(voices), figsize=(3.2 * len(voices), 5.2), squeeze=False)
     for column, (voice, audio) in enumerate(zip(voices, dry)):
-        others = [i for i in range(len(dry)) if i != column] * 5  # babble needs up to 5 talkers
+        others = [i for i in range(len(dry)) if i != column] or [column]  # one voice babbles with itself
+        pool = [str(i) for i in others] * acoustics.BABBLE_TALKERS[1]  # draw() samples up to 5 talkers
         while True:  # a condition with noise, so that the second row shows some
-            conditions = acoustics.draw(rng, [str(i) for i in others])
+            conditions = acoustics.draw(rng, pool)
             if conditions.noise != "none":
                 break
         talkers = [dry[int(i)] for i in conditions.babble]
-        varied = acoustics.apply(audio, SAMPLE_RATE, conditions, voice.id, talkers)
+        varied = acoustics.apply(audio, SAMPLE_RATE, conditions, voice.id, talkers, sox)
         for row, (samples, title) in enumerate([
                 (audio, f"{voice.id} ({known[voice.id][1]})\n{voice.engine}: {voice.name}"),
                 (varied, f"varied: tempo {conditions.tempo:.2f}, "
@@ -79,10 +82,11 @@ def plot_voices(output: Path, text: str = DEFAULT_TEXT, voice_ids: Sequence[str]
                 ax.set_xlabel("s", fontsize=8)
     fig.suptitle(f'"{text}"', fontsize=10)
     fig.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=80)
+    figure, png = io.BytesIO(), io.BytesIO()
+    fig.savefig(figure, dpi=80)
     plt.close(fig)
     # Noise does not compress: 64 colours keep the picture and take a fifth of the bytes.
-    Image.open(buffer).convert("RGB").quantize(64).save(output, optimize=True)
+    Image.open(figure).convert("RGB").quantize(64).save(png, format="PNG", optimize=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(output, png.getvalue())
     return output

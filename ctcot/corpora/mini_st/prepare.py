@@ -18,13 +18,13 @@ import hashlib
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Sequence, Union
 
 from tqdm import tqdm
 
-from ctcot import InputError
+from ctcot import ExternalProgramError, InputError
 from ctcot.corpora.mini_st import acoustics
 from ctcot.corpora.mini_st.grammar import DEFAULT_LEVEL, LEVELS, SentencePair, generate_pairs
 from ctcot.corpora.mini_st.speech import (
@@ -53,7 +53,7 @@ class SplitSizes(NamedTuple):
     test: int
 
 
-# Measured with --nj 2 on 2 CPU cores, README of egs2/mini_st/st1.
+# Utterances per split; the time each takes to make: README of egs2/mini_st/st1.
 SIZES: Dict[str, SplitSizes] = {
     "tiny": SplitSizes(train=60, dev=15, test=15),  # CI
     "default": SplitSizes(train=3000, dev=200, test=200),  # the demo recipe
@@ -96,9 +96,10 @@ def _vary(utts: List[_Utterance], rng: random.Random) -> List[_Utterance]:
     return varied
 
 
-def _record(utts: Sequence[_Utterance], dry_of: Dict[str, Path], nj: int) -> None:
-    """Write the varied wavs that are missing or invalid (their dry wavs exist)."""
-    todo = [u for u in utts if u.wav != u.dry and not is_valid_wav(u.wav)]
+def _record(utts: Sequence[_Utterance], nj: int) -> None:
+    """Write the varied wavs of ``utts`` (from :func:`_vary`) that are missing or invalid; their dry wavs exist."""
+    dry_of = {u.utt_id: u.dry for u in utts}
+    todo = [u for u in utts if not is_valid_wav(u.wav)]
     logger.info(f"Acoustic conditions: {len(todo)} wavs to write, {len(utts) - len(todo)} already done")
     if not todo:
         return
@@ -107,11 +108,22 @@ def _record(utts: Sequence[_Utterance], dry_of: Dict[str, Path], nj: int) -> Non
     def one(u: _Utterance) -> None:
         talkers = [read_wav(dry_of[b]) for b in u.conditions.babble]
         u.wav.parent.mkdir(parents=True, exist_ok=True)
-        write_wav(u.wav, acoustics.apply(read_wav(u.dry), SAMPLE_RATE, u.conditions, u.dry.stem, talkers, sox))
+        try:
+            varied = acoustics.apply(read_wav(u.dry), SAMPLE_RATE, u.conditions, u.dry.stem, talkers, sox)
+        except ExternalProgramError as e:
+            raise ExternalProgramError(f"{u.utt_id} ({u.dry} -> {u.wav}): {e}") from e
+        write_wav(u.wav, varied)
 
-    with ThreadPoolExecutor(max_workers=nj) as pool:
-        for _ in tqdm(pool.map(one, todo), total=len(todo), desc="acoustics", unit="utt"):
-            pass
+    with ThreadPoolExecutor(max_workers=nj) as pool, tqdm(total=len(todo), desc="acoustics", unit="utt") as bar:
+        futures = [pool.submit(one, u) for u in todo]
+        try:
+            for future in as_completed(futures):
+                future.result()
+                bar.update()
+        except BaseException:
+            for future in futures:  # the first failure ends the stage: no need to vary the rest
+                future.cancel()
+            raise
 
 
 def _tables(utts: Sequence[_Utterance]) -> Dict[str, Dict[str, str]]:
@@ -185,7 +197,7 @@ def prepare_mini_st(output_dir: Union[str, Path], *, level: str = DEFAULT_LEVEL,
         for name in ("test", "dev", "train") + (("test_espeak",) if voices != "espeak" else ()):
             # Each set's conditions from its own generator, so that the sets stay independent.
             splits[name] = _vary(splits[name], random.Random(f"{seed}|{name}|acoustics"))
-            _record(splits[name], {u.utt_id: u.dry for u in splits[name]}, nj)
+            _record(splits[name], nj)
         if voices == "espeak":
             splits["test_espeak"] = splits["test"]
     # Data dirs only after all audio exists: a failed run leaves no dir that looks complete.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The embedded mini corpus: English speech (espeak-ng, flite, festival) -> German text, generated offline.
+# The embedded mini corpus: English speech (espeak-ng; --voices many: also flite, festival) -> German text, offline.
 # Runs every stage: data, features, tokenizers, MT, CTC+OT pre-training, ST, decoding, BLEU.
 #   ./run.sh                           the demo (easy level, conf/), about 9 min on 2 cores (README.md)
 #   ./run.sh --pretrain none --st_init_decoder_from_mt false    ST from scratch (also: ce, ctc, ctc_ce)

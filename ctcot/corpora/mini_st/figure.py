@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image
 
 from ctcot import InputError
-from ctcot.fileio import atomic_write
 from ctcot.corpora.mini_st import acoustics
 from ctcot.corpora.mini_st.speech import SAMPLE_RATE, VOICE_SETS, Voice, read_wav, synthesize
+from ctcot.fileio import atomic_write
 
 __all__ = ["DEFAULT_TEXT", "DEFAULT_FIGURE_VOICES", "all_voices", "plot_voices"]
 

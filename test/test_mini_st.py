@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from ctcot import ExternalProgramError
+from ctcot import ExternalProgramError, InputError
 from ctcot.bin.prepare_mini_st import get_parser
 from ctcot.corpora import mini_st
 from ctcot.corpora.mini_st import (
@@ -582,6 +582,11 @@ def test_missing_voice_and_sox_are_reported(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="sox not found.*--acoustics clean"):
         mini_st.prepare_mini_st(tmp_path / "data", size="tiny", acoustic_conditions="varied", wav_dir=tmp_path / "wav")
     assert not (tmp_path / "data").exists() and not (tmp_path / "wav").exists()
+
+
+def test_unknown_engine_is_named():
+    with pytest.raises(InputError, match="voice robot1: unknown engine 'robot'"):
+        speech.check_engines([speech.Voice("robot1", "robot", "r2d2", 1.0, 0)])
 
 
 def test_engine_failure_names_the_voice_and_command(tmp_path):

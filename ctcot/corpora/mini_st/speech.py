@@ -173,6 +173,9 @@ def check_engines(voices: Sequence[Voice]) -> Dict[str, str]:
         FileNotFoundError: an engine's program or a voice is not installed (the message says how to
             install it).
     """
+    for voice in voices:
+        if voice.engine not in ENGINES:
+            raise InputError(f"voice {voice.id}: unknown engine {voice.engine!r}; choose from {sorted(ENGINES)}")
     binaries = {}
     for engine_name in sorted({v.engine for v in voices}):
         engine = ENGINES[engine_name]
@@ -201,14 +204,13 @@ def _command(binary: str, voice: Voice, text: str, wav: str) -> Tuple[List[str],
         if voice.pitch:
             command += ["--setf", f"int_f0_target_mean={voice.pitch:g}"]
         return command + ["-t", text, "-o", wav], ""
-    if voice.engine == "festival":
-        command = [binary, "-o", wav, "-eval", f"(voice_{voice.name})",
-                   "-eval", f"(Parameter.set 'Duration_Stretch {voice.rate:g})"]
-        if voice.pitch:  # the diphone voices' linear-regression F0 model; its spread scaled with the mean
-            command += ["-eval", f"(set! int_lr_params '((target_f0_mean {voice.pitch:g}) "
-                                 f"(target_f0_std {voice.pitch * 0.14:.1f}) (model_f0_mean 170) (model_f0_std 34)))"]
-        return command, text + "\n"
-    raise InputError(f"voice {voice.id}: unknown engine {voice.engine!r}; choose from {sorted(ENGINES)}")
+    # festival (check_engines knows no other)
+    command = [binary, "-o", wav, "-eval", f"(voice_{voice.name})",
+               "-eval", f"(Parameter.set 'Duration_Stretch {voice.rate:g})"]
+    if voice.pitch:  # the diphone voices' linear-regression F0 model; its spread scaled with the mean
+        command += ["-eval", f"(set! int_lr_params '((target_f0_mean {voice.pitch:g}) "
+                             f"(target_f0_std {voice.pitch * 0.14:.1f}) (model_f0_mean 170) (model_f0_std 34)))"]
+    return command, text + "\n"
 
 
 def read_wav(path: Path) -> np.ndarray:

@@ -166,7 +166,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     log "WARNING: missing (the mini corpus's voices need them): ${missing[*]}; on Debian/Ubuntu:" \
-        "sudo apt-get install ${system_packages[*]} (or run the mini recipe with --local_data_opts '--voices espeak')"
+        "sudo apt-get install ${system_packages[*]} (the default mini corpus, --voices espeak, needs only espeak-ng)"
   fi
 fi
 

@@ -18,11 +18,8 @@ import hashlib
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Sequence, Union
-
-from tqdm import tqdm
 
 from ctcot import ExternalProgramError, InputError
 from ctcot.corpora.mini_st import acoustics
@@ -35,6 +32,7 @@ from ctcot.corpora.mini_st.speech import (
     check_engines,
     is_valid_wav,
     read_wav,
+    run_threads,
     synthesize,
     write_wav,
 )
@@ -114,16 +112,7 @@ def _record(utts: Sequence[_Utterance], nj: int) -> None:
             raise ExternalProgramError(f"{u.utt_id} ({u.dry} -> {u.wav}): {e}") from e
         write_wav(u.wav, varied)
 
-    with ThreadPoolExecutor(max_workers=nj) as pool, tqdm(total=len(todo), desc="acoustics", unit="utt") as bar:
-        futures = [pool.submit(one, u) for u in todo]
-        try:
-            for future in as_completed(futures):
-                future.result()
-                bar.update()
-        except BaseException:
-            for future in futures:  # the first failure ends the stage: no need to vary the rest
-                future.cancel()
-            raise
+    run_threads(one, todo, nj, "acoustics")
 
 
 def _tables(utts: Sequence[_Utterance]) -> Dict[str, Dict[str, str]]:

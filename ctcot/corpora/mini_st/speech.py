@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple, TypeVar
 
 import numpy as np
 import soundfile
@@ -38,6 +38,7 @@ __all__ = ["Voice", "VoiceSet", "Engine", "ENGINES", "ESPEAK_VOICES", "VOICE_SET
            "SAMPLE_RATE", "check_engines", "read_wav", "write_wav", "is_valid_wav", "synthesize"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SAMPLE_RATE = 16000
 
@@ -278,9 +279,15 @@ def synthesize(items: Sequence[Tuple[Voice, str, Path]], nj: int = 1) -> int:
                 f"{len(items) - len(todo)} already done")
     for directory in {wav.parent for _, _, wav in todo}:
         directory.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=nj) as pool, tqdm(total=len(todo), desc="synthesis", unit="utt") as bar:
-        futures = [pool.submit(_synthesize_one, binaries[voice.engine], voice, text, wav)
-                   for voice, text, wav in todo]
+    run_threads(lambda item: _synthesize_one(binaries[item[0].engine], *item), todo, nj, "synthesis")
+    return len(todo)
+
+
+def run_threads(function: Callable[[T], None], items: Sequence[T], nj: int, desc: str) -> None:
+    """``function(item)`` for each item in ``nj`` threads, with a progress bar; the first failure cancels the
+    items not yet started and is raised."""
+    with ThreadPoolExecutor(max_workers=nj) as pool, tqdm(total=len(items), desc=desc, unit="utt") as bar:
+        futures = [pool.submit(function, item) for item in items]
         try:
             for future in as_completed(futures):
                 future.result()
@@ -289,4 +296,3 @@ def synthesize(items: Sequence[Tuple[Voice, str, Path]], nj: int = 1) -> int:
             for future in futures:
                 future.cancel()
             raise
-    return len(todo)
